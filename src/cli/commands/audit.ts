@@ -1,0 +1,40 @@
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { type CommandEnv, withProjectLedger } from "../context.js";
+
+/** `producer audit verify [--head HASH]`: walks the hash chain and names the first bad row. */
+export function registerAudit(program: Command, ctx: () => CommandEnv): void {
+  const audit = program.command("audit").description("inspect the hash-chained audit log");
+  audit
+    .command("verify")
+    .description("check that no audit row or audited record was edited, removed or reordered")
+    .option(
+      "--head <hash>",
+      "also prove the chain still contains this head hash (e.g. from a report)",
+    )
+    .option("--json", "print the result as JSON")
+    .action(async (options: { head?: string; json?: boolean }) => {
+      if (options.head !== undefined && !/^[0-9a-f]{64}$/.test(options.head)) {
+        throw new UsageError(
+          "--head must be a 64-character hex hash, as printed in a morning report",
+        );
+      }
+      const env = ctx();
+      const result = await withProjectLedger(env, (ledger) =>
+        ledger.verifyAuditChain({ expectedHead: options.head }),
+      );
+      if (options.json) {
+        env.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else if (result.ok) {
+        env.stdout.write(
+          `audit chain ok: ${result.rowsChecked} rows, ${result.entitiesChecked} records checked; head ${result.headHash}\n`,
+        );
+      } else {
+        const p = result.problem!;
+        env.stdout.write(`audit chain BROKEN: ${p.reason}\n`);
+        if (p.expected) env.stdout.write(`  expected ${p.expected}\n  found    ${p.actual}\n`);
+        env.stdout.write(`  ${result.rowsChecked} rows verified before the problem\n`);
+      }
+      if (!result.ok) env.setExitCode(1);
+    });
+}

@@ -1,0 +1,51 @@
+import { findConfigPath } from "../config/find.js";
+import { loadConfig } from "../config/load.js";
+import type { ProducerConfig } from "../config/types.js";
+import { LedgerClient } from "../ledger/client.js";
+
+/** What every project command starts from: where it runs and which environment it sees. */
+export interface CommandEnv {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** `--config` given on the command line. */
+  configPath?: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Sets the exit code without throwing (e.g. `audit verify` found a problem). */
+  setExitCode: (code: number) => void;
+}
+
+/** Finds and loads the project's producer.yaml (from --config, PRODUCER_CONFIG or a parent). */
+export async function loadProject(ctx: CommandEnv): Promise<ProducerConfig> {
+  const path = findConfigPath({ cwd: ctx.cwd, env: ctx.env, explicit: ctx.configPath });
+  return loadConfig(path, { env: ctx.env });
+}
+
+/** Who a CLI write is attributed to: the dispatched agent's role inside a dispatch, else `cli`. */
+export function cliActor(env: NodeJS.ProcessEnv): string {
+  return env.PRODUCER_ROLE?.trim() || "cli";
+}
+
+/** Opens the project's existing ledger; a missing file is an error, never silently created. */
+export async function openProjectLedger(config: ProducerConfig, env: NodeJS.ProcessEnv) {
+  return LedgerClient.open({
+    dbPath: config.ledgerDb,
+    roles: Object.keys(config.agents),
+    actor: cliActor(env),
+    create: false,
+  });
+}
+
+/** Runs `work` with the project ledger open, closing it whatever happens. */
+export async function withProjectLedger<T>(
+  ctx: CommandEnv,
+  work: (ledger: LedgerClient, config: ProducerConfig) => Promise<T>,
+): Promise<T> {
+  const config = await loadProject(ctx);
+  const ledger = await openProjectLedger(config, ctx.env);
+  try {
+    return await work(ledger, config);
+  } finally {
+    await ledger.close();
+  }
+}

@@ -1,0 +1,46 @@
+import { monotonicFactory } from "ulid";
+
+/**
+ * Where "now" comes from. Everything that reads the time takes a Clock, so tests can move
+ * time across a UTC midnight or a 10-minute failure window without sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+/** The real wall clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that only moves when told to; for tests and simulations. */
+export class ManualClock implements Clock {
+  constructor(private ms: number = Date.parse("2026-01-01T00:00:00Z")) {}
+  now(): number {
+    return this.ms;
+  }
+  /** Moves time forward (or backward, for clock-jump tests) by `ms`. */
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  set(iso: string | number): void {
+    this.ms = typeof iso === "number" ? iso : Date.parse(iso);
+  }
+}
+
+/** ISO-8601 UTC timestamp with milliseconds, e.g. `2026-05-06T09:30:00.000Z`. */
+export function utcIsoNow(clock: Clock = systemClock): string {
+  return new Date(clock.now()).toISOString();
+}
+
+/** The UTC calendar day, `YYYY-MM-DD`; budgets and reports roll over on it. */
+export function utcToday(clock: Clock = systemClock): string {
+  return utcIsoNow(clock).slice(0, 10);
+}
+
+/** Monotonic ULIDs: sortable by creation time even within one millisecond. */
+const ulid = monotonicFactory();
+
+/** A new ULID, timestamped from `clock`. */
+export function newId(clock: Clock = systemClock): string {
+  return ulid(clock.now());
+}

@@ -1,0 +1,60 @@
+/**
+ * The named errors of ai-producer. Every user-facing failure is one of these, so the CLI's
+ * single top-level handler can print one line and pick an exit code without a stack trace.
+ */
+
+/** Base class: every error this library throws on purpose. */
+export class ProducerError extends Error {
+  /** Process exit code the CLI uses for this error: 1 operational, 2 usage. */
+  readonly exitCode: number = 1;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A ledger operation was refused (bad input, unknown id, illegal transition) or failed. */
+export class LedgerError extends ProducerError {}
+
+/** Another worker claimed the task first. Harmless: try the next one. */
+export class TaskClaimRace extends LedgerError {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} was claimed by another worker first`);
+  }
+}
+
+/** One problem found in producer.yaml, with the dotted key path it concerns. */
+export interface ConfigProblem {
+  /** Dotted key path, e.g. `agents.code.daily_cap_usd`; empty for the file as a whole. */
+  path: string;
+  message: string;
+}
+
+/** producer.yaml could not be read or is invalid. Lists every problem at once. */
+export class ConfigError extends ProducerError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+    options?: { cause?: unknown },
+  ) {
+    super(ConfigError.render(file, problems), options);
+  }
+
+  private static render(file: string, problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    if (lines.length === 1) return `${file}: ${lines[0]}`;
+    return `${file} has ${lines.length} problems:\n${lines.map((l) => `  - ${l}`).join("\n")}`;
+  }
+}
+
+/** A command was called wrongly (bad flag, bad argument). Exit code 2. */
+export class UsageError extends ProducerError {
+  override readonly exitCode = 2;
+}
+
+/** Turns anything caught into an Error, so catch blocks never handle `unknown` twice. */
+export function asError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === "string" ? value : JSON.stringify(value));
+}

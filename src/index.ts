@@ -1,0 +1,54 @@
+/**
+ * ai-producer — a bus, a budget and a brake for unattended teams of Claude agents.
+ * Everything public is exported here, by name.
+ */
+
+export type { Clock } from "./clock.js";
+export { ManualClock, newId, systemClock, utcIsoNow, utcToday } from "./clock.js";
+export { findConfigPath } from "./config/find.js";
+export { loadConfig } from "./config/load.js";
+export type {
+  AuthConfig,
+  AuthMode,
+  BudgetConfig,
+  GuardrailsConfig,
+  NotificationsConfig,
+  PricingConfig,
+  ProducerConfig,
+  RetryConfig,
+  RoleConfig,
+  RuntimeKind,
+} from "./config/types.js";
+export type { ConfigProblem } from "./errors.js";
+export {
+  ConfigError,
+  LedgerError,
+  ProducerError,
+  TaskClaimRace,
+  UsageError,
+} from "./errors.js";
+export type {
+  AuditEvent,
+  AuditProblem,
+  AuditVerification,
+} from "./ledger/audit.js";
+export { AUDIT_GENESIS_PREV_HASH, AuditLogger } from "./ledger/audit.js";
+export type { ActorOption, LedgerOptions } from "./ledger/client.js";
+export { LedgerClient } from "./ledger/client.js";
+export type { SyncMode } from "./ledger/database.js";
+export type {
+  Asset,
+  AuditRow,
+  Decision,
+  DispatchOutcome,
+  NewAsset,
+  NewDecision,
+  NewTask,
+  Payload,
+  Task,
+  TaskAttempt,
+  TaskFilter,
+  TaskStatus,
+  TokenUsage,
+} from "./ledger/types.js";
+export { TASK_STATUSES } from "./ledger/types.js";

@@ -1,0 +1,465 @@
+import { hostname } from "node:os";
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
+import { LedgerError } from "../errors.js";
+import type { AuditVerification } from "./audit.js";
+import { LedgerCore } from "./core.js";
+import { type Db, openDatabase, type SyncMode, withBusyRetry } from "./database.js";
+import {
+  listAssetsSync,
+  listDecisionsSync,
+  recordDecisionSync,
+  registerAssetSync,
+} from "./records.js";
+import { TASK_COLUMNS, type TaskRow, toAttempt, toTask } from "./rows.js";
+import { type InsertGuard, insertTasksSync } from "./task-insert.js";
+import {
+  type ClaimEnd,
+  changeTaskSync,
+  claimNextSync,
+  endClaimSync,
+  heartbeatSync,
+  recoverClaimSync,
+} from "./task-transitions.js";
+import type {
+  Asset,
+  AuditRow,
+  Decision,
+  DispatchOutcome,
+  NewAsset,
+  NewDecision,
+  NewTask,
+  Task,
+  TaskAttempt,
+  TaskFilter,
+  TaskStatus,
+} from "./types.js";
+
+/** How to open a ledger. Only `dbPath` is required. */
+export interface LedgerOptions {
+  /** Path of the SQLite file (`ledger_db` in producer.yaml). */
+  dbPath: string;
+  /** Where "now" comes from; inject one in tests. */
+  clock?: Clock;
+  /** The configured roles; when given, tasks for any other role are refused. */
+  roles?: readonly string[];
+  /** Who this client acts as in the audit log and `created_by` (default `library`). */
+  actor?: string;
+  /** Create the file and schema if missing (default true; the CLI passes false). */
+  create?: boolean;
+  /** SQLite durability: NORMAL (default; safe in WAL against crashes) or FULL. */
+  synchronous?: SyncMode;
+  /** Give up when another process holds the write lock this long (default 30 s). */
+  lockTimeoutMs?: number;
+  /** Refuses agent-filed tasks past a guardrail; see the Producer's guardrails. */
+  insertGuard?: InsertGuard;
+}
+
+/** Per-call attribution override. */
+export interface ActorOption {
+  actor?: string;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+
+/**
+ * The ledger: the project's durable task bus. Every method returns a Promise (today's
+ * backend is synchronous SQLite; a networked one must fit behind the same calls). Every state
+ * change commits together with its hash-chained audit row.
+ */
+export class LedgerClient {
+  private closed = false;
+
+  private constructor(
+    private readonly core: LedgerCore,
+    private readonly options: Required<Pick<LedgerOptions, "actor" | "lockTimeoutMs">> &
+      Pick<LedgerOptions, "insertGuard">,
+  ) {}
+
+  /** Opens (creating when allowed) the ledger file and migrates it to the current schema. */
+  static async open(options: LedgerOptions): Promise<LedgerClient> {
+    if (!options || typeof options.dbPath !== "string" || options.dbPath === "") {
+      throw new LedgerError("LedgerClient.open needs a dbPath");
+    }
+    const lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    const db: Db = await withBusyRetry(options.dbPath, lockTimeoutMs, () =>
+      openDatabase(options.dbPath, {
+        create: options.create ?? true,
+        synchronous: options.synchronous ?? "NORMAL",
+        busyTimeoutMs: 1_000,
+      }),
+    );
+    const core = new LedgerCore(
+      db,
+      options.dbPath,
+      options.clock ?? systemClock,
+      options.roles ?? null,
+    );
+    return new LedgerClient(core, {
+      actor: options.actor ?? "library",
+      lockTimeoutMs,
+      insertGuard: options.insertGuard,
+    });
+  }
+
+  /** The file this client has open. */
+  get dbPath(): string {
+    return this.core.file;
+  }
+
+  /** `host:pid` of this process, as recorded on its claims. */
+  static processIdentity(): string {
+    return `${hostname()}:${process.pid}`;
+  }
+
+  private run<T>(work: (core: LedgerCore) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new LedgerError("the ledger client is closed"));
+    return withBusyRetry(this.core.file, this.options.lockTimeoutMs, () => work(this.core));
+  }
+
+  private write<T>(work: (core: LedgerCore) => T): Promise<T> {
+    return this.run((core) => core.write(() => work(core)));
+  }
+
+  private actorOf(options?: ActorOption): string {
+    return options?.actor ?? this.options.actor;
+  }
+
+  // ---- tasks: filing -----------------------------------------------------------------
+
+  /** Files one task. Unknown roles, empty titles, bad payloads and missing ids are refused. */
+  async insertTask(task: NewTask, options?: ActorOption): Promise<Task> {
+    const [created] = await this.insertTasks([task], options);
+    return created!;
+  }
+
+  /** Files many tasks in one transaction: all of them, or none when any is invalid. */
+  insertTasks(tasks: readonly NewTask[], options?: ActorOption): Promise<Task[]> {
+    return this.write((core) =>
+      insertTasksSync(core, tasks, this.actorOf(options), this.options.insertGuard ?? null),
+    );
+  }
+
+  // ---- tasks: reading ----------------------------------------------------------------
+
+  /** The task, or null when no task has that id. */
+  getTask(id: string): Promise<Task | null> {
+    return this.run((core) => {
+      const row = core.stmt.getTask.get(String(id));
+      return row ? toTask(row) : null;
+    });
+  }
+
+  /** Tasks matching the filter, newest first. */
+  listTasks(filter: TaskFilter = {}): Promise<Task[]> {
+    return this.run((core) => {
+      const { where, params } = taskWhere(filter);
+      const rows = core.db
+        .prepare(
+          `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`,
+        )
+        .all({ ...params, limit: filter.limit ?? -1, offset: filter.offset ?? 0 }) as TaskRow[];
+      return rows.map(toTask);
+    });
+  }
+
+  /** How many tasks match the filter (limit/offset ignored). */
+  countTasks(filter: TaskFilter = {}): Promise<number> {
+    return this.run((core) => {
+      const { where, params } = taskWhere(filter);
+      return (
+        core.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(params) as { n: number }
+      ).n;
+    });
+  }
+
+  /** Task counts by role and status, in one aggregate query. */
+  countByRoleAndStatus(): Promise<{ role: string; status: TaskStatus; count: number }[]> {
+    return this.run(
+      (core) =>
+        core.db
+          .prepare(
+            "SELECT agent_owner AS role, status, COUNT(*) AS count FROM tasks GROUP BY agent_owner, status ORDER BY agent_owner, status",
+          )
+          .all() as { role: string; status: TaskStatus; count: number }[],
+    );
+  }
+
+  /** The children a task's agent filed, oldest first. */
+  listChildren(id: string): Promise<Task[]> {
+    return this.run((core) =>
+      (
+        core.db
+          .prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE parent_task_id = ? ORDER BY id`)
+          .all(id) as TaskRow[]
+      ).map(toTask),
+    );
+  }
+
+  /** Every dispatch attempt of a task, oldest first. */
+  listAttempts(id: string): Promise<TaskAttempt[]> {
+    return this.run((core) =>
+      (
+        core.db
+          .prepare("SELECT * FROM task_attempts WHERE task_id = ? ORDER BY started_at, attempt")
+          .all(id) as Record<string, unknown>[]
+      ).map(toAttempt),
+    );
+  }
+
+  // ---- tasks: claims -----------------------------------------------------------------
+
+  /**
+   * Claims the highest-priority, oldest claimable task of `role` (pending, dependencies done,
+   * not_before passed), or returns null. The claim carries a fresh token and a lease.
+   * Throws TaskClaimRace when another worker took the row first.
+   */
+  claimNext(
+    role: string,
+    options: { leaseMs?: number; claimedBy?: string; actor?: string } = {},
+  ): Promise<Task | null> {
+    return this.write((core) =>
+      claimNextSync(core, role, {
+        leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+        claimedBy: options.claimedBy ?? LedgerClient.processIdentity(),
+        actor: this.actorOf(options),
+      }),
+    );
+  }
+
+  /** Renews a claim's lease. Resolves false when the claim is no longer held. */
+  heartbeat(id: string, claimToken: string, leaseMs = DEFAULT_LEASE_MS): Promise<boolean> {
+    return this.write((core) => heartbeatSync(core, id, claimToken, leaseMs));
+  }
+
+  /** Marks a claimed task done and records what the dispatch cost and produced. */
+  complete(
+    id: string,
+    claimToken: string,
+    outcome: DispatchOutcome = {},
+    options?: ActorOption,
+  ): Promise<Task> {
+    return this.endClaim(id, claimToken, { kind: "done" }, outcome, options);
+  }
+
+  /**
+   * Records a failed dispatch. With `retryAt` the task goes back to pending, claimable from
+   * that instant; without it the task is failed for good.
+   */
+  fail(
+    id: string,
+    claimToken: string,
+    failure: { error: string; retryAt?: string | null },
+    outcome: DispatchOutcome = {},
+    options?: ActorOption,
+  ): Promise<Task> {
+    const end: ClaimEnd = failure.retryAt
+      ? { kind: "retry", error: failure.error, notBefore: failure.retryAt }
+      : { kind: "failed", error: failure.error };
+    return this.endClaim(id, claimToken, end, outcome, options);
+  }
+
+  /** Hands a claimed task to a human: status `escalated`. */
+  escalate(
+    id: string,
+    claimToken: string,
+    error: string,
+    outcome: DispatchOutcome = {},
+    options?: ActorOption,
+  ): Promise<Task> {
+    return this.endClaim(id, claimToken, { kind: "escalated", error }, outcome, options);
+  }
+
+  /** Gives a claim back without counting the attempt (shutdown, `kill --now`). */
+  release(
+    id: string,
+    claimToken: string,
+    reason: string,
+    outcome: DispatchOutcome = {},
+    options?: ActorOption,
+  ): Promise<Task> {
+    return this.endClaim(id, claimToken, { kind: "released", reason }, outcome, options);
+  }
+
+  private endClaim(
+    id: string,
+    token: string,
+    end: ClaimEnd,
+    outcome: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task> {
+    return this.write((core) => endClaimSync(core, id, token, end, outcome, this.actorOf(options)));
+  }
+
+  /**
+   * Returns to pending every claim whose lease ran out (its Producer died or hung). The
+   * attempt stays counted; each recovery is audited.
+   */
+  recoverExpiredLeases(options?: ActorOption): Promise<Task[]> {
+    return this.write((core) =>
+      core.stmt.expiredLeases
+        .all(core.now())
+        .map((id) =>
+          recoverClaimSync(
+            core,
+            id,
+            "lease expired: the worker holding it stopped renewing it",
+            this.actorOf(options),
+          ),
+        ),
+    );
+  }
+
+  /**
+   * Returns to pending the claims held by processes on this host that no longer exist, so a
+   * restarted Producer need not wait for their leases to run out.
+   */
+  recoverDeadClaims(isAlive: (pid: number) => boolean, options?: ActorOption): Promise<Task[]> {
+    return this.write((core) => {
+      const recovered: Task[] = [];
+      for (const holder of core.stmt.claimedByHost.all(`${core.host}:%`)) {
+        const pid = Number(holder.slice(core.host.length + 1));
+        if (!Number.isInteger(pid) || isAlive(pid)) continue;
+        for (const id of core.stmt.claimsBy.all(holder)) {
+          recovered.push(
+            recoverClaimSync(
+              core,
+              id,
+              `the process holding it (${holder}) is gone`,
+              this.actorOf(options),
+            ),
+          );
+        }
+      }
+      return recovered;
+    });
+  }
+
+  // ---- tasks: human actions ----------------------------------------------------------
+
+  /** Puts a failed, escalated or killed task back to pending with fresh retries. */
+  requeue(id: string, options: ActorOption & { reason?: string } = {}): Promise<Task> {
+    return this.write((core) =>
+      changeTaskSync(core, id, { kind: "requeue", reason: options.reason }, this.actorOf(options)),
+    );
+  }
+
+  /** Stops a task for good (pending, in progress, failed or escalated). */
+  kill(id: string, options: ActorOption & { reason?: string } = {}): Promise<Task> {
+    return this.write((core) =>
+      changeTaskSync(core, id, { kind: "kill", reason: options.reason }, this.actorOf(options)),
+    );
+  }
+
+  /** Gives a pending, failed or escalated task to another role, pending again. */
+  reroute(
+    id: string,
+    role: string,
+    options: ActorOption & { reason?: string } = {},
+  ): Promise<Task> {
+    return this.write((core) =>
+      changeTaskSync(
+        core,
+        id,
+        { kind: "reroute", role, reason: options.reason },
+        this.actorOf(options),
+      ),
+    );
+  }
+
+  // ---- decisions and assets ----------------------------------------------------------
+
+  /** Records a decision an agent made (what and why). */
+  recordDecision(decision: NewDecision, options?: ActorOption): Promise<Decision> {
+    return this.write((core) => recordDecisionSync(core, decision, this.actorOf(options)));
+  }
+
+  /** Registers a file an agent produced; the path must stay inside the project. */
+  registerAsset(asset: NewAsset, options?: ActorOption): Promise<Asset> {
+    return this.write((core) => registerAssetSync(core, asset, this.actorOf(options)));
+  }
+
+  /** Decisions, newest first. */
+  listDecisions(filter: { taskId?: string; limit?: number } = {}): Promise<Decision[]> {
+    return this.run((core) => listDecisionsSync(core, filter));
+  }
+
+  /** Assets, newest first. */
+  listAssets(
+    filter: { taskId?: string; since?: string; until?: string; limit?: number } = {},
+  ): Promise<Asset[]> {
+    return this.run((core) => listAssetsSync(core, filter));
+  }
+
+  // ---- audit -------------------------------------------------------------------------
+
+  /**
+   * Walks the audit chain and checks audited rows against it. With `expectedHead` (a hash
+   * printed earlier) it also proves the log was not truncated since.
+   */
+  verifyAuditChain(options: { expectedHead?: string } = {}): Promise<AuditVerification> {
+    return this.run((core) => core.read(() => core.audit.verifySync(options)));
+  }
+
+  /** The audit chain's head hash and row count right now. */
+  auditHead(): Promise<{ headHash: string; rowCount: number }> {
+    return this.run((core) => core.read(() => core.audit.headSync()));
+  }
+
+  /** Newest audit rows first, optionally about one entity. */
+  recentAudit(limit = 50, entityId?: string): Promise<AuditRow[]> {
+    return this.run((core) => core.audit.recentSync(limit, entityId));
+  }
+
+  /** Appends a free-form audit event (kill switch, budget, notifications...). */
+  appendAudit(event: {
+    action: string;
+    entityType: string;
+    entityId?: string | null;
+    details?: Record<string, unknown>;
+    actor?: string;
+  }): Promise<AuditRow> {
+    return this.write((core) =>
+      core.audit.appendSync({
+        ts: core.now(),
+        actor: event.actor ?? this.options.actor,
+        action: event.action,
+        entityType: event.entityType,
+        entityId: event.entityId ?? null,
+        details: event.details ?? {},
+      }),
+    );
+  }
+
+  /** Closes the database handle. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.db.close();
+  }
+}
+
+function taskWhere(filter: TaskFilter): { where: string; params: Record<string, unknown> } {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.status !== undefined) {
+    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+    clauses.push(`status IN (${statuses.map((_, i) => `@status${i}`).join(", ") || "NULL"})`);
+    statuses.forEach((s, i) => {
+      params[`status${i}`] = s;
+    });
+  }
+  if (filter.role !== undefined) {
+    clauses.push("agent_owner = @role");
+    params.role = filter.role;
+  }
+  if (filter.parentTaskId !== undefined) {
+    clauses.push("parent_task_id = @parent");
+    params.parent = filter.parentTaskId;
+  }
+  if (filter.text !== undefined && filter.text !== "") {
+    clauses.push("(title LIKE @text ESCAPE '\\' OR description LIKE @text ESCAPE '\\')");
+    params.text = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}

@@ -1,0 +1,140 @@
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import Database from "better-sqlite3";
+import { asError, LedgerError } from "../errors.js";
+import { MIGRATIONS } from "./migrations/index.js";
+
+/** A better-sqlite3 handle. Only code under src/ledger/ ever sees one. */
+export type Db = Database.Database;
+
+/** How hard SQLite works to make a commit durable; see SQLite's `PRAGMA synchronous`. */
+export type SyncMode = "NORMAL" | "FULL";
+
+export interface OpenOptions {
+  /** Create the file (and schema) when it does not exist. */
+  create: boolean;
+  synchronous: SyncMode;
+  /**
+   * How long one statement may block on another process's write lock before we yield to the
+   * event loop and try again. Short, so heartbeats and signals are not starved.
+   */
+  busyTimeoutMs: number;
+}
+
+/** Opens the ledger file, switches it to WAL and applies pending migrations. */
+export function openDatabase(file: string, options: OpenOptions): Db {
+  if (!options.create && !existsSync(file)) {
+    throw new LedgerError(
+      `ledger not found at ${file}: run \`producer init\` in the project, or check ledger_db in producer.yaml`,
+    );
+  }
+  let db: Db;
+  try {
+    db = new Database(file, { fileMustExist: !options.create, timeout: options.busyTimeoutMs });
+  } catch (error) {
+    throw describeSqliteError(error, file);
+  }
+  try {
+    // journal_mode=WAL needs a write lock the first time; the busy timeout covers a race.
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${options.synchronous}`);
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw describeSqliteError(error, file);
+  }
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+  );
+  const applied = () =>
+    new Set(
+      (db.prepare("SELECT version FROM migrations").all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
+    );
+  if (MIGRATIONS.every((m) => applied().has(m.version))) return;
+  // Re-check inside the write lock: another process may be migrating the same new file.
+  db.transaction(() => {
+    const done = applied();
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      db.exec(m.sql);
+      db.prepare("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
+    }
+  }).immediate();
+}
+
+/** SQLite error codes that mean "another connection holds the lock; try again". */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT" || code === "SQLITE_LOCKED";
+}
+
+/**
+ * Runs `work` and retries it while the database is busy, sleeping asynchronously between
+ * tries so a long external lock (a backup, a `BEGIN EXCLUSIVE` in another tool) never
+ * surfaces as SQLITE_BUSY and never freezes the process. Gives up after `deadlineMs`.
+ */
+export async function withBusyRetry<T>(
+  file: string,
+  deadlineMs: number,
+  work: () => T,
+): Promise<T> {
+  const started = Date.now();
+  for (let tries = 0; ; tries++) {
+    try {
+      return work();
+    } catch (error) {
+      if (!isBusy(error)) throw describeSqliteError(error, file);
+      if (Date.now() - started >= deadlineMs) {
+        throw new LedgerError(
+          `the ledger ${file} stayed locked by another process for ${Math.round(deadlineMs / 1000)} s; close whatever holds it (a sqlite3 shell, a backup) and retry`,
+          { cause: error },
+        );
+      }
+      await sleep(Math.min(5 + tries * 10, 100) * (0.5 + Math.random()));
+    }
+  }
+}
+
+/** Turns a raw SQLite failure into a LedgerError that names the file and what to do. */
+export function describeSqliteError(error: unknown, file: string): Error {
+  if (error instanceof LedgerError) return error;
+  const err = asError(error);
+  const code = (error as { code?: unknown })?.code;
+  switch (code) {
+    case "SQLITE_NOTADB":
+      return new LedgerError(`${file} is not a SQLite database: point ledger_db at the ledger`, {
+        cause: err,
+      });
+    case "SQLITE_READONLY":
+    case "SQLITE_READONLY_DBMOVED":
+    case "SQLITE_READONLY_RECOVERY":
+    case "SQLITE_READONLY_CANTINIT":
+    case "SQLITE_READONLY_DIRECTORY":
+      return new LedgerError(
+        `the ledger ${file} is read-only: the producer needs write access to it and its folder`,
+        { cause: err },
+      );
+    case "SQLITE_CANTOPEN":
+      return new LedgerError(
+        `cannot open the ledger ${file}: check that the folder exists and is writable`,
+        { cause: err },
+      );
+    case "SQLITE_CORRUPT":
+      return new LedgerError(`the ledger ${file} is corrupt (${err.message})`, { cause: err });
+    case "SQLITE_FULL":
+      return new LedgerError(`the disk holding ${file} is full`, { cause: err });
+    default:
+      return err;
+  }
+}

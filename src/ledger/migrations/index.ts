@@ -1,0 +1,11 @@
+import * as m0001 from "./0001_init.js";
+
+/** One schema step. `version` is its number; versions are applied in order, each once. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration ever shipped, append-only. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, ...m0001 }];
