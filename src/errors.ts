@@ -43,8 +43,8 @@ export class ConfigError extends ProducerError {
 
   private static render(file: string, problems: readonly ConfigProblem[]): string {
     const lines = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
-    if (lines.length === 1) return `${file}: ${lines[0]}`;
-    return `${file} has ${lines.length} problems:\n${lines.map((l) => `  - ${l}`).join("\n")}`;
+    if (lines.length === 1) return file ? `${file}: ${lines[0]}` : (lines[0] ?? "");
+    return `${file || "producer.yaml"} has ${lines.length} problems:\n${lines.map((l) => `  - ${l}`).join("\n")}`;
   }
 }
 

@@ -45,7 +45,8 @@ export function findConfigPath(options: FindConfigOptions): string {
     if (kindOf(candidate) === "file") return candidate;
     if (dirname(dir) === dir) break;
   }
-  throw new ConfigError(CONFIG_FILE_NAME, [
+  // No file to name: the message says where we looked.
+  throw new ConfigError("", [
     {
       path: "",
       message: `no ${CONFIG_FILE_NAME} in ${cwd} or any parent folder: run \`producer init\`, or pass --config`,

@@ -1,0 +1,51 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tempDir } from "./temp.js";
+
+/** The built `producer` binary, run the way a user runs it. */
+export const PRODUCER_BIN = resolve(import.meta.dirname, "..", "..", "bin", "producer.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `producer ...args` as a child process and collects its output. */
+export function runCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [PRODUCER_BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: "1", PRODUCER_CONFIG: "", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: options.timeoutMs ?? 30_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** A minimal project folder: producer.yaml with the given roles (and extra YAML). */
+export function tempProject(yamlExtra = "", roles = ["producer", "design", "code", "qa"]): string {
+  const dir = tempDir("producer-project-");
+  const agents = roles.map((r) => `  ${r}:\n    daily_cap_usd: 5\n`).join("");
+  writeFileSync(
+    join(dir, "producer.yaml"),
+    `project_name: testproj\n${yamlExtra}agents:\n${agents}`,
+  );
+  mkdirSync(join(dir, "agent-state"), { recursive: true });
+  return dir;
+}
