@@ -58,3 +58,31 @@ export function asError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === "string" ? value : JSON.stringify(value));
 }
+
+/** Which limit a budget refusal or overrun is about. */
+export type BudgetScope = "role" | "project";
+
+/**
+ * A dispatch was refused before spending (or a call passed a cap after the fact). Names the
+ * role, the limit, and what was spent and reserved when it happened.
+ */
+export class BudgetExceeded extends ProducerError {
+  constructor(
+    readonly role: string,
+    readonly scope: BudgetScope,
+    readonly capUsd: number,
+    readonly spentUsd: number,
+    readonly reservedUsd: number,
+    readonly afterTheFact: boolean,
+    /** True the first time this role met its cap today: notify a human once. */
+    readonly firstToday: boolean,
+  ) {
+    const usd = (n: number) => `$${n.toFixed(2)}`;
+    const limit = scope === "role" ? `daily cap ${usd(capUsd)}` : `project ceiling ${usd(capUsd)}`;
+    super(
+      afterTheFact
+        ? `role ${role} passed its ${limit} after the fact: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}`
+        : `role ${role} is at its ${limit}: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}; dispatch refused`,
+    );
+  }
+}

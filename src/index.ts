@@ -3,6 +3,9 @@
  * Everything public is exported here, by name.
  */
 
+export type { BudgetLimits, BudgetUsage } from "./budget/allowance.js";
+export type { BudgetSettings, BudgetSnapshot, FundedClaim, RoleBudget } from "./budget/tracker.js";
+export { BudgetTracker, FALLBACK_RESERVATION_USD } from "./budget/tracker.js";
 export type { Clock } from "./clock.js";
 export { ManualClock, newId, systemClock, utcIsoNow, utcToday } from "./clock.js";
 export { findConfigPath } from "./config/find.js";
@@ -19,23 +22,38 @@ export type {
   RoleConfig,
   RuntimeKind,
 } from "./config/types.js";
-export type { ConfigProblem } from "./errors.js";
+export type { BudgetScope, ConfigProblem } from "./errors.js";
 export {
+  BudgetExceeded,
   ConfigError,
   LedgerError,
   ProducerError,
   TaskClaimRace,
   UsageError,
 } from "./errors.js";
+export {
+  AUTO_ARM_FAILURES,
+  AUTO_ARM_WINDOW_MS,
+  FailureBurstDetector,
+} from "./killswitch/auto-arm.js";
+export type { KillMode, KillSwitchState } from "./killswitch/kill-switch.js";
+export { KillSwitchWatcher } from "./killswitch/kill-switch.js";
 export type {
   AuditEvent,
   AuditProblem,
   AuditVerification,
 } from "./ledger/audit.js";
 export { AUDIT_GENESIS_PREV_HASH, AuditLogger } from "./ledger/audit.js";
-export type { ActorOption, LedgerOptions } from "./ledger/client.js";
+export type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./ledger/budget.js";
+export type {
+  ActorOption,
+  ClaimAndReserve,
+  FinishedClaim,
+  LedgerOptions,
+} from "./ledger/client.js";
 export { LedgerClient } from "./ledger/client.js";
 export type { SyncMode } from "./ledger/database.js";
+export type { ClaimEnd } from "./ledger/task-transitions.js";
 export type {
   Asset,
   AuditRow,

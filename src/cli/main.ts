@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asError, ProducerError } from "../errors.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerKill } from "./commands/kill.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CommandEnv): Command {
     configPath: (program.opts() as { config?: string }).config ?? ctx.configPath,
   });
   registerAudit(program, current);
+  registerKill(program, current);
   return program;
 }
 

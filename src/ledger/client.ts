@@ -1,8 +1,22 @@
 import { hostname } from "node:os";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
-import { LedgerError } from "../errors.js";
+import { LedgerError, TaskClaimRace } from "../errors.js";
 import type { AuditVerification } from "./audit.js";
+import {
+  type BudgetLimits,
+  type BudgetUsage,
+  dayBudgetSync,
+  type Reservation,
+  type ReserveOutcome,
+  type RoleBudgetRow,
+  releaseSync,
+  reserveSync,
+  type Settlement,
+  settleSync,
+  spendByDaySync,
+  usageSync,
+} from "./budget.js";
 import { LedgerCore } from "./core.js";
 import { type Db, openDatabase, type SyncMode, withBusyRetry } from "./database.js";
 import {
@@ -19,6 +33,7 @@ import {
   claimNextSync,
   endClaimSync,
   heartbeatSync,
+  recordLateCostSync,
   recoverClaimSync,
 } from "./task-transitions.js";
 import type {
@@ -53,6 +68,23 @@ export interface LedgerOptions {
   lockTimeoutMs?: number;
   /** Refuses agent-filed tasks past a guardrail; see the Producer's guardrails. */
   insertGuard?: InsertGuard;
+}
+
+/** What `claimAndReserve` found: nothing to do, a budget refusal, or a claimed, funded task. */
+export type ClaimAndReserve =
+  | { kind: "empty" }
+  | { kind: "refused"; taskId: string; refusal: Extract<ReserveOutcome, { ok: false }> }
+  | { kind: "claimed"; task: Task; reservation: Reservation };
+
+/** What `finishClaim` recorded. */
+export interface FinishedClaim {
+  task: Task;
+  settlement: Settlement | null;
+  /**
+   * The claim had been lost meanwhile (killed by a human, or recovered after its lease ran
+   * out): the cost was still recorded on the task and the budget, the status left alone.
+   */
+  claimLost: boolean;
 }
 
 /** Per-call attribution override. */
@@ -333,6 +365,135 @@ export class LedgerClient {
       }
       return recovered;
     });
+  }
+
+  /**
+   * Ends a claim and, in the same transaction, settles its budget reservation, so the task's
+   * recorded cost and the day's spend can never disagree. A claim lost meanwhile is not an
+   * error here: its cost is still recorded (`claimLost: true`).
+   */
+  finishClaim(
+    id: string,
+    claimToken: string,
+    end: ClaimEnd,
+    outcome: DispatchOutcome,
+    options: ActorOption & { settle?: { reservationId: string; limits: BudgetLimits } } = {},
+  ): Promise<FinishedClaim> {
+    return this.write((core) => {
+      const actor = this.actorOf(options);
+      const settlement = options.settle
+        ? settleSync(
+            core,
+            options.settle.reservationId,
+            outcome.costUsd ?? 0,
+            options.settle.limits,
+            actor,
+          )
+        : null;
+      const current = core.requireTask(id);
+      if (current.status !== "in_progress" || current.claimToken !== claimToken) {
+        const why =
+          current.status === "in_progress"
+            ? "the claim was recovered and given to another worker"
+            : `the task was ${current.status.replace("_", " ")} while the call ran`;
+        return {
+          task: recordLateCostSync(core, id, outcome, why, actor),
+          settlement,
+          claimLost: true,
+        };
+      }
+      return {
+        task: endClaimSync(core, id, claimToken, end, outcome, actor),
+        settlement,
+        claimLost: false,
+      };
+    });
+  }
+
+  // ---- budget ------------------------------------------------------------------------
+
+  /**
+   * Checks the role's cap and the project ceiling and holds money for one call, atomically:
+   * concurrent callers, in this process or others, can never together hold past a limit.
+   */
+  reserveBudget(
+    request: { day: string; role: string; taskId?: string | null; minimumUsd: number },
+    limits: BudgetLimits,
+    options?: ActorOption,
+  ): Promise<ReserveOutcome> {
+    return this.write((core) =>
+      reserveSync(
+        core,
+        { ...request, taskId: request.taskId ?? null },
+        limits,
+        this.actorOf(options),
+      ),
+    );
+  }
+
+  /**
+   * Claims the role's next task and reserves its budget in ONE transaction. When the budget
+   * refuses, nothing is claimed: the task stays pending and the role is marked [CAP HIT].
+   */
+  claimAndReserve(
+    role: string,
+    budget: { day: string; minimumUsd: number; limits: BudgetLimits },
+    options: { leaseMs?: number; claimedBy?: string; actor?: string } = {},
+  ): Promise<ClaimAndReserve> {
+    return this.write((core): ClaimAndReserve => {
+      const candidate = core.stmt.nextClaimable.get(role, core.now());
+      if (candidate === undefined) return { kind: "empty" };
+      const actor = this.actorOf(options);
+      const outcome = reserveSync(
+        core,
+        { day: budget.day, role, taskId: candidate, minimumUsd: budget.minimumUsd },
+        budget.limits,
+        actor,
+      );
+      if (!outcome.ok) return { kind: "refused", taskId: candidate, refusal: outcome };
+      const task = claimNextSync(core, role, {
+        leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+        claimedBy: options.claimedBy ?? LedgerClient.processIdentity(),
+        actor,
+      });
+      if (task?.id !== candidate) throw new TaskClaimRace(candidate);
+      return { kind: "claimed", task, reservation: outcome.reservation };
+    });
+  }
+
+  /** Records a call's cost against its reservation; see {@link Settlement}. */
+  settleBudget(
+    reservationId: string,
+    costUsd: number,
+    limits: BudgetLimits,
+    options?: ActorOption,
+  ): Promise<Settlement> {
+    return this.write((core) =>
+      settleSync(core, reservationId, costUsd, limits, this.actorOf(options)),
+    );
+  }
+
+  /** Gives a hold back unspent. */
+  releaseBudget(reservationId: string): Promise<Reservation> {
+    return this.write((core) => releaseSync(core, reservationId));
+  }
+
+  /** One role's spend and holds for a UTC day, with the project's totals. */
+  budgetUsage(day: string, role: string): Promise<BudgetUsage> {
+    return this.run((core) => core.read(() => usageSync(core, day, role)));
+  }
+
+  /** Every role's budget row for a UTC day. */
+  budgetForDay(day: string): Promise<RoleBudgetRow[]> {
+    return this.run((core) => dayBudgetSync(core, day));
+  }
+
+  /** Spend per day and role between two UTC days, inclusive. */
+  spendByDay(
+    fromDay: string,
+    toDay: string,
+  ): Promise<{ day: string; role: string; spentUsd: number }[]> {
+    return this.run((core) => spendByDaySync(core, fromDay, toDay));
   }
 
   // ---- tasks: human actions ----------------------------------------------------------

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { suggest } from "../config/suggest.js";
 import { LedgerError, TaskClaimRace } from "../errors.js";
+import { releaseHeldForTaskSync } from "./budget.js";
 import type { Actor, LedgerCore } from "./core.js";
 import { toTask } from "./rows.js";
 import type { DispatchOutcome, Task, TaskStatus } from "./types.js";
@@ -214,9 +215,51 @@ export function recoverClaimSync(core: LedgerCore, id: string, why: string, acto
     now,
   });
   if (task.claimToken) core.stmt.closeAttempt.run(now, "recovered", why, 0, id, task.claimToken);
+  releaseHeldForTaskSync(core, id);
   core.auditTask(actor, "task.recovered", id, {
     attempt: task.attempts,
     claimed_by: task.claimedBy,
+    reason: why,
+  });
+  return toTask(core.stmt.getTask.get(id)!);
+}
+
+/**
+ * Records the cost of a call whose claim was lost meanwhile (a human killed the task, or its
+ * lease was recovered): the money was spent, so the task carries it, status unchanged.
+ */
+export function recordLateCostSync(
+  core: LedgerCore,
+  id: string,
+  outcome: DispatchOutcome,
+  why: string,
+  actor: Actor,
+): Task {
+  const task = core.requireTask(id);
+  const usage = outcome.usage ?? {};
+  core.db
+    .prepare(
+      `UPDATE tasks SET cost_usd = cost_usd + @cost,
+         actual_cost_usd = CASE WHEN @actual IS NULL THEN actual_cost_usd
+                                ELSE COALESCE(actual_cost_usd, 0) + @actual END,
+         input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
+         cache_creation_tokens = cache_creation_tokens + @cache_creation,
+         cache_read_tokens = cache_read_tokens + @cache_read, updated_at = @now
+       WHERE id = @id`,
+    )
+    .run({
+      id,
+      cost: outcome.costUsd ?? 0,
+      actual: outcome.actualCostUsd ?? null,
+      input: usage.inputTokens ?? 0,
+      output: usage.outputTokens ?? 0,
+      cache_creation: usage.cacheCreationTokens ?? 0,
+      cache_read: usage.cacheReadTokens ?? 0,
+      now: core.now(),
+    });
+  core.auditTask(actor, "task.late_outcome", id, {
+    status: task.status,
+    cost_usd: outcome.costUsd ?? 0,
     reason: why,
   });
   return toTask(core.stmt.getTask.get(id)!);

@@ -1,0 +1,160 @@
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname } from "node:path";
+import type { Clock } from "../clock.js";
+import { systemClock, utcIsoNow } from "../clock.js";
+import { asError, ProducerError } from "../errors.js";
+import type { LedgerClient } from "../ledger/client.js";
+
+/** Whether in-flight calls may finish (`finish`) or are aborted at once (`now`). */
+export type KillMode = "finish" | "now";
+
+/** What the kill-switch file says. */
+export interface KillSwitchState {
+  reason: string;
+  /** Who pulled it: `cli`, `ui`, `producer` (auto-arm), a user name, ... */
+  by: string;
+  /** ISO time it was pulled; null when the file was created by hand without one. */
+  at: string | null;
+  mode: KillMode;
+}
+
+const HAND_MADE_REASON = "armed by creating the kill-switch file (no reason given)";
+
+/**
+ * The brake: a file whose presence halts all dispatching. Anyone can pull it — `producer kill`,
+ * the dashboard, `touch agent-state/kill_switch`, or the Producer itself after a burst of
+ * failures. Arming and disarming through this class are audited when a ledger is given; the
+ * file is written first, so a broken ledger can never stop the brake from working.
+ */
+export class KillSwitchWatcher {
+  private readonly clock: Clock;
+
+  constructor(
+    /** Absolute path of the kill-switch file (`kill_switch` in producer.yaml). */
+    readonly path: string,
+    private readonly options: { clock?: Clock; ledger?: LedgerClient } = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** True while the file exists. Cheap enough to call on every poll. */
+  isArmed(): boolean {
+    return existsSync(this.path);
+  }
+
+  /** The file's contents, or null when not armed. */
+  state(): KillSwitchState | null {
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      // Present but unreadable still means halted: err on the side of the brake.
+      return {
+        reason: `kill-switch file unreadable (${asError(error).message})`,
+        by: "unknown",
+        at: null,
+        mode: "finish",
+      };
+    }
+    return parse(text);
+  }
+
+  /**
+   * Pulls the brake. `now` also asks running Producers to abort in-flight calls (their tasks
+   * go back to pending without counting an attempt).
+   */
+  async arm(reason: string, by: string, mode: KillMode = "finish"): Promise<KillSwitchState> {
+    const cleanReason = oneLine(reason) || "no reason given";
+    const state: KillSwitchState = {
+      reason: cleanReason,
+      by: oneLine(by) || "unknown",
+      at: utcIsoNow(this.clock),
+      mode,
+    };
+    const body = `reason: ${state.reason}\nby: ${state.by}\nat: ${state.at}\nmode: ${state.mode}\n`;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const temp = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(temp, body);
+      renameSync(temp, this.path);
+    } catch (error) {
+      throw new ProducerError(
+        `cannot write the kill-switch file ${this.path}: ${asError(error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    await this.audit("killswitch.armed", state.by, { reason: state.reason, mode: state.mode });
+    return state;
+  }
+
+  /** Releases the brake. Resolves to the state it removed, or null when it was not armed. */
+  async disarm(by: string): Promise<KillSwitchState | null> {
+    const previous = this.state();
+    if (!previous) return null;
+    try {
+      unlinkSync(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw new ProducerError(
+          `cannot remove the kill-switch file ${this.path}: ${asError(error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    await this.audit("killswitch.disarmed", oneLine(by) || "unknown", {
+      previous_reason: previous.reason,
+    });
+    return previous;
+  }
+
+  private async audit(
+    action: string,
+    actor: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    if (!this.options.ledger) return;
+    await this.options.ledger.appendAudit({
+      action,
+      entityType: "killswitch",
+      entityId: null,
+      actor,
+      details,
+    });
+  }
+}
+
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip.
+  return String(text)
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .trim()
+    .slice(0, 2000);
+}
+
+function parse(text: string): KillSwitchState {
+  const fields = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const match = /^(reason|by|at|mode):\s?(.*)$/.exec(line);
+    if (match) fields.set(match[1]!, match[2]!.trim());
+  }
+  // A file written by hand may hold free text instead of fields: that text is the reason.
+  const reason = fields.get("reason") || text.trim().split("\n")[0]?.trim() || HAND_MADE_REASON;
+  return {
+    reason,
+    by: fields.get("by") || "unknown",
+    at: fields.get("at") || null,
+    mode: fields.get("mode") === "now" ? "now" : "finish",
+  };
+}
