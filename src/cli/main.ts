@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { asError, ProducerError } from "../errors.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerKill } from "./commands/kill.js";
+import { registerPricing } from "./commands/pricing.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CommandEnv): Command {
   });
   registerAudit(program, current);
   registerKill(program, current);
+  registerPricing(program, current);
   return program;
 }
 

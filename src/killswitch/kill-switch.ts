@@ -135,12 +135,11 @@ export class KillSwitchWatcher {
   }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]+/g;
+
 function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip.
-  return String(text)
-    .replace(/[\u0000-\u001f\u007f]+/g, " ")
-    .trim()
-    .slice(0, 2000);
+  return String(text).replace(CONTROL_CHARACTERS, " ").trim().slice(0, 2000);
 }
 
 function parse(text: string): KillSwitchState {
