@@ -70,3 +70,35 @@ export type {
   TokenUsage,
 } from "./ledger/types.js";
 export { TASK_STATUSES } from "./ledger/types.js";
+export type {
+  CostResult,
+  LoadPriceTableOptions,
+  LongPromptRates,
+  ModelPrice,
+  PriceMatch,
+  PriceTable,
+  Rates,
+} from "./pricing/table.js";
+export {
+  bundledPriceTable,
+  computeCost,
+  isStale,
+  loadPriceTable,
+  priceFor,
+  STALE_AFTER_DAYS,
+  tableAgeDays,
+} from "./pricing/table.js";
+export type { PricingUpdateOptions, PricingUpdateResult } from "./pricing/update.js";
+export { updatePricing } from "./pricing/update.js";
+export type { AuthPlan } from "./runtimes/claude/auth.js";
+export { planAuth } from "./runtimes/claude/auth.js";
+export type { ClaudeInvokerOptions } from "./runtimes/claude/invoker.js";
+export { ClaudeAgentInvoker } from "./runtimes/claude/invoker.js";
+export { ExecRuntime } from "./runtimes/exec.js";
+export { buildDispatchPrompt } from "./runtimes/prompt.js";
+export type {
+  DispatchRequest,
+  InvocationErrorKind,
+  InvocationResult,
+  Runtime,
+} from "./runtimes/types.js";

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { asError, LedgerError } from "../errors.js";
@@ -30,6 +31,7 @@ export function openDatabase(file: string, options: OpenOptions): Db {
   }
   let db: Db;
   try {
+    if (options.create) mkdirSync(dirname(file), { recursive: true });
     db = new Database(file, { fileMustExist: !options.create, timeout: options.busyTimeoutMs });
   } catch (error) {
     throw describeSqliteError(error, file);

@@ -1,0 +1,169 @@
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, unlinkSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
+import type { AuthMode } from "../../config/types.js";
+import { asError, ProducerError } from "../../errors.js";
+
+/** The three ways out when no credentials are found, in one sentence. */
+export const HOW_TO_AUTHENTICATE =
+  "set ANTHROPIC_API_KEY (in the environment or in the project's .env), or log in with `claude` and use auth.mode: subscription, or use auth.mode: inherit to run with your own Claude Code setup";
+
+/** How one Claude dispatch authenticates, and what that implies for its child process. */
+export interface AuthPlan {
+  mode: Exclude<AuthMode, "auto">;
+  /** The complete environment of the `claude` child (the SDK replaces, not merges). */
+  env: Record<string, string>;
+  /** `[]` in the isolated modes (no user settings, CLAUDE.md, skills); undefined = all load. */
+  settingSources: [] | undefined;
+  permissionMode: "dontAsk" | "bypassPermissions";
+  /** Whether the SDK's cost figure is a real bill (API key) or not reported (subscription). */
+  reportsActualCost: boolean;
+  /** The isolated config dir in use, or null when the host's is inherited. */
+  configDir: string | null;
+  /** Things the operator should know (e.g. auto fell back to inherit). */
+  warnings: string[];
+}
+
+export interface AuthInputs {
+  /** Configured mode (PRODUCER_AUTH_MODE already applied by the config loader). */
+  mode: AuthMode;
+  /** The environment the Producer runs in. */
+  env: NodeJS.ProcessEnv;
+  projectRoot: string;
+  agentStateDir: string;
+  /** Defaults to the current process's; tests pass false to check the non-root path. */
+  isRoot?: boolean;
+}
+
+/**
+ * Decides how a dispatch authenticates. `auto` picks an API key, else a stored subscription
+ * login, else the host's own Claude Code setup (with a warning). Throws one clear error
+ * naming the fixes when the chosen mode has no credentials.
+ */
+export function planAuth(inputs: AuthInputs): AuthPlan {
+  const key = apiKey(inputs.env, inputs.projectRoot);
+  const credentials = hostCredentialsFile(inputs.env);
+  let mode: AuthPlan["mode"];
+  const warnings: string[] = [];
+  if (inputs.mode === "auto") {
+    if (key) mode = "api";
+    else if (existsSync(credentials)) mode = "subscription";
+    else {
+      mode = "inherit";
+      warnings.push(
+        `auth.mode auto: no ANTHROPIC_API_KEY and no ${credentials}; running agents with your own Claude Code setup (inherit mode: your plugins and settings load, permissions are bypassed)`,
+      );
+    }
+  } else {
+    mode = inputs.mode;
+  }
+  const base = withoutKeys(inputs.env, ["CLAUDE_CONFIG_DIR"]);
+  switch (mode) {
+    case "api": {
+      if (!key) {
+        throw new ProducerError(`auth.mode api needs an Anthropic API key: ${HOW_TO_AUTHENTICATE}`);
+      }
+      const configDir = isolatedConfigDir(inputs.agentStateDir, "api");
+      return {
+        mode,
+        env: {
+          ...base,
+          ANTHROPIC_API_KEY: key,
+          CLAUDE_CONFIG_DIR: configDir,
+          GIT_TERMINAL_PROMPT: "0",
+        },
+        settingSources: [],
+        permissionMode: "dontAsk",
+        reportsActualCost: true,
+        configDir,
+        warnings,
+      };
+    }
+    case "subscription": {
+      if (!existsSync(credentials)) {
+        throw new ProducerError(
+          `auth.mode subscription needs a stored Claude login at ${credentials}: ${HOW_TO_AUTHENTICATE}`,
+        );
+      }
+      const configDir = isolatedConfigDir(inputs.agentStateDir, "subscription");
+      linkCredentials(credentials, join(configDir, ".credentials.json"));
+      return {
+        mode,
+        env: {
+          ...withoutKeys(base, ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]),
+          CLAUDE_CONFIG_DIR: configDir,
+          GIT_TERMINAL_PROMPT: "0",
+        },
+        settingSources: [],
+        permissionMode: "dontAsk",
+        reportsActualCost: false,
+        configDir,
+        warnings,
+      };
+    }
+    case "inherit": {
+      const env: Record<string, string> = { ...defined(inputs.env), GIT_TERMINAL_PROMPT: "0" };
+      // The CLI refuses to bypass permissions as root unless told it runs in a sandbox.
+      if (inputs.isRoot ?? process.getuid?.() === 0) env.IS_SANDBOX = "1";
+      return {
+        mode,
+        env,
+        settingSources: undefined,
+        permissionMode: "bypassPermissions",
+        reportsActualCost: Boolean(inputs.env.ANTHROPIC_API_KEY),
+        configDir: null,
+        warnings,
+      };
+    }
+  }
+}
+
+/** ANTHROPIC_API_KEY from the environment, else from the project's .env file. */
+export function apiKey(env: NodeJS.ProcessEnv, projectRoot: string): string | null {
+  const fromEnv = env.ANTHROPIC_API_KEY?.trim();
+  if (fromEnv) return fromEnv;
+  const file = join(projectRoot, ".env");
+  if (!existsSync(file)) return null;
+  try {
+    return parseEnv(readFileSync(file, "utf8")).ANTHROPIC_API_KEY?.trim() || null;
+  } catch (error) {
+    throw new ProducerError(`cannot read ${file}: ${asError(error).message}`, { cause: error });
+  }
+}
+
+/** Where the host's Claude Code keeps its stored login. */
+export function hostCredentialsFile(env: NodeJS.ProcessEnv): string {
+  const dir = env.CLAUDE_CONFIG_DIR?.trim() || join(env.HOME?.trim() || homedir(), ".claude");
+  return join(dir, ".credentials.json");
+}
+
+function isolatedConfigDir(agentStateDir: string, mode: string): string {
+  const dir = join(agentStateDir, "claude-config", mode);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** The isolated dir gets exactly one thing from the host: a link to the credentials file. */
+function linkCredentials(target: string, link: string): void {
+  try {
+    if (lstatSync(link, { throwIfNoEntry: false })) unlinkSync(link);
+    symlinkSync(target, link);
+  } catch (error) {
+    throw new ProducerError(`cannot link ${target} into ${link}: ${asError(error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function defined(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function withoutKeys(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
+  const out = defined(env);
+  for (const key of keys) delete out[key];
+  return out;
+}

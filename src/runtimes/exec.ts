@@ -1,0 +1,285 @@
+import { spawn } from "node:child_process";
+import type { TokenUsage } from "../ledger/types.js";
+import { computeCost, loadPriceTable } from "../pricing/table.js";
+import { buildDispatchPrompt, PromptFileMissing, readSystemPrompt } from "./prompt.js";
+import {
+  type DispatchRequest,
+  emptyResult,
+  type InvocationResult,
+  producerEnv,
+  type Runtime,
+} from "./types.js";
+
+/** Characters of stdout/stderr kept for error reports. */
+const TAIL_CHARS = 4000;
+/** After SIGTERM, how long the process group gets before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+/** The optional JSON report an exec agent may print as its last stdout line. */
+interface ExecReport {
+  cost_usd?: unknown;
+  model?: unknown;
+  summary?: unknown;
+  usage?: {
+    input_tokens?: unknown;
+    output_tokens?: unknown;
+    cache_creation_input_tokens?: unknown;
+    cache_read_input_tokens?: unknown;
+  };
+}
+
+/**
+ * Runs any command as the agent: the dispatch prompt (with the role's standing prompt below
+ * it) on stdin, the PRODUCER_* environment, exit 0 for success. Its own process group, so a
+ * timeout or an abort ends everything it started.
+ */
+export class ExecRuntime implements Runtime {
+  readonly kind = "exec" as const;
+
+  constructor(private readonly options: { now?: () => number } = {}) {}
+
+  async invoke(request: DispatchRequest): Promise<InvocationResult> {
+    const now = this.options.now ?? Date.now;
+    const started = now();
+    const result = (patch: Partial<InvocationResult>): InvocationResult => ({
+      ...emptyResult(started, now()),
+      ...patch,
+    });
+    const command = request.role.command;
+    if (!command || command.length === 0) {
+      return result({
+        errorKind: "setup",
+        retryable: false,
+        error: `role ${request.role.name} uses runtime: exec but has no command in producer.yaml`,
+      });
+    }
+    let systemPrompt: string;
+    try {
+      systemPrompt = await readSystemPrompt(request.role.prompt);
+    } catch (error) {
+      if (!(error instanceof PromptFileMissing)) throw error;
+      return result({ errorKind: "setup", retryable: false, error: error.message });
+    }
+    const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${systemPrompt}`;
+    const run = await runProcess(command, {
+      cwd: request.config.projectRoot,
+      env: { ...request.env, ...producerEnv(request) },
+      stdin,
+      timeoutMs: request.role.timeoutMinutes * 60_000,
+      signal: request.signal,
+    });
+    const tail = tailOf(run.stderr, run.stdout);
+    if (run.spawnError) {
+      return result({
+        errorKind: "setup",
+        retryable: false,
+        error: `cannot start ${command[0]}: ${run.spawnError}`,
+      });
+    }
+    if (run.aborted) {
+      return result({ errorKind: "aborted", error: "the call was aborted", outputTail: tail });
+    }
+    if (run.timedOut) {
+      return result({
+        errorKind: "timeout",
+        error: `the agent ran past its ${request.role.timeoutMinutes}-minute timeout and was stopped`,
+        outputTail: tail,
+      });
+    }
+    const report = readReport(run.stdout);
+    const accounted = report.ok ? accountFor(report.value, request) : null;
+    if (run.code !== 0) {
+      const last = lastLine(run.stderr) ?? lastLine(run.stdout);
+      return result({
+        ...accounted,
+        errorKind: "crash",
+        error: `the agent exited with ${run.signal ? `signal ${run.signal}` : `code ${run.code}`}${last ? `: ${last}` : ""}`,
+        outputTail: tail,
+      });
+    }
+    if (!report.ok) {
+      return result({ errorKind: "bad_output", error: report.error, outputTail: tail });
+    }
+    return result({ ...accounted, ok: true, outputTail: tail });
+  }
+}
+
+function accountFor(
+  report: ExecReport | null,
+  request: DispatchRequest,
+): Partial<InvocationResult> {
+  if (!report) return { resultText: null };
+  const usage: TokenUsage = {
+    inputTokens: count(report.usage?.input_tokens),
+    outputTokens: count(report.usage?.output_tokens),
+    cacheCreationTokens: count(report.usage?.cache_creation_input_tokens),
+    cacheReadTokens: count(report.usage?.cache_read_input_tokens),
+  };
+  const model = typeof report.model === "string" && report.model ? report.model : null;
+  const reported =
+    typeof report.cost_usd === "number" && Number.isFinite(report.cost_usd) && report.cost_usd >= 0;
+  const hasTokens = Object.values(usage).some((n) => n > 0);
+  const costUsd = reported
+    ? (report.cost_usd as number)
+    : hasTokens
+      ? computeCost(
+          model ?? request.role.model,
+          usage,
+          loadPriceTable({ overrideFile: request.config.pricing.overrideFile }),
+        ).costUsd
+      : 0;
+  return {
+    usage,
+    usageByModel: hasTokens ? { [model ?? request.role.model]: usage } : {},
+    costUsd,
+    actualCostUsd: reported ? (report.cost_usd as number) : null,
+    model,
+    resultText: typeof report.summary === "string" ? report.summary : null,
+  };
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+}
+
+/** The last non-empty stdout line, read as a report when it looks like a JSON object. */
+function readReport(
+  stdout: string,
+): { ok: true; value: ExecReport | null } | { ok: false; error: string } {
+  const last = lastLine(stdout);
+  if (!last?.startsWith("{")) return { ok: true, value: null };
+  try {
+    const value = JSON.parse(last) as unknown;
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      return { ok: true, value: null };
+    return { ok: true, value: value as ExecReport };
+  } catch (error) {
+    return {
+      ok: false,
+      error: `the agent's last output line looks like a JSON report but does not parse (${(error as Error).message}): ${last.slice(0, 200)}`,
+    };
+  }
+}
+
+function lastLine(text: string): string | null {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? null;
+}
+
+function tailOf(stderr: string, stdout: string): string | null {
+  const parts = [
+    stderr.trim() && `stderr:\n${stderr.trim()}`,
+    stdout.trim() && `stdout:\n${stdout.trim()}`,
+  ].filter(Boolean);
+  if (parts.length === 0) return null;
+  const text = parts.join("\n");
+  return text.length > TAIL_CHARS ? `…${text.slice(-TAIL_CHARS)}` : text;
+}
+
+interface ProcessRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  spawnError: string | null;
+}
+
+/**
+ * Spawns `command` in its own process group and waits for it, killing the whole group on
+ * timeout or abort (SIGTERM, then SIGKILL after a grace period).
+ */
+function runProcess(
+  command: string[],
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    stdin: string;
+    timeoutMs: number;
+    signal: AbortSignal;
+  },
+): Promise<ProcessRun> {
+  return new Promise((resolve) => {
+    const run: ProcessRun = {
+      code: null,
+      signal: null,
+      stdout: "",
+      stderr: "",
+      timedOut: false,
+      aborted: false,
+      spawnError: null,
+    };
+    const [program, ...args] = command as [string, ...string[]];
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const keep = (text: string, chunk: Buffer) => {
+      const joined = text + chunk.toString("utf8");
+      // Keep enough for the report line and the tail, not a runaway agent's whole output.
+      return joined.length > 1_000_000 ? joined.slice(-500_000) : joined;
+    };
+    child.stdout.on("data", (chunk: Buffer) => {
+      run.stdout = keep(run.stdout, chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      run.stderr = keep(run.stderr, chunk);
+    });
+    // An agent that never reads stdin must not crash us with EPIPE.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.stdin);
+
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = () => {
+      if (child.pid === undefined || child.exitCode !== null) return;
+      signalGroup(child.pid, "SIGTERM");
+      killTimer = setTimeout(
+        () => child.pid !== undefined && signalGroup(child.pid, "SIGKILL"),
+        KILL_GRACE_MS,
+      );
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => {
+      run.timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      run.aborted = true;
+      killGroup();
+    };
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener("abort", onAbort, { once: true });
+
+    const finish = () => {
+      clearTimeout(timer);
+      options.signal.removeEventListener("abort", onAbort);
+      // Whatever the agent left running in its group goes with it.
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+      if (killTimer) clearTimeout(killTimer);
+      resolve(run);
+    };
+    child.on("error", (error) => {
+      run.spawnError = error.message;
+      finish();
+    });
+    child.on("close", (code, signal) => {
+      run.code = code;
+      run.signal = signal;
+      finish();
+    });
+  });
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}

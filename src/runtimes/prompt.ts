@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import type { ProducerConfig } from "../config/types.js";
+import { asError } from "../errors.js";
+import type { Task } from "../ledger/types.js";
+
+/** The role's standing prompt could not be read: a setup problem, not worth retrying. */
+export class PromptFileMissing extends Error {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(
+      `the system prompt of this role cannot be read at ${path} (${(cause as NodeJS.ErrnoException).code ?? asError(cause).message}): create it or fix agents.<role>.prompt`,
+      { cause },
+    );
+  }
+}
+
+/** Reads the role's system_prompt.md. */
+export async function readSystemPrompt(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new PromptFileMissing(path, error);
+  }
+}
+
+/**
+ * The per-task prompt that sits above the role's standing prompt: what to do now, and the
+ * operating contract every agent works under.
+ */
+export function buildDispatchPrompt(task: Task, config: ProducerConfig, budgetUsd: number): string {
+  const payload = JSON.stringify(task.payload, null, 2);
+  return [
+    `# Task ${task.id} for the ${task.agentOwner} role (project ${config.projectName})`,
+    "",
+    `Title: ${task.title}`,
+    `Priority: ${task.priority} (1 highest, 9 lowest) · attempt ${task.attempts}`,
+    task.parentTaskId ? `Filed by task: ${task.parentTaskId}` : "Filed by: a human",
+    task.dependsOn.length ? `Builds on (done): ${task.dependsOn.join(", ")}` : null,
+    task.lastError ? `The previous attempt failed with: ${task.lastError}` : null,
+    "",
+    "## Description",
+    "",
+    task.description.trim() || "(none)",
+    "",
+    "## Payload",
+    "",
+    "```json",
+    payload,
+    "```",
+    "",
+    "## Operating contract",
+    "",
+    "1. Do this one task. Work inside the project folder only.",
+    "2. Record each significant decision with the ledger tool `mcp__ledger__record_decision`",
+    "   — what you decided and why.",
+    "3. Register files you produced with `mcp__ledger__register_asset`.",
+    "4. File the follow-up work other roles must do next with `mcp__ledger__insert_task`",
+    `   (or \`producer task add --agent ROLE --title ...\`). This task is their parent.`,
+    `5. Your spending limit for this task is $${budgetUsd.toFixed(2)}.`,
+    "6. Stop as soon as the deliverable is in place and the ledger is updated.",
+    "",
+  ]
+    .filter((line) => line !== null)
+    .join("\n");
+}

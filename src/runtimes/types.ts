@@ -1,0 +1,110 @@
+import type { ProducerConfig, RoleConfig, RuntimeKind } from "../config/types.js";
+import type { LedgerClient } from "../ledger/client.js";
+import type { Task, TokenUsage } from "../ledger/types.js";
+
+/** Why a dispatch failed. Each kind has its own clear message; see `retryable`. */
+export type InvocationErrorKind =
+  /** The agent process died or exited non-zero. */
+  | "crash"
+  /** The role's `timeout_minutes` ran out. */
+  | "timeout"
+  /** Kill switch `--now` or a second Ctrl-C: not the agent's fault, not counted. */
+  | "aborted"
+  | "max_turns"
+  | "max_budget"
+  /** The model API answered with errors. */
+  | "api_error"
+  /** No API key and no stored login. */
+  | "not_logged_in"
+  /** Ended "successfully" without using a tool or writing to the ledger. */
+  | "no_productive_output"
+  /** The agent's report line could not be read. */
+  | "bad_output"
+  /** Something only a human can fix: missing prompt file, missing command or binary. */
+  | "setup";
+
+/** Everything one dispatch reports back, whichever runtime ran it. */
+export interface InvocationResult {
+  ok: boolean;
+  errorKind: InvocationErrorKind | null;
+  /** One readable line saying what went wrong; null when ok. */
+  error: string | null;
+  /** False for failures a retry cannot fix (setup problems). */
+  retryable: boolean;
+  /** The agent's final text or summary. */
+  resultText: string | null;
+  turns: number;
+  /** Tokens per model, as the runtime reported them. */
+  usageByModel: Record<string, TokenUsage>;
+  /** Tokens over all models. */
+  usage: TokenUsage;
+  /** Cost computed from tokens and our price table (or reported by an exec agent). */
+  costUsd: number;
+  /** Cost the SDK reported; null when the auth mode gives none. */
+  actualCostUsd: number | null;
+  model: string | null;
+  sessionId: string | null;
+  toolCalls: number;
+  ledgerWrites: number;
+  durationMs: number;
+  /** Last lines of the agent's stderr/stdout, kept for error reports. */
+  outputTail: string | null;
+}
+
+/** One task handed to one agent. */
+export interface DispatchRequest {
+  task: Task;
+  role: RoleConfig;
+  config: ProducerConfig;
+  /** The spending limit of this call (the budget's hold), USD. */
+  budgetUsd: number;
+  /** Aborts the call (kill switch `--now`, shutdown). */
+  signal: AbortSignal;
+  /** The environment the agent starts from (PRODUCER_* are added by the runtime). */
+  env: NodeJS.ProcessEnv;
+  /** The ledger the agent's tools write to. */
+  ledger: LedgerClient;
+}
+
+/** How the Producer runs an agent. The loop does not care which one it is. */
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  invoke(request: DispatchRequest): Promise<InvocationResult>;
+}
+
+/** Zero tokens. */
+export function noUsage(): TokenUsage {
+  return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
+}
+
+/** A result with every counter at zero; runtimes fill in what they learn. */
+export function emptyResult(startedAt: number, now: number): InvocationResult {
+  return {
+    ok: false,
+    errorKind: null,
+    error: null,
+    retryable: true,
+    resultText: null,
+    turns: 0,
+    usageByModel: {},
+    usage: noUsage(),
+    costUsd: 0,
+    actualCostUsd: null,
+    model: null,
+    sessionId: null,
+    toolCalls: 0,
+    ledgerWrites: 0,
+    durationMs: now - startedAt,
+    outputTail: null,
+  };
+}
+
+/** The environment every dispatched agent sees, so `producer task add` is attributed. */
+export function producerEnv(request: DispatchRequest): Record<string, string> {
+  return {
+    PRODUCER_TASK_ID: request.task.id,
+    PRODUCER_ROLE: request.task.agentOwner,
+    PRODUCER_CONFIG: request.config.configPath,
+    PRODUCER_BUDGET_USD: request.budgetUsd.toFixed(4),
+  };
+}

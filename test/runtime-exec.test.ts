@@ -1,0 +1,171 @@
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { ExecRuntime, type ProducerConfig, type Task } from "../src/index.js";
+import { configFrom } from "./helpers/config.js";
+import { tempLedger } from "./helpers/ledger.js";
+import { tempDir } from "./helpers/temp.js";
+
+const AGENT = join(import.meta.dirname, "fixtures", "exec-agent.mjs");
+
+async function setup(mode: string, extra: string[] = [], timeoutMinutes = 1) {
+  const env = await tempLedger();
+  const config: ProducerConfig = configFrom(
+    `agents:\n  code:\n    daily_cap_usd: 5\n    runtime: exec\n    timeout_minutes: ${timeoutMinutes}\n    command: ${JSON.stringify([process.execPath, AGENT, mode, ...extra])}\n`,
+    env.dir,
+  );
+  mkdirSync(join(env.dir, "agents", "code"), { recursive: true });
+  writeFileSync(join(env.dir, "agents", "code", "system_prompt.md"), "You are the code agent.\n");
+  const task: Task = await env.ledger.insertTask({
+    agentOwner: "code",
+    title: "Build the thing",
+    description: "Make it work.",
+    payload: { feature: "login" },
+  });
+  const invoke = (signal = new AbortController().signal) =>
+    new ExecRuntime().invoke({
+      task,
+      role: config.agents.code!,
+      config,
+      budgetUsd: 1.5,
+      signal,
+      env: { PATH: process.env.PATH },
+      ledger: env.ledger,
+    });
+  return { ...env, config, task, invoke };
+}
+
+describe("exec runtime", () => {
+  it("succeeds and reads the JSON cost line", async () => {
+    const { invoke } = await setup("ok-json");
+    const result = await invoke();
+    expect(result).toMatchObject({
+      ok: true,
+      errorKind: null,
+      costUsd: 0.0123,
+      actualCostUsd: 0.0123,
+      model: "claude-sonnet-4-5",
+      resultText: "did the thing",
+      usage: {
+        inputTokens: 1000,
+        outputTokens: 50,
+        cacheCreationTokens: 200,
+        cacheReadTokens: 300,
+      },
+    });
+  });
+
+  it("prices a usage-only report with our table", async () => {
+    const { invoke } = await setup("usage-only");
+    const result = await invoke();
+    expect(result.ok).toBe(true);
+    expect(result.costUsd).toBeCloseTo(0.00459, 10);
+    expect(result.actualCostUsd).toBeNull();
+  });
+
+  it("passes the dispatch prompt on stdin and the PRODUCER_* environment", async () => {
+    const { invoke, task, config } = await setup("echo-env");
+    const seen = JSON.parse((await invoke()).resultText!);
+    expect(seen).toMatchObject({
+      task: task.id,
+      role: "code",
+      config: config.configPath,
+      budget: "1.5000",
+      cwd: config.projectRoot,
+    });
+    expect(seen.stdin).toContain(`# Task ${task.id} for the code role`);
+    expect(seen.stdin).toContain('"feature": "login"');
+    expect(seen.stdin).toContain("You are the code agent.");
+  });
+
+  it("reports a non-zero exit with the stderr line and keeps the tail", async () => {
+    const { invoke } = await setup("fail");
+    const result = await invoke();
+    expect(result).toMatchObject({
+      ok: false,
+      errorKind: "crash",
+      retryable: true,
+      error: "the agent exited with code 3: something broke: missing widget",
+    });
+    expect(result.outputTail).toContain("stderr:\nsomething broke: missing widget");
+  });
+
+  it("turns a malformed JSON line into a clear error, not a crash", async () => {
+    const { invoke } = await setup("bad-json");
+    const result = await invoke();
+    expect(result.errorKind).toBe("bad_output");
+    expect(result.error).toMatch(
+      /^the agent's last output line looks like a JSON report but does not parse \(.+\): \{"cost_usd": 0\.5, oops$/,
+    );
+  });
+
+  it("kills the whole process group on timeout, grandchildren included", async () => {
+    const pidFile = join(tempDir(), "grandchild.pid");
+    const { invoke } = await setup("hang", [pidFile], 0.02);
+    const started = Date.now();
+    const result = await invoke();
+    expect(result).toMatchObject({
+      ok: false,
+      errorKind: "timeout",
+      error: "the agent ran past its 0.02-minute timeout and was stopped",
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const grandchild = Number(readFileSync(pidFile, "utf8"));
+    await sleep(200);
+    expect(alive(grandchild)).toBe(false);
+  });
+
+  it("aborts on the signal", async () => {
+    const env = await setup("hang");
+    const pidFile = join(env.dir, "gc.pid");
+    const controller = new AbortController();
+    const running = new ExecRuntime().invoke({
+      task: env.task,
+      role: { ...env.config.agents.code!, command: [process.execPath, AGENT, "hang", pidFile] },
+      config: env.config,
+      budgetUsd: 1,
+      signal: controller.signal,
+      env: { PATH: process.env.PATH },
+      ledger: env.ledger,
+    });
+    while (!existsSync(pidFile)) await sleep(20);
+    controller.abort();
+    expect((await running).errorKind).toBe("aborted");
+  });
+
+  it("refuses to run without the prompt file or with a missing program, not retryable", async () => {
+    const env = await setup("ok-json");
+    unlinkSync(join(env.dir, "agents", "code", "system_prompt.md"));
+    const missingPrompt = await env.invoke();
+    expect(missingPrompt).toMatchObject({ errorKind: "setup", retryable: false });
+    expect(missingPrompt.error).toBe(
+      `the system prompt of this role cannot be read at ${join(env.dir, "agents", "code", "system_prompt.md")} (ENOENT): create it or fix agents.<role>.prompt`,
+    );
+    writeFileSync(join(env.dir, "agents", "code", "system_prompt.md"), "x");
+    const noProgram = await new ExecRuntime().invoke({
+      task: env.task,
+      role: { ...env.config.agents.code!, command: ["/nonexistent/agent-binary"] },
+      config: env.config,
+      budgetUsd: 1,
+      signal: new AbortController().signal,
+      env: {},
+      ledger: env.ledger,
+    });
+    expect(noProgram).toMatchObject({
+      errorKind: "setup",
+      retryable: false,
+      error: "cannot start /nonexistent/agent-binary: spawn /nonexistent/agent-binary ENOENT",
+    });
+  });
+});
+
+/** Running, that is: a zombie nobody reaped yet (PID 1 here may not reap) counts as dead. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
