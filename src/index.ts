@@ -70,6 +70,9 @@ export type {
   TokenUsage,
 } from "./ledger/types.js";
 export { TASK_STATUSES } from "./ledger/types.js";
+export type { Notice, NoticeKind } from "./notify/notice.js";
+export type { Notifier, PushChannel } from "./notify/notifier.js";
+export { needsAttentionPath, ProjectNotifier } from "./notify/notifier.js";
 export type {
   CostResult,
   LoadPriceTableOptions,
@@ -90,6 +93,10 @@ export {
 } from "./pricing/table.js";
 export type { PricingUpdateOptions, PricingUpdateResult } from "./pricing/update.js";
 export { updatePricing } from "./pricing/update.js";
+export type { ProducerEventName, ProducerEvents } from "./producer/events.js";
+export { ProducerEventEmitter } from "./producer/events.js";
+export type { ProducerOptions, ReportWriter, RunSummary } from "./producer/producer.js";
+export { Producer } from "./producer/producer.js";
 export type { AuthPlan } from "./runtimes/claude/auth.js";
 export { planAuth } from "./runtimes/claude/auth.js";
 export type { ClaudeInvokerOptions } from "./runtimes/claude/invoker.js";

@@ -32,6 +32,7 @@ export async function openProjectLedger(config: ProducerConfig, env: NodeJS.Proc
     dbPath: config.ledgerDb,
     roles: Object.keys(config.agents),
     actor: cliActor(env),
+    guardrails: config.guardrails,
     create: false,
   });
 }

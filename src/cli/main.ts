@@ -4,6 +4,7 @@ import { asError, ProducerError } from "../errors.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerKill } from "./commands/kill.js";
 import { registerPricing } from "./commands/pricing.js";
+import { registerRun } from "./commands/run.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CommandEnv): Command {
   registerAudit(program, current);
   registerKill(program, current);
   registerPricing(program, current);
+  registerRun(program, current);
   return program;
 }
 

@@ -20,13 +20,20 @@ import {
 import { LedgerCore } from "./core.js";
 import { type Db, openDatabase, type SyncMode, withBusyRetry } from "./database.js";
 import {
+  listNotificationsSync,
+  type NewNotification,
+  type NotificationRecord,
+  recordNotificationSync,
+  setDeliverySync,
+} from "./notifications.js";
+import {
   listAssetsSync,
   listDecisionsSync,
   recordDecisionSync,
   registerAssetSync,
 } from "./records.js";
 import { TASK_COLUMNS, type TaskRow, toAttempt, toTask } from "./rows.js";
-import { type InsertGuard, insertTasksSync } from "./task-insert.js";
+import { GuardrailRefusal, type Guardrails, insertTasksSync } from "./task-insert.js";
 import {
   type ClaimEnd,
   changeTaskSync,
@@ -66,8 +73,8 @@ export interface LedgerOptions {
   synchronous?: SyncMode;
   /** Give up when another process holds the write lock this long (default 30 s). */
   lockTimeoutMs?: number;
-  /** Refuses agent-filed tasks past a guardrail; see the Producer's guardrails. */
-  insertGuard?: InsertGuard;
+  /** Limits on tasks filed by agents (created by one of `roles`); none when omitted. */
+  guardrails?: Guardrails;
 }
 
 /** What `claimAndReserve` found: nothing to do, a budget refusal, or a claimed, funded task. */
@@ -75,6 +82,15 @@ export type ClaimAndReserve =
   | { kind: "empty" }
   | { kind: "refused"; taskId: string; refusal: Extract<ReserveOutcome, { ok: false }> }
   | { kind: "claimed"; task: Task; reservation: Reservation };
+
+/** One role's line of {@link LedgerClient.queueSummary}. */
+export interface QueueSummaryRow {
+  role: string;
+  ready: number;
+  waitingOnDependencies: number;
+  delayed: number;
+  running: number;
+}
 
 /** What `finishClaim` recorded. */
 export interface FinishedClaim {
@@ -105,7 +121,7 @@ export class LedgerClient {
   private constructor(
     private readonly core: LedgerCore,
     private readonly options: Required<Pick<LedgerOptions, "actor" | "lockTimeoutMs">> &
-      Pick<LedgerOptions, "insertGuard">,
+      Pick<LedgerOptions, "guardrails">,
   ) {}
 
   /** Opens (creating when allowed) the ledger file and migrates it to the current schema. */
@@ -130,7 +146,7 @@ export class LedgerClient {
     return new LedgerClient(core, {
       actor: options.actor ?? "library",
       lockTimeoutMs,
-      insertGuard: options.insertGuard,
+      guardrails: options.guardrails,
     });
   }
 
@@ -166,10 +182,31 @@ export class LedgerClient {
   }
 
   /** Files many tasks in one transaction: all of them, or none when any is invalid. */
-  insertTasks(tasks: readonly NewTask[], options?: ActorOption): Promise<Task[]> {
-    return this.write((core) =>
-      insertTasksSync(core, tasks, this.actorOf(options), this.options.insertGuard ?? null),
-    );
+  async insertTasks(tasks: readonly NewTask[], options?: ActorOption): Promise<Task[]> {
+    const actor = this.actorOf(options);
+    try {
+      return await this.write((core) =>
+        insertTasksSync(core, tasks, actor, this.options.guardrails ?? null),
+      );
+    } catch (error) {
+      const refusal = error instanceof GuardrailRefusal ? error : (error as Error).cause;
+      if (refusal instanceof GuardrailRefusal) {
+        // The batch was rolled back; the refusal itself is kept, for the report and the audit.
+        await this.appendAudit({
+          action: "guardrail.refused",
+          entityType: "guardrail",
+          entityId: refusal.details.parentTaskId,
+          actor,
+          details: {
+            reason: refusal.message,
+            role: refusal.details.role,
+            title: refusal.details.title,
+            created_by: refusal.details.createdBy,
+          },
+        });
+      }
+      throw error;
+    }
   }
 
   // ---- tasks: reading ----------------------------------------------------------------
@@ -550,6 +587,52 @@ export class LedgerClient {
     filter: { taskId?: string; since?: string; until?: string; limit?: number } = {},
   ): Promise<Asset[]> {
     return this.run((core) => listAssetsSync(core, filter));
+  }
+
+  // ---- notifications -----------------------------------------------------------------
+
+  /** Keeps a notification (audited), before any attempt to push it. */
+  recordNotification(notification: NewNotification): Promise<NotificationRecord> {
+    return this.write((core) => recordNotificationSync(core, notification));
+  }
+
+  /** Records whether the push of a notification was delivered. */
+  setNotificationDelivery(
+    id: string,
+    delivery: "sent" | "failed",
+    error: string | null = null,
+  ): Promise<void> {
+    return this.write((core) => setDeliverySync(core, id, delivery, error));
+  }
+
+  /** Notifications, newest first. */
+  listNotifications(
+    filter: { limit?: number; since?: string; until?: string; delivery?: string } = {},
+  ): Promise<NotificationRecord[]> {
+    return this.run((core) => listNotificationsSync(core, filter));
+  }
+
+  // ---- queue summary -----------------------------------------------------------------
+
+  /**
+   * Per role: tasks ready to claim now, waiting on dependencies, waiting for a backoff, and
+   * running. One aggregate query; used to explain idleness and by `producer status`.
+   */
+  queueSummary(): Promise<QueueSummaryRow[]> {
+    return this.run(
+      (core) =>
+        core.db
+          .prepare(
+            `SELECT agent_owner AS role,
+                    SUM(status = 'pending' AND open_deps = 0 AND (not_before IS NULL OR not_before <= @now)) AS ready,
+                    SUM(status = 'pending' AND open_deps > 0) AS waitingOnDependencies,
+                    SUM(status = 'pending' AND open_deps = 0 AND not_before > @now) AS delayed,
+                    SUM(status = 'in_progress') AS running
+               FROM tasks WHERE status IN ('pending', 'in_progress')
+              GROUP BY agent_owner ORDER BY agent_owner`,
+          )
+          .all({ now: core.now() }) as QueueSummaryRow[],
+    );
   }
 
   // ---- audit -------------------------------------------------------------------------

@@ -12,11 +12,30 @@ import {
   requireText,
 } from "./validate.js";
 
-/** Refuses an agent-filed task that would break a guardrail; returns why, or null. */
-export type InsertGuard = (
-  candidate: { agentOwner: string; parentTaskId: string | null; depth: number; createdBy: string },
-  batch: { sameParent: number; sameCreator: number },
-) => string | null;
+/** Limits on agent-filed work, against runaway agents (`guardrails:` in producer.yaml). */
+export interface Guardrails {
+  maxDepth: number;
+  maxChildrenPerTask: number;
+  maxTasksPerRolePerHour: number;
+}
+
+/**
+ * A guardrail refused an agent-filed task. Thrown inside the insert transaction (so nothing
+ * of the batch is written); the client records the refusal in the audit log afterwards.
+ */
+export class GuardrailRefusal extends LedgerError {
+  constructor(
+    message: string,
+    readonly details: {
+      role: string;
+      title: string;
+      createdBy: string;
+      parentTaskId: string | null;
+    },
+  ) {
+    super(message);
+  }
+}
 
 interface Prepared {
   id: string;
@@ -39,7 +58,7 @@ export function insertTasksSync(
   core: LedgerCore,
   tasks: readonly NewTask[],
   actor: Actor,
-  guard: InsertGuard | null,
+  guardrails: Guardrails | null,
 ): Task[] {
   if (!Array.isArray(tasks) || tasks.length === 0) {
     throw new LedgerError("nothing to insert: give at least one task");
@@ -73,25 +92,23 @@ export function insertTasksSync(
       const depth = parent ? parent.depth + 1 : 0;
       const sameParent = (siblings.get(parent?.id ?? "") ?? 0) + 1;
       const sameCreator = (perCreator.get(p.createdBy) ?? 0) + 1;
-      const refusal = guard?.(
-        {
-          agentOwner: p.agentOwner,
-          parentTaskId: parent?.id ?? null,
+      // Only work an agent files is limited: humans and scripts may file what they like.
+      if (guardrails && core.roles?.includes(p.createdBy)) {
+        const refusal = checkGuardrails(core, guardrails, {
           depth,
+          parentId: parent?.id ?? null,
           createdBy: p.createdBy,
-        },
-        { sameParent, sameCreator },
-      );
-      if (refusal) {
-        core.audit.appendSync({
-          ts: now,
-          actor,
-          action: "guardrail.refused",
-          entityType: "guardrail",
-          entityId: parent?.id ?? null,
-          details: { reason: refusal, role: p.agentOwner, title: p.title, created_by: p.createdBy },
+          sameParent,
+          sameCreator,
         });
-        throw new LedgerError(refusal);
+        if (refusal) {
+          throw new GuardrailRefusal(refusal, {
+            role: p.agentOwner,
+            title: p.title,
+            createdBy: p.createdBy,
+            parentTaskId: parent?.id ?? null,
+          });
+        }
       }
       siblings.set(parent?.id ?? "", sameParent);
       perCreator.set(p.createdBy, sameCreator);
@@ -126,6 +143,42 @@ export function insertTasksSync(
     for (const dep of task.dependsOn) core.stmt.insertDep.run(task.id, dep);
   }
   return created;
+}
+
+function checkGuardrails(
+  core: LedgerCore,
+  limits: Guardrails,
+  c: {
+    depth: number;
+    parentId: string | null;
+    createdBy: string;
+    sameParent: number;
+    sameCreator: number;
+  },
+): string | null {
+  if (c.depth > limits.maxDepth) {
+    return `guardrail: this task would sit ${c.depth} levels below a human-filed task, past guardrails.max_depth ${limits.maxDepth}; a chain this deep is usually agents filing work for each other in a loop`;
+  }
+  if (c.parentId) {
+    const children = (
+      core.db
+        .prepare("SELECT COUNT(*) AS n FROM tasks WHERE parent_task_id = ?")
+        .get(c.parentId) as { n: number }
+    ).n;
+    if (children + c.sameParent > limits.maxChildrenPerTask) {
+      return `guardrail: task ${c.parentId} already has ${children} child tasks; guardrails.max_children_per_task is ${limits.maxChildrenPerTask}`;
+    }
+  }
+  const since = new Date(core.clock.now() - 3_600_000).toISOString();
+  const recent = (
+    core.db
+      .prepare("SELECT COUNT(*) AS n FROM tasks WHERE created_by = ? AND created_at > ?")
+      .get(c.createdBy, since) as { n: number }
+  ).n;
+  if (recent + c.sameCreator > limits.maxTasksPerRolePerHour) {
+    return `guardrail: role ${c.createdBy} filed ${recent} tasks in the last hour; guardrails.max_tasks_per_role_per_hour is ${limits.maxTasksPerRolePerHour}`;
+  }
+  return null;
 }
 
 function prepare(core: LedgerCore, task: NewTask, actor: Actor): Prepared {

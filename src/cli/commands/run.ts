@@ -1,0 +1,70 @@
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { LedgerClient } from "../../ledger/client.js";
+import { attachConsole, type LogFormat } from "../../producer/console.js";
+import { Producer } from "../../producer/producer.js";
+import { type CommandEnv, loadProject } from "../context.js";
+import { styleFor } from "../style.js";
+
+/** `producer run [--once] [--log-format text|json]`: the long-running dispatcher. */
+export function registerRun(program: Command, ctx: () => CommandEnv): void {
+  program
+    .command("run")
+    .description(
+      "dispatch tasks to agents until stopped (Ctrl-C: finish calls in flight, twice: abort them)",
+    )
+    .option("--once", "exit when nothing is claimable and nothing is running")
+    .option("--log-format <format>", "text (default) or json, one object per line", "text")
+    .action(async (options: { once?: boolean; logFormat: string }) => {
+      if (options.logFormat !== "text" && options.logFormat !== "json") {
+        throw new UsageError(`--log-format must be text or json, got "${options.logFormat}"`);
+      }
+      const env = ctx();
+      const config = await loadProject(env);
+      const ledger = await LedgerClient.open({
+        dbPath: config.ledgerDb,
+        roles: Object.keys(config.agents),
+        guardrails: config.guardrails,
+        actor: "producer",
+        create: false,
+      });
+      const producer = new Producer({ config, ledger, env: env.env });
+      let status: string | null = null;
+      const refreshStatus = async () => {
+        const [queue, budget] = await Promise.all([
+          ledger.queueSummary(),
+          ledger.budgetForDay(new Date().toISOString().slice(0, 10)),
+        ]);
+        const queued = queue.reduce((n, r) => n + r.ready + r.waitingOnDependencies + r.delayed, 0);
+        const spent = budget.reduce((n, r) => n + r.spentUsd, 0);
+        status = `running ${producer.inFlight} · queued ${queued} · spent today $${spent.toFixed(2)} of $${config.budget.projectCeilingUsd.toFixed(2)}`;
+      };
+      const tty = Boolean((env.stdout as { isTTY?: boolean }).isTTY);
+      const statusTimer = tty
+        ? setInterval(() => void refreshStatus().catch(() => {}), 2000)
+        : null;
+      statusTimer?.unref();
+      const output = attachConsole(producer.events, env.stdout, {
+        format: options.logFormat as LogFormat,
+        style: styleFor(env.stdout, env.env),
+        status: () => status,
+      });
+      let signals = 0;
+      const onSignal = () => {
+        signals++;
+        if (signals === 1) producer.stop();
+        else producer.abortInFlight();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        await producer.run({ once: options.once });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        if (statusTimer) clearInterval(statusTimer);
+        output.close();
+        await ledger.close();
+      }
+    });
+}

@@ -1,0 +1,97 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Clock } from "../clock.js";
+import { systemClock, utcIsoNow } from "../clock.js";
+import type { ProducerConfig } from "../config/types.js";
+import { asError } from "../errors.js";
+import type { LedgerClient } from "../ledger/client.js";
+import type { NotificationRecord } from "../ledger/notifications.js";
+import type { Notice } from "./notice.js";
+
+/** Delivers a recorded notification somewhere else (ntfy); throws when it could not. */
+export type PushChannel = (record: NotificationRecord) => Promise<void>;
+
+/** Anything that tells a human. The Producer only depends on this. */
+export interface Notifier {
+  notify(notice: Notice): Promise<NotificationRecord | null>;
+}
+
+/** The file a human should read when something needs them. */
+export function needsAttentionPath(config: Pick<ProducerConfig, "agentStateDir">): string {
+  return join(config.agentStateDir, "needs-attention.md");
+}
+
+/**
+ * Records every notification in the ledger (the dashboard mirrors it), appends the ones that
+ * need a human to needs-attention.md, and hands each to the push channel when there is one.
+ * Nothing here ever throws at the caller: a notification that cannot be delivered is
+ * recorded as failed, and the loop carries on.
+ */
+export class ProjectNotifier implements Notifier {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly ledger: LedgerClient,
+    private readonly config: Pick<ProducerConfig, "agentStateDir" | "projectName">,
+    private readonly options: {
+      clock?: Clock;
+      push?: PushChannel;
+      onError?: (message: string) => void;
+    } = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async notify(notice: Notice): Promise<NotificationRecord | null> {
+    if (notice.needsHuman) this.markForHuman(notice);
+    let record: NotificationRecord;
+    try {
+      record = await this.ledger.recordNotification({
+        kind: notice.kind,
+        title: notice.title,
+        message: notice.message,
+        priority: notice.priority ?? 3,
+        tags: notice.tags ?? [],
+        needsHuman: notice.needsHuman ?? false,
+        sequenceId: notice.sequenceId ?? null,
+      });
+    } catch (error) {
+      this.options.onError?.(
+        `could not record a notification (${notice.title}): ${asError(error).message}`,
+      );
+      return null;
+    }
+    if (!this.options.push) return record;
+    try {
+      await this.options.push(record);
+      await this.ledger.setNotificationDelivery(record.id, "sent");
+      return { ...record, delivery: "sent" };
+    } catch (error) {
+      const message = asError(error).message;
+      this.options.onError?.(`push of "${notice.title}" failed: ${message}`);
+      await this.ledger.setNotificationDelivery(record.id, "failed", message).catch(() => {});
+      return { ...record, delivery: "failed", deliveryError: message };
+    }
+  }
+
+  private markForHuman(notice: Notice): void {
+    const file = needsAttentionPath(this.config);
+    try {
+      mkdirSync(this.config.agentStateDir, { recursive: true });
+      const header = `# ${this.config.projectName}: needs attention\n\nDelete this file once you have looked.\n`;
+      let exists = true;
+      try {
+        appendFileSync(file, "", { flag: "ax" });
+        exists = false;
+      } catch {
+        // Already there: append below the earlier notes.
+      }
+      appendFileSync(
+        file,
+        `${exists ? "" : header}\n## ${utcIsoNow(this.clock)} · ${notice.title}\n\n${notice.message}\n`,
+      );
+    } catch (error) {
+      this.options.onError?.(`could not write ${file}: ${asError(error).message}`);
+    }
+  }
+}

@@ -1,0 +1,275 @@
+import type { BudgetTracker } from "../budget/tracker.js";
+import type { Clock } from "../clock.js";
+import type { ProducerConfig } from "../config/types.js";
+import { asError } from "../errors.js";
+import type { FailureBurstDetector } from "../killswitch/auto-arm.js";
+import type { Reservation } from "../ledger/budget.js";
+import type { LedgerClient } from "../ledger/client.js";
+import type { ClaimEnd } from "../ledger/task-transitions.js";
+import type { Task } from "../ledger/types.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { InvocationResult, Runtime } from "../runtimes/types.js";
+import { emptyResult } from "../runtimes/types.js";
+import { writeEscalation } from "./escalation.js";
+import type { ProducerEventEmitter } from "./events.js";
+import { nextStep } from "./retry.js";
+
+/** What one dispatch needs from the Producer around it. */
+export interface DispatchContext {
+  config: ProducerConfig;
+  ledger: LedgerClient;
+  budget: BudgetTracker;
+  runtimes: Partial<Record<string, Runtime>>;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  events: ProducerEventEmitter;
+  notifier: Notifier;
+  failures: FailureBurstDetector;
+  leaseMs: number;
+}
+
+/** A dispatch in flight, as the loop tracks it. */
+export interface RunningDispatch {
+  task: Task;
+  controller: AbortController;
+  /** Why we aborted it: `release` gives the claim back uncounted. */
+  abortReason: "release" | "claim_lost" | null;
+  done: Promise<void>;
+}
+
+/**
+ * Runs one claimed, funded task to its end: heartbeat the lease, invoke the role's runtime,
+ * then in ONE ledger transaction end the claim and settle the budget; retry with backoff,
+ * escalate, or fail; tell humans what they need to know. Never throws.
+ */
+export function startDispatch(
+  ctx: DispatchContext,
+  task: Task,
+  reservation: Reservation,
+): RunningDispatch {
+  const controller = new AbortController();
+  const running: RunningDispatch = { task, controller, abortReason: null, done: Promise.resolve() };
+  running.done = runDispatch(ctx, running, reservation).catch((error) =>
+    ctx.events.emit("loop_error", {
+      message: `dispatch of ${task.id} failed unexpectedly: ${asError(error).message}`,
+    }),
+  );
+  return running;
+}
+
+async function runDispatch(
+  ctx: DispatchContext,
+  running: RunningDispatch,
+  reservation: Reservation,
+) {
+  const { task } = running;
+  const role = ctx.config.agents[task.agentOwner];
+  ctx.events.emit("claimed", {
+    taskId: task.id,
+    role: task.agentOwner,
+    title: task.title,
+    attempt: task.attempts,
+    budgetUsd: reservation.amountUsd,
+  });
+  const heartbeat = setInterval(
+    () => {
+      ctx.ledger
+        .heartbeat(task.id, task.claimToken!, ctx.leaseMs)
+        .then((held) => {
+          if (!held && !running.abortReason) {
+            running.abortReason = "claim_lost";
+            running.controller.abort();
+          }
+        })
+        .catch(() => {
+          // A locked ledger delays one heartbeat; the lease is long enough for the next.
+        });
+    },
+    Math.max(1000, Math.floor(ctx.leaseMs / 3)),
+  );
+  heartbeat.unref();
+
+  const started = ctx.clock.now();
+  let result: InvocationResult;
+  const runtime = role ? ctx.runtimes[role.runtime] : undefined;
+  try {
+    if (!role || !runtime) {
+      result = {
+        ...emptyResult(started, ctx.clock.now()),
+        errorKind: "setup",
+        retryable: false,
+        error: role
+          ? `no runtime "${role.runtime}" is available for role ${role.name}`
+          : `role ${task.agentOwner} is not in producer.yaml any more`,
+      };
+    } else {
+      result = await runtime.invoke({
+        task,
+        role,
+        config: ctx.config,
+        budgetUsd: reservation.amountUsd,
+        signal: running.controller.signal,
+        env: ctx.env,
+        ledger: ctx.ledger,
+      });
+    }
+  } catch (error) {
+    result = {
+      ...emptyResult(started, ctx.clock.now()),
+      errorKind: "crash",
+      error: `the runtime failed: ${asError(error).message}`,
+    };
+  } finally {
+    clearInterval(heartbeat);
+  }
+  await finish(ctx, running, reservation, result);
+}
+
+async function finish(
+  ctx: DispatchContext,
+  running: RunningDispatch,
+  reservation: Reservation,
+  result: InvocationResult,
+): Promise<void> {
+  const { task } = running;
+  const role = task.agentOwner;
+  const released =
+    !result.ok && result.errorKind === "aborted" && running.abortReason === "release";
+  const step =
+    result.ok || released ? null : nextStep(task.attempts, ctx.config.retry, result.retryable);
+  const error = result.error ?? "unknown error";
+  const end: ClaimEnd = result.ok
+    ? { kind: "done" }
+    : released
+      ? { kind: "released", reason: "aborted by the operator; the attempt is not counted" }
+      : step?.kind === "retry"
+        ? {
+            kind: "retry",
+            error,
+            notBefore: new Date(ctx.clock.now() + step.delaySeconds * 1000).toISOString(),
+          }
+        : step?.kind === "escalate"
+          ? { kind: "escalated", error }
+          : { kind: "failed", error };
+  const finished = await ctx.ledger.finishClaim(
+    task.id,
+    task.claimToken!,
+    end,
+    {
+      costUsd: result.costUsd,
+      actualCostUsd: result.actualCostUsd,
+      usage: result.usage,
+      model: result.model,
+      result: result.resultText,
+    },
+    {
+      actor: "producer",
+      settle: { reservationId: reservation.id, limits: ctx.budget.limitsFor(role) },
+    },
+  );
+  const settlement = finished.settlement!;
+  if (settlement.softCapCrossed) {
+    const cap = ctx.budget.limitsFor(role).roleCapUsd;
+    ctx.events.emit("soft_cap", { role, spentUsd: settlement.usage.roleSpentUsd, capUsd: cap });
+    await ctx.notifier.notify({
+      kind: "soft_cap",
+      title: `${role} near its daily cap`,
+      message: `Role ${role} has spent $${settlement.usage.roleSpentUsd.toFixed(2)} of its $${cap.toFixed(2)} cap today (soft cap ${Math.round(ctx.config.budget.softCapRatio * 100)}%).`,
+      priority: 3,
+      tags: ["money_with_wings"],
+    });
+  }
+  const exceeded = ctx.budget.exceededError(settlement);
+  if (exceeded) {
+    ctx.events.emit("budget_exceeded", {
+      role,
+      message: exceeded.message,
+      overshootUsd: settlement.overshootUsd,
+    });
+    if (exceeded.firstToday) {
+      await ctx.notifier.notify({
+        kind: "budget_exceeded",
+        title: `${role} passed its budget`,
+        message: `${exceeded.message}. The call overshot what was held for it by $${settlement.overshootUsd.toFixed(4)}; the role is blocked until UTC midnight.`,
+        priority: 4,
+        tags: ["rotating_light"],
+        needsHuman: true,
+      });
+    }
+  }
+  if (finished.claimLost) {
+    ctx.events.emit("claim_lost", {
+      taskId: task.id,
+      role,
+      why: `the task is ${finished.task.status.replace("_", " ")} now; the call's cost ($${result.costUsd.toFixed(4)}) was recorded, its outcome dropped`,
+    });
+    return;
+  }
+  const durationMs = result.durationMs;
+  if (result.ok) {
+    const u = result.usage;
+    ctx.events.emit("succeeded", {
+      taskId: task.id,
+      role,
+      title: task.title,
+      costUsd: result.costUsd,
+      tokens: u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens,
+      durationMs,
+    });
+    return;
+  }
+  ctx.events.emit("failed", {
+    taskId: task.id,
+    role,
+    title: task.title,
+    kind: result.errorKind ?? "crash",
+    error,
+    next: end.kind === "done" ? "failed" : end.kind === "retry" ? "retry" : end.kind,
+    costUsd: result.costUsd,
+    durationMs,
+  });
+  if (released) return;
+  if (end.kind === "retry" && step?.kind === "retry") {
+    ctx.events.emit("retry_scheduled", {
+      taskId: task.id,
+      role,
+      attempt: task.attempts + 1,
+      inSeconds: step.delaySeconds,
+      at: end.notBefore,
+    });
+  }
+  if (end.kind === "escalated") {
+    const [attempts, parent] = await Promise.all([
+      ctx.ledger.listAttempts(task.id),
+      task.parentTaskId ? ctx.ledger.getTask(task.parentTaskId) : Promise.resolve(null),
+    ]);
+    const file = writeEscalation(ctx.config, finished.task, attempts, parent);
+    ctx.events.emit("escalated", {
+      taskId: task.id,
+      role,
+      title: task.title,
+      file,
+      attempts: task.attempts,
+    });
+    await ctx.notifier.notify({
+      kind: "escalation",
+      title: `Escalated: ${task.title}`,
+      message: `Task ${task.id} (${role}) failed ${task.attempts} times; last error: ${error}. Details and the commands to resolve it: ${file}`,
+      priority: 4,
+      tags: ["warning"],
+      needsHuman: true,
+    });
+  }
+  const armed = await ctx.failures.recordFailure(role);
+  if (armed) {
+    // The loop announces the armed switch at its next poll, like any other arming.
+    await ctx.notifier.notify({
+      kind: "kill_armed",
+      title: "Kill switch armed automatically",
+      message: `${armed.reason}. Nothing new will be dispatched until a human runs \`producer resume\`.`,
+      priority: 5,
+      tags: ["octagonal_sign"],
+      needsHuman: true,
+    });
+  }
+}

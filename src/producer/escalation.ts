@@ -1,0 +1,65 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ProducerConfig } from "../config/types.js";
+import type { Task, TaskAttempt } from "../ledger/types.js";
+
+/**
+ * Writes `escalations/<task id>.md`: everything a human needs to decide, and the exact
+ * commands to act on the decision. Written atomically; an older file for the same task is
+ * replaced (the task was requeued and escalated again).
+ */
+export function writeEscalation(
+  config: Pick<ProducerConfig, "escalationsDir" | "agents" | "projectName">,
+  task: Task,
+  attempts: TaskAttempt[],
+  parent: Task | null,
+): string {
+  const otherRoles = Object.keys(config.agents).filter((r) => r !== task.agentOwner);
+  const rows = attempts.map(
+    (a) =>
+      `| ${a.attempt} | ${a.startedAt} | ${a.outcome} | ${(a.error ?? "").replaceAll("|", "\\|").replaceAll("\n", " ")} |`,
+  );
+  const body = [
+    `# Escalated: ${task.title}`,
+    "",
+    `Task \`${task.id}\` for the **${task.agentOwner}** role in ${config.projectName} failed ${attempts.filter((a) => a.outcome !== "released").length} times and is waiting for a human.`,
+    "",
+    `- Priority: ${task.priority}`,
+    `- Filed by: ${task.createdBy} at ${task.createdAt}`,
+    `- Parent: ${parent ? `\`${parent.id}\` (${parent.agentOwner}): ${parent.title}` : "none (filed by a human or a script)"}`,
+    `- Cost so far: $${task.costUsd.toFixed(4)}`,
+    "",
+    "## Attempts",
+    "",
+    "| # | started | outcome | error |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+    "## Description",
+    "",
+    task.description.trim() || "(none)",
+    "",
+    "## Payload",
+    "",
+    "```json",
+    JSON.stringify(task.payload, null, 2),
+    "```",
+    "",
+    "## What you can do",
+    "",
+    "Fix the cause (the role's prompt, its tools, the task's description), then:",
+    "",
+    "```sh",
+    `producer task requeue ${task.id}            # run it again, with fresh retries`,
+    `producer task reroute ${task.id} ${otherRoles[0] ?? "ROLE"}${" ".repeat(Math.max(1, 10 - (otherRoles[0] ?? "ROLE").length))}# give it to another role`,
+    `producer task kill ${task.id} --reason "..."  # drop it for good`,
+    "```",
+    "",
+  ].join("\n");
+  mkdirSync(config.escalationsDir, { recursive: true });
+  const file = join(config.escalationsDir, `${task.id}.md`);
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, body);
+  renameSync(temp, file);
+  return file;
+}

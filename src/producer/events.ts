@@ -1,0 +1,72 @@
+import { EventEmitter } from "node:events";
+import type { InvocationErrorKind } from "../runtimes/types.js";
+
+/** Everything the Producer reports as it works. Logs, notifications and tests feed on these. */
+export interface ProducerEvents {
+  started: { pid: number; roles: string[]; once: boolean };
+  claimed: { taskId: string; role: string; title: string; attempt: number; budgetUsd: number };
+  succeeded: {
+    taskId: string;
+    role: string;
+    title: string;
+    costUsd: number;
+    tokens: number;
+    durationMs: number;
+  };
+  failed: {
+    taskId: string;
+    role: string;
+    title: string;
+    kind: InvocationErrorKind;
+    error: string;
+    /** What happens next: a retry, an escalation, or nothing (failed for good). */
+    next: "retry" | "escalated" | "failed" | "released";
+    costUsd: number;
+    durationMs: number;
+  };
+  retry_scheduled: { taskId: string; role: string; attempt: number; inSeconds: number; at: string };
+  escalated: { taskId: string; role: string; title: string; file: string; attempts: number };
+  budget_refused: { taskId: string; role: string; message: string; firstToday: boolean };
+  soft_cap: { role: string; spentUsd: number; capUsd: number };
+  budget_exceeded: { role: string; message: string; overshootUsd: number };
+  claim_lost: { taskId: string; role: string; why: string };
+  recovered: { taskId: string; role: string; reason: string };
+  guardrail_refused: { reason: string };
+  kill_armed: { reason: string; by: string; auto: boolean };
+  kill_disarmed: Record<string, never>;
+  idle: { reason: string; polls: number };
+  back_online: { idleForSeconds: number };
+  stale_prices: { checked: string; ageDays: number };
+  report_written: { path: string };
+  config_changed: { valid: boolean; message: string };
+  stopping: { inFlight: number; abort: boolean };
+  stopped: { dispatched: number };
+  /** Something went wrong in the loop itself (the loop carries on). */
+  loop_error: { message: string };
+}
+
+/** The names of every event. */
+export type ProducerEventName = keyof ProducerEvents;
+
+/** A typed EventEmitter of {@link ProducerEvents}. */
+export class ProducerEventEmitter {
+  private readonly emitter = new EventEmitter();
+
+  on<K extends ProducerEventName>(name: K, listener: (event: ProducerEvents[K]) => void): this {
+    this.emitter.on(name, listener);
+    return this;
+  }
+
+  /** Listens to every event: (name, payload). */
+  onAny(listener: <K extends ProducerEventName>(name: K, event: ProducerEvents[K]) => void): this {
+    this.anyListeners.push(listener as (name: ProducerEventName, event: unknown) => void);
+    return this;
+  }
+
+  emit<K extends ProducerEventName>(name: K, event: ProducerEvents[K]): void {
+    for (const listener of this.anyListeners) listener(name, event);
+    this.emitter.emit(name, event);
+  }
+
+  private readonly anyListeners: ((name: ProducerEventName, event: unknown) => void)[] = [];
+}

@@ -1,0 +1,369 @@
+import { readFileSync } from "node:fs";
+import { BudgetTracker } from "../budget/tracker.js";
+import type { Clock } from "../clock.js";
+import { systemClock, utcToday } from "../clock.js";
+import type { ProducerConfig, RuntimeKind } from "../config/types.js";
+import { asError } from "../errors.js";
+import { FailureBurstDetector } from "../killswitch/auto-arm.js";
+import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
+import { LedgerClient } from "../ledger/client.js";
+import type { Notifier } from "../notify/notifier.js";
+import { ProjectNotifier } from "../notify/notifier.js";
+import { isStale, loadPriceTable, tableAgeDays } from "../pricing/table.js";
+import type { Runtime } from "../runtimes/types.js";
+import { type DispatchContext, type RunningDispatch, startDispatch } from "./dispatch.js";
+import { ProducerEventEmitter } from "./events.js";
+import { IdleTracker, idleReason } from "./idle.js";
+import { Waker } from "./wake.js";
+
+/** Writes the morning report; the Producer calls it every `report_interval_hours`. */
+export interface ReportWriter {
+  /** Writes the report for a UTC day (default today) and resolves to its path. */
+  write(day?: string): Promise<string>;
+}
+
+/** Everything a Producer is built from. Only `config` and `ledger` are required. */
+export interface ProducerOptions {
+  config: ProducerConfig;
+  /** An open ledger; give it `roles` and `guardrails` from the config. */
+  ledger: LedgerClient;
+  /** Runtimes by kind; the Claude runtime is created lazily when a role needs it. */
+  runtimes?: Partial<Record<RuntimeKind, Runtime>>;
+  clock?: Clock;
+  /** The environment agents start from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  notifier?: Notifier;
+  reporter?: ReportWriter;
+  events?: ProducerEventEmitter;
+}
+
+/** How a run ended. */
+export interface RunSummary {
+  dispatched: number;
+}
+
+/**
+ * The long-running dispatcher: polls the ledger (waking early when it changes), recovers
+ * lost claims, respects the kill switch, claims and funds tasks within the concurrency and
+ * budget limits, dispatches them, and notices when there is nothing to do.
+ */
+export class Producer {
+  readonly events: ProducerEventEmitter;
+  private readonly clock: Clock;
+  private readonly budget: BudgetTracker;
+  private readonly killSwitch: KillSwitchWatcher;
+  private readonly notifier: Notifier;
+  private readonly idle: IdleTracker;
+  private readonly running = new Map<string, RunningDispatch>();
+  private readonly context: DispatchContext;
+  private waker: Waker | null = null;
+  private stopping = false;
+  private killSwitchSeen: string | null = null;
+  private abortedForKillAt: string | null = null;
+  private readonly refusalsReported = new Set<string>();
+  private lastReportMs: number;
+  private rotation = 0;
+  private dispatched = 0;
+
+  constructor(private readonly options: ProducerOptions) {
+    const { config, ledger } = options;
+    this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? new ProducerEventEmitter();
+    this.budget = new BudgetTracker(ledger, config, {
+      clock: this.clock,
+      warn: (message) => this.events.emit("loop_error", { message }),
+    });
+    this.killSwitch = new KillSwitchWatcher(config.killSwitch, { clock: this.clock, ledger });
+    this.notifier =
+      options.notifier ??
+      new ProjectNotifier(ledger, config, {
+        clock: this.clock,
+        onError: (message) => this.events.emit("loop_error", { message }),
+      });
+    this.idle = new IdleTracker(config.idleThresholdPolls);
+    this.lastReportMs = this.clock.now();
+    this.context = {
+      config,
+      ledger,
+      budget: this.budget,
+      runtimes: { ...options.runtimes },
+      clock: this.clock,
+      env: options.env ?? process.env,
+      events: this.events,
+      notifier: this.notifier,
+      failures: new FailureBurstDetector(this.killSwitch, { clock: this.clock }),
+      leaseMs: config.leaseSeconds * 1000,
+    };
+  }
+
+  /** Dispatches currently in flight. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Runs until `stop()` (or, with `once`, until nothing is claimable and nothing runs).
+   * Resolves when every dispatch it started has finished.
+   */
+  async run(options: { once?: boolean } = {}): Promise<RunSummary> {
+    const { config, ledger } = this.options;
+    await this.ensureRuntimes();
+    this.waker = new Waker(
+      [`${config.ledgerDb}-wal`, config.ledgerDb, config.killSwitch],
+      (message) => this.events.emit("loop_error", { message }),
+    );
+    this.events.emit("started", {
+      pid: process.pid,
+      roles: Object.keys(config.agents),
+      once: Boolean(options.once),
+    });
+    try {
+      for (const task of await ledger.recoverDeadClaims(isAlive, { actor: "producer" })) {
+        this.events.emit("recovered", {
+          taskId: task.id,
+          role: task.agentOwner,
+          reason: task.lastError ?? "",
+        });
+      }
+      await this.checkPrices();
+      while (!this.stopping) {
+        let claimed = 0;
+        try {
+          claimed = await this.poll();
+        } catch (error) {
+          this.events.emit("loop_error", { message: `poll failed: ${asError(error).message}` });
+        }
+        if (options.once && claimed === 0 && this.running.size === 0) break;
+        await this.maybeReport();
+        await this.waker.wait(config.pollIntervalSeconds * 1000);
+      }
+      this.events.emit("stopping", { inFlight: this.running.size, abort: false });
+      await Promise.all([...this.running.values()].map((r) => r.done));
+    } finally {
+      this.waker.close();
+      this.waker = null;
+    }
+    this.events.emit("stopped", { dispatched: this.dispatched });
+    return { dispatched: this.dispatched };
+  }
+
+  /** Stops claiming; calls in flight finish. `run()` resolves once they have. */
+  stop(): void {
+    this.stopping = true;
+    this.waker?.poke();
+  }
+
+  /** Aborts every call in flight; their tasks go back to pending without counting an attempt. */
+  abortInFlight(): void {
+    if (this.running.size > 0)
+      this.events.emit("stopping", { inFlight: this.running.size, abort: true });
+    for (const dispatch of this.running.values()) {
+      dispatch.abortReason ??= "release";
+      dispatch.controller.abort();
+    }
+  }
+
+  /** One poll: recover, check the brake, claim and start what fits. Returns tasks claimed. */
+  private async poll(): Promise<number> {
+    const { config, ledger } = this.options;
+    for (const task of await ledger.recoverExpiredLeases({ actor: "producer" })) {
+      this.events.emit("recovered", {
+        taskId: task.id,
+        role: task.agentOwner,
+        reason: task.lastError ?? "",
+      });
+    }
+    const brake = this.killSwitch.state();
+    if (brake) {
+      if (this.killSwitchSeen === null) {
+        this.killSwitchSeen = brake.reason;
+        this.events.emit("kill_armed", {
+          reason: brake.reason,
+          by: brake.by,
+          auto: brake.by === "producer",
+        });
+      }
+      if (brake.mode === "now" && this.abortedForKillAt !== brake.at && this.running.size > 0) {
+        this.abortedForKillAt = brake.at;
+        this.abortInFlight();
+      }
+      await this.observeIdle(false, brake.reason);
+      return 0;
+    }
+    if (this.killSwitchSeen !== null) {
+      this.killSwitchSeen = null;
+      this.events.emit("kill_disarmed", {});
+    }
+
+    let claimed = 0;
+    const exhausted = new Set<string>();
+    const capped: string[] = [];
+    const roles = Object.keys(config.agents);
+    this.rotation = (this.rotation + 1) % Math.max(1, roles.length);
+    const order = [...roles.slice(this.rotation), ...roles.slice(0, this.rotation)];
+    let progress = true;
+    while (progress && !this.stopping && this.running.size < config.maxConcurrentDispatches) {
+      progress = false;
+      for (const role of order) {
+        if (this.running.size >= config.maxConcurrentDispatches || this.stopping) break;
+        if (exhausted.has(role) || this.runningOf(role) >= config.agents[role]!.maxConcurrent)
+          continue;
+        const funded = await this.budget.claimAndReserve(role, {
+          leaseMs: config.leaseSeconds * 1000,
+          claimedBy: LedgerClient.processIdentity(),
+        });
+        if (funded.kind === "empty") {
+          exhausted.add(role);
+        } else if (funded.kind === "refused") {
+          exhausted.add(role);
+          capped.push(role);
+          await this.reportRefusal(role, funded.taskId, funded.error);
+        } else {
+          claimed++;
+          this.dispatched++;
+          progress = true;
+          const dispatch = startDispatch(this.context, funded.task, funded.reservation);
+          this.running.set(funded.task.id, dispatch);
+          void dispatch.done.then(() => {
+            this.running.delete(funded.task.id);
+            this.waker?.poke();
+          });
+        }
+      }
+    }
+    await this.observeIdle(claimed > 0 || this.running.size > 0, null, capped);
+    return claimed;
+  }
+
+  private runningOf(role: string): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.task.agentOwner === role) n++;
+    return n;
+  }
+
+  private async reportRefusal(
+    role: string,
+    taskId: string,
+    error: import("../errors.js").BudgetExceeded,
+  ) {
+    const key = `${utcToday(this.clock)}:${role}`;
+    if (this.refusalsReported.has(key)) return;
+    this.refusalsReported.add(key);
+    this.events.emit("budget_refused", {
+      taskId,
+      role,
+      message: error.message,
+      firstToday: error.firstToday,
+    });
+    if (!error.firstToday) return;
+    await this.notifier.notify({
+      kind: "cap_hit",
+      title: `[CAP HIT] ${role}`,
+      message: `${error.message}. Task ${taskId} stays pending; dispatching for ${role} resumes when the budget allows (caps reset at UTC midnight).`,
+      priority: 4,
+      tags: ["money_with_wings"],
+      needsHuman: true,
+    });
+  }
+
+  private async observeIdle(busy: boolean, killReason: string | null, capped: string[] = []) {
+    const change = this.idle.observe(busy, this.clock.now());
+    if (!change) return;
+    const sequenceId = `${this.options.config.projectName}-idle`.replace(/[^\w-]/g, "-");
+    if (change.change === "went_idle") {
+      const reason = idleReason({
+        killSwitch: killReason,
+        queue: await this.options.ledger.queueSummary(),
+        cappedRoles: capped,
+      });
+      this.events.emit("idle", { reason, polls: this.idle.polls });
+      await this.notifier.notify({
+        kind: "idle",
+        title: "Agents are idle",
+        message: `Nothing was dispatched for ${this.idle.polls} polls: ${reason}.`,
+        priority: 3,
+        tags: ["zzz"],
+        needsHuman: true,
+        sequenceId,
+      });
+    } else {
+      const seconds = Math.round(change.idleForMs / 1000);
+      this.events.emit("back_online", { idleForSeconds: seconds });
+      await this.notifier.notify({
+        kind: "back_online",
+        title: "Agents are back at work",
+        message: `Dispatching again after ${seconds} s idle.`,
+        priority: 2,
+        tags: ["arrow_forward"],
+        sequenceId,
+      });
+    }
+  }
+
+  private async checkPrices() {
+    try {
+      const table = loadPriceTable({
+        overrideFile: this.options.config.pricing.overrideFile,
+        clock: this.clock,
+      });
+      if (!isStale(table, this.clock)) return;
+      const ageDays = tableAgeDays(table, this.clock);
+      this.events.emit("stale_prices", { checked: table.checked, ageDays });
+      await this.notifier.notify({
+        kind: "stale_prices",
+        title: "Model prices may be out of date",
+        message: `The price table was last checked on ${table.checked} (${ageDays} days ago). Run \`producer pricing update\` so spend is counted at current rates.`,
+        priority: 2,
+        tags: ["label"],
+        needsHuman: true,
+      });
+    } catch (error) {
+      this.events.emit("loop_error", { message: asError(error).message });
+    }
+  }
+
+  private async maybeReport() {
+    const { reporter, config } = this.options;
+    if (!reporter) return;
+    const intervalMs = config.reportIntervalHours * 3_600_000;
+    if (this.clock.now() - this.lastReportMs < intervalMs) return;
+    this.lastReportMs = this.clock.now();
+    try {
+      this.events.emit("report_written", { path: await reporter.write() });
+    } catch (error) {
+      this.events.emit("loop_error", {
+        message: `the morning report failed: ${asError(error).message}`,
+      });
+    }
+  }
+
+  /** The Claude runtime is only loaded when a role uses it (it pulls in the Agent SDK). */
+  private async ensureRuntimes() {
+    const runtimes = this.context.runtimes;
+    const kinds = new Set(Object.values(this.options.config.agents).map((r) => r.runtime));
+    if (kinds.has("exec") && !runtimes.exec) {
+      const { ExecRuntime } = await import("../runtimes/exec.js");
+      runtimes.exec = new ExecRuntime();
+    }
+    if (kinds.has("claude") && !runtimes.claude) {
+      const { ClaudeAgentInvoker } = await import("../runtimes/claude/invoker.js");
+      runtimes.claude = new ClaudeAgentInvoker({
+        warn: (message) => this.events.emit("loop_error", { message }),
+      });
+    }
+  }
+}
+
+/** Whether a process on this host still exists (a zombie does not count). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
