@@ -303,3 +303,17 @@ describe("Producer: guardrails on agent-filed work", () => {
     expect((await p.ledger.verifyAuditChain()).ok).toBe(true);
   });
 });
+
+describe("Producer: prices", () => {
+  it("flags a price table older than 90 days once at start", async () => {
+    const p = await producerProject("", execRole("code"));
+    p.clock.set("2027-09-01T00:00:00Z");
+    await p.producer.run({ once: true });
+    await p.producer.run({ once: true });
+    expect(p.named("stale_prices")).toHaveLength(2);
+    const notes = (await p.ledger.listNotifications()).filter((n) => n.kind === "stale_prices");
+    expect(notes[0]!.message).toMatch(
+      /^The price table was last checked on \d{4}-\d\d-\d\d \(\d+ days ago\)\. Run `producer pricing update`/,
+    );
+  });
+});

@@ -49,3 +49,52 @@ export function tempProject(yamlExtra = "", roles = ["producer", "design", "code
   mkdirSync(join(dir, "agent-state"), { recursive: true });
   return dir;
 }
+
+/** A running `producer` process, for tests that signal or kill it. */
+export interface CliProcess {
+  child: import("node:child_process").ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name) when the process ends. */
+  exited: Promise<number | string>;
+  /** Waits until stdout matches `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): CliProcess {
+  const child = spawn(process.execPath, [PRODUCER_BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, NO_COLOR: "1", PRODUCER_CONFIG: "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | string>((resolvePromise) =>
+    child.on("close", (code, signal) => resolvePromise(code ?? signal ?? -1)),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const started = Date.now();
+      while (!pattern.test(out)) {
+        if (child.exitCode !== null)
+          throw new Error(`process exited before ${pattern}: ${out}\n${err}`);
+        if (Date.now() - started > timeoutMs)
+          throw new Error(`timed out waiting for ${pattern}: ${out}\n${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
