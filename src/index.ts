@@ -53,6 +53,7 @@ export type {
 } from "./ledger/client.js";
 export { LedgerClient } from "./ledger/client.js";
 export type { SyncMode } from "./ledger/database.js";
+export type { Listed, ReportData, ReportEvent, ReportTask } from "./ledger/report-queries.js";
 export type { ClaimEnd } from "./ledger/task-transitions.js";
 export type {
   Asset,
@@ -97,6 +98,13 @@ export type { ProducerEventName, ProducerEvents } from "./producer/events.js";
 export { ProducerEventEmitter } from "./producer/events.js";
 export type { ProducerOptions, ReportWriter, RunSummary } from "./producer/producer.js";
 export { Producer } from "./producer/producer.js";
+export type { ReportInput } from "./report/morning-report.js";
+export {
+  MorningReportWriter,
+  renderMorningReport,
+  reportPath,
+  writeMorningReport,
+} from "./report/morning-report.js";
 export type { AuthPlan } from "./runtimes/claude/auth.js";
 export { planAuth } from "./runtimes/claude/auth.js";
 export type { ClaudeInvokerOptions } from "./runtimes/claude/invoker.js";

@@ -4,6 +4,7 @@ import { asError, ProducerError } from "../errors.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerKill } from "./commands/kill.js";
 import { registerPricing } from "./commands/pricing.js";
+import { registerReport } from "./commands/report.js";
 import { registerRun } from "./commands/run.js";
 import type { CommandEnv } from "./context.js";
 
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CommandEnv): Command {
   registerKill(program, current);
   registerPricing(program, current);
   registerRun(program, current);
+  registerReport(program, current);
   return program;
 }
 

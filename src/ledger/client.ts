@@ -32,6 +32,7 @@ import {
   recordDecisionSync,
   registerAssetSync,
 } from "./records.js";
+import { type ReportData, reportDataSync } from "./report-queries.js";
 import { TASK_COLUMNS, type TaskRow, toAttempt, toTask } from "./rows.js";
 import { GuardrailRefusal, type Guardrails, insertTasksSync } from "./task-insert.js";
 import {
@@ -610,6 +611,15 @@ export class LedgerClient {
     filter: { limit?: number; since?: string; until?: string; delivery?: string } = {},
   ): Promise<NotificationRecord[]> {
     return this.run((core) => listNotificationsSync(core, filter));
+  }
+
+  // ---- reports -----------------------------------------------------------------------
+
+  /** A report's facts for [since, until), from aggregate queries and short lists. */
+  reportData(window: { since: string; until: string; limit?: number }): Promise<ReportData> {
+    return this.run((core) =>
+      core.read(() => reportDataSync(core, { ...window, limit: window.limit ?? 50 })),
+    );
   }
 
   // ---- queue summary -----------------------------------------------------------------

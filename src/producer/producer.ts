@@ -133,8 +133,8 @@ export class Producer {
         } catch (error) {
           this.events.emit("loop_error", { message: `poll failed: ${asError(error).message}` });
         }
-        if (options.once && claimed === 0 && this.running.size === 0) break;
         await this.maybeReport();
+        if (options.once && claimed === 0 && this.running.size === 0) break;
         await this.waker.wait(config.pollIntervalSeconds * 1000);
       }
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });

@@ -3,6 +3,7 @@ import { UsageError } from "../../errors.js";
 import { LedgerClient } from "../../ledger/client.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
+import { MorningReportWriter } from "../../report/morning-report.js";
 import { type CommandEnv, loadProject } from "../context.js";
 import { styleFor } from "../style.js";
 
@@ -28,7 +29,12 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
         actor: "producer",
         create: false,
       });
-      const producer = new Producer({ config, ledger, env: env.env });
+      const producer = new Producer({
+        config,
+        ledger,
+        env: env.env,
+        reporter: new MorningReportWriter(config, ledger),
+      });
       let status: string | null = null;
       const refreshStatus = async () => {
         const [queue, budget] = await Promise.all([

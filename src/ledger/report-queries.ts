@@ -1,0 +1,125 @@
+import type { LedgerCore } from "./core.js";
+
+/** A short list plus the full count it was cut from. */
+export interface Listed<T> {
+  count: number;
+  items: T[];
+}
+
+/** One task line of a report. */
+export interface ReportTask {
+  id: string;
+  role: string;
+  title: string;
+  costUsd: number;
+  attempts: number;
+  lastError: string | null;
+  at: string;
+}
+
+/** One audit-derived line of a report. */
+export interface ReportEvent {
+  ts: string;
+  actor: string;
+  action: string;
+  entityId: string | null;
+  reason: string | null;
+}
+
+/** Everything a morning report shows from the ledger, for one window of time. */
+export interface ReportData {
+  shippedByRole: { role: string; count: number; costUsd: number }[];
+  shipped: Listed<ReportTask>;
+  escalated: Listed<ReportTask>;
+  failed: Listed<ReportTask>;
+  assets: Listed<{ path: string; role: string; taskId: string | null; kind: string; at: string }>;
+  recovered: Listed<ReportEvent>;
+  killSwitch: Listed<ReportEvent>;
+  guardrailRefusals: Listed<ReportEvent>;
+  deliveryFailures: Listed<{ title: string; error: string | null; at: string }>;
+  /** Rows read for the lists (the totals are aggregates): stays small on any ledger size. */
+  rowsFetched: number;
+}
+
+const TASK_LINE = `id, agent_owner AS role, title, cost_usd AS costUsd, attempts, last_error AS lastError`;
+
+/**
+ * Gathers a report's facts for [since, until): every total by an aggregate query, every list
+ * cut at `limit` rows, so a report on 100,000 tasks reads a few hundred rows.
+ */
+export function reportDataSync(
+  core: LedgerCore,
+  window: { since: string; until: string; limit: number },
+): ReportData {
+  const p = window;
+  let rowsFetched = 0;
+  const all = <T>(sql: string, params: Record<string, unknown>): T[] => {
+    const rows = core.db.prepare(sql).all(params) as T[];
+    rowsFetched += rows.length;
+    return rows;
+  };
+  const count = (sql: string, params: Record<string, unknown>): number =>
+    (core.db.prepare(sql).get(params) as { n: number }).n;
+
+  const finishedIn = "finished_at >= @since AND finished_at < @until";
+  const shippedByRole = core.db
+    .prepare(
+      `SELECT agent_owner AS role, COUNT(*) AS count, SUM(cost_usd) AS costUsd
+         FROM tasks WHERE status = 'done' AND ${finishedIn}
+        GROUP BY agent_owner ORDER BY agent_owner`,
+    )
+    .all(p) as ReportData["shippedByRole"];
+  const taskList = (where: string, at: string): Listed<ReportTask> => ({
+    count: count(`SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, p),
+    items: all<ReportTask>(
+      `SELECT ${TASK_LINE}, ${at} AS at FROM tasks WHERE ${where} ORDER BY ${at} DESC LIMIT @limit`,
+      p,
+    ),
+  });
+  const auditList = (action: string, reasonPath: string): Listed<ReportEvent> => ({
+    count: count(
+      `SELECT COUNT(*) AS n FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until`,
+      p,
+    ),
+    items: all<ReportEvent>(
+      `SELECT ts, actor, action, entity_id AS entityId, json_extract(details, '${reasonPath}') AS reason
+         FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until
+        ORDER BY seq DESC LIMIT @limit`,
+      p,
+    ),
+  });
+  const data: Omit<ReportData, "rowsFetched"> = {
+    shippedByRole,
+    shipped: taskList(`status = 'done' AND ${finishedIn}`, "finished_at"),
+    // Escalations wait for a human whenever they happened: all of them, not just today's.
+    escalated: taskList("status = 'escalated'", "updated_at"),
+    failed: taskList(`status = 'failed' AND ${finishedIn}`, "finished_at"),
+    assets: {
+      count: count(
+        "SELECT COUNT(*) AS n FROM asset_registry WHERE created_at >= @since AND created_at < @until",
+        p,
+      ),
+      items: all(
+        `SELECT path, agent_owner AS role, task_id AS taskId, kind, created_at AS at FROM asset_registry
+          WHERE created_at >= @since AND created_at < @until ORDER BY id DESC LIMIT @limit`,
+        p,
+      ),
+    },
+    recovered: auditList("= 'task.recovered'", "$.reason"),
+    killSwitch: auditList("IN ('killswitch.armed', 'killswitch.disarmed')", "$.reason"),
+    guardrailRefusals: auditList("= 'guardrail.refused'", "$.reason"),
+    deliveryFailures: {
+      count: count(
+        "SELECT COUNT(*) AS n FROM notifications WHERE delivery = 'failed' AND created_at >= @since AND created_at < @until",
+        p,
+      ),
+      items: all(
+        `SELECT title, delivery_error AS error, created_at AS at FROM notifications
+          WHERE delivery = 'failed' AND created_at >= @since AND created_at < @until
+          ORDER BY id DESC LIMIT @limit`,
+        p,
+      ),
+    },
+  };
+  return { ...data, rowsFetched };
+}
