@@ -71,9 +71,12 @@ export type {
   TokenUsage,
 } from "./ledger/types.js";
 export { TASK_STATUSES } from "./ledger/types.js";
+export { pushChannelFor } from "./notify/from-config.js";
 export type { Notice, NoticeKind } from "./notify/notice.js";
 export type { Notifier, PushChannel } from "./notify/notifier.js";
 export { needsAttentionPath, ProjectNotifier } from "./notify/notifier.js";
+export type { NtfyChannelOptions } from "./notify/ntfy.js";
+export { NTFY_MESSAGE_LIMIT_BYTES, NTFY_TITLE_LIMIT_BYTES, ntfyChannel } from "./notify/ntfy.js";
 export type {
   CostResult,
   LoadPriceTableOptions,

@@ -7,6 +7,7 @@ import { asError } from "../errors.js";
 import { FailureBurstDetector } from "../killswitch/auto-arm.js";
 import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
 import { LedgerClient } from "../ledger/client.js";
+import { pushChannelFor } from "../notify/from-config.js";
 import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
 import { isStale, loadPriceTable, tableAgeDays } from "../pricing/table.js";
@@ -78,6 +79,7 @@ export class Producer {
       options.notifier ??
       new ProjectNotifier(ledger, config, {
         clock: this.clock,
+        push: pushChannelFor(config, options.env ?? process.env),
         onError: (message) => this.events.emit("loop_error", { message }),
       });
     this.idle = new IdleTracker(config.idleThresholdPolls);
