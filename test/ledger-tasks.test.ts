@@ -145,6 +145,23 @@ describe("insertTask", () => {
   });
 });
 
+describe("filing follow-ups again", () => {
+  it("returns the task already filed when a retried agent files the same follow-up", async () => {
+    const { ledger } = await tempLedger();
+    const parent = await ledger.insertTask({ agentOwner: "design", title: "spec" });
+    const child = { agentOwner: "code", title: "build it", parentTaskId: parent.id, createdBy: "design" };
+    const first = await ledger.insertTask(child);
+    const again = await ledger.insertTask({ ...child, description: "second attempt's words" });
+    expect(again.id).toBe(first.id);
+    expect(await ledger.countTasks()).toBe(2);
+    // Another creator, or a killed twin, files a new task.
+    expect((await ledger.insertTask({ ...child, createdBy: "cli" })).id).not.toBe(first.id);
+    await ledger.kill(first.id);
+    expect((await ledger.insertTask(child)).id).not.toBe(first.id);
+    expect((await ledger.verifyAuditChain()).ok).toBe(true);
+  });
+});
+
 describe("insertTasks", () => {
   it("files a batch whose tasks refer to each other by ref", async () => {
     const { ledger } = await tempLedger();

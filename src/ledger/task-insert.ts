@@ -79,11 +79,28 @@ export function insertTasksSync(
 
   const now = core.now();
   const created: Task[] = [];
+  const fresh = new Set<string>();
   const siblings = new Map<string, number>();
   const perCreator = new Map<string, number>();
   for (const [index, p] of prepared.entries()) {
     withPosition(tasks.length, index, tasks[index]!, () => {
       const parent = resolveParent(core, p.parentRef, byRef, prepared, index);
+      // An agent whose dispatch is retried files its follow-ups again: the same title for the
+      // same role under the same parent, by the same creator, is the task already filed.
+      const twin = parent
+        ? (core.db
+            .prepare(
+              `SELECT id FROM tasks WHERE parent_task_id = ? AND agent_owner = ? AND title = ?
+                 AND created_by = ? AND status != 'killed' LIMIT 1`,
+            )
+            .pluck()
+            .get(parent.id, p.agentOwner, p.title, p.createdBy) as string | undefined)
+        : undefined;
+      if (twin) {
+        p.id = twin;
+        created.push(toTask(core.stmt.getTask.get(twin)!));
+        return;
+      }
       const depIds = [
         ...new Set(p.depRefs.map((d) => resolveDependency(core, d, byRef, prepared))),
       ];
@@ -135,11 +152,13 @@ export function insertTasksSync(
         parent_task_id: parent?.id ?? null,
         depends_on: depIds,
       });
+      fresh.add(p.id);
       created.push(toTask(core.stmt.getTask.get(p.id)!));
     });
   }
   // Dependency rows last: a dependency may be a task later in the same batch.
   for (const task of created) {
+    if (!fresh.has(task.id)) continue;
     for (const dep of task.dependsOn) core.stmt.insertDep.run(task.id, dep);
   }
   return created;
