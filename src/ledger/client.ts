@@ -636,7 +636,7 @@ export class LedgerClient {
             `SELECT agent_owner AS role,
                     SUM(status = 'pending' AND open_deps = 0 AND (not_before IS NULL OR not_before <= @now)) AS ready,
                     SUM(status = 'pending' AND open_deps > 0) AS waitingOnDependencies,
-                    SUM(status = 'pending' AND open_deps = 0 AND not_before > @now) AS delayed,
+                    COALESCE(SUM(status = 'pending' AND open_deps = 0 AND not_before > @now), 0) AS delayed,
                     SUM(status = 'in_progress') AS running
                FROM tasks WHERE status IN ('pending', 'in_progress')
               GROUP BY agent_owner ORDER BY agent_owner`,
@@ -690,6 +690,57 @@ export class LedgerClient {
     if (this.closed) return;
     this.closed = true;
     this.core.db.close();
+  }
+
+  // ---- dashboard reads ---------------------------------------------------------------
+
+  /**
+   * Queue flow for the dashboard's queue-depth chart: tasks created and finished per bucket
+   * (`day` = YYYY-MM-DD, `hour` = YYYY-MM-DDTHH, UTC) in [since, until), and how many were
+   * open (created, not finished) at `since`. A task requeued after finishing counts by its
+   * latest finish only, so depth derived from this is an approximation, never a ledger fact.
+   */
+  queueFlow(window: { since: string; until: string; bucket: "day" | "hour" }): Promise<{
+    openBefore: number;
+    buckets: { bucket: string; created: number; finished: number }[];
+  }> {
+    return this.run((core) =>
+      core.read(() => {
+        const params = {
+          since: window.since,
+          until: window.until,
+          len: window.bucket === "day" ? 10 : 13,
+        };
+        const created = core.db
+          .prepare(
+            `SELECT substr(created_at, 1, @len) AS bucket, COUNT(*) AS n FROM tasks
+              WHERE created_at >= @since AND created_at < @until GROUP BY bucket`,
+          )
+          .all(params) as { bucket: string; n: number }[];
+        const finished = core.db
+          .prepare(
+            `SELECT substr(finished_at, 1, @len) AS bucket, COUNT(*) AS n FROM tasks
+              WHERE finished_at >= @since AND finished_at < @until GROUP BY bucket`,
+          )
+          .all(params) as { bucket: string; n: number }[];
+        const { n: openBefore } = core.db
+          .prepare(
+            `SELECT COUNT(*) AS n FROM tasks
+              WHERE created_at < @since AND (finished_at IS NULL OR finished_at >= @since)`,
+          )
+          .get(params) as { n: number };
+        const byBucket = new Map<string, { bucket: string; created: number; finished: number }>();
+        const at = (bucket: string) => {
+          const row = byBucket.get(bucket) ?? { bucket, created: 0, finished: 0 };
+          byBucket.set(bucket, row);
+          return row;
+        };
+        for (const r of created) at(r.bucket).created = r.n;
+        for (const r of finished) at(r.bucket).finished = r.n;
+        const buckets = [...byBucket.values()].sort((a, b) => a.bucket.localeCompare(b.bucket));
+        return { openBefore, buckets };
+      }),
+    );
   }
 }
 

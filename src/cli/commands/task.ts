@@ -1,0 +1,276 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { suggest } from "../../config/suggest.js";
+import { LedgerError } from "../../errors.js";
+import type { LedgerClient } from "../../ledger/client.js";
+import type { Task } from "../../ledger/types.js";
+import { requireRole } from "../../ledger/validate.js";
+import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
+import { styleFor } from "../style.js";
+import { loadTaskDetail, renderTaskDetail } from "../task/detail.js";
+import {
+  parseIdList,
+  parseInstant,
+  parseLimit,
+  parsePayload,
+  parsePriority,
+  parseStatuses,
+  readStdin,
+} from "../task/flags.js";
+import { parseSeedText, readSeedFile, toNewTasks } from "../task/seed-file.js";
+import { renderTaskTable } from "../task/table.js";
+
+interface AddFlags {
+  agent: string;
+  title: string;
+  description?: string;
+  payload?: string;
+  priority?: string;
+  parent?: string;
+  dependsOn?: string;
+  notBefore?: string;
+  json?: boolean;
+}
+
+interface ListFlags {
+  status?: string;
+  agent?: string;
+  parent?: string;
+  search?: string;
+  limit: string;
+  json?: boolean;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * The task the running agent was dispatched for, when this process runs inside a dispatch:
+ * work it files becomes that task's child, as with the `insert_task` MCP tool.
+ */
+function dispatchedTaskId(env: NodeJS.ProcessEnv): string | null {
+  return env.PRODUCER_TASK_ID?.trim() || null;
+}
+
+/**
+ * `producer task add|list|show|requeue|kill|reroute|import`: the ledger by hand, for humans and
+ * for agents that prefer a shell to MCP tools. Inside a dispatch (PRODUCER_TASK_ID and
+ * PRODUCER_ROLE set) filed work is attributed to the dispatched task and its role.
+ */
+export function registerTask(program: Command, ctx: () => CommandEnv): void {
+  const task = program.command("task").description("file, inspect and steer tasks in the ledger");
+
+  task
+    .command("add")
+    .description("file a task for a role and print its id")
+    .requiredOption("--agent <role>", "the role that will do it")
+    .requiredOption("--title <text>", "one line saying what to do")
+    .option("--description <text>", 'what done looks like ("-" reads it from stdin)')
+    .option("--payload <json>", 'structured details, a JSON object like {"key": "value"}')
+    .option("--priority <1-9>", "1 highest .. 9 lowest (default 5)")
+    .option("--parent <id>", "the task this one belongs under (default: the dispatched task)")
+    .option("--depends-on <ids>", "comma-separated ids that must be done first")
+    .option("--not-before <iso>", "not claimable before this ISO-8601 instant")
+    .option("--json", "print the new task as JSON instead of its id")
+    .action(async (flags: AddFlags) => {
+      const priority = parsePriority(flags.priority);
+      const payload = parsePayload(flags.payload);
+      const notBefore = parseInstant("--not-before", flags.notBefore);
+      const dependsOn = parseIdList(flags.dependsOn);
+      const env = ctx();
+      const description =
+        flags.description === "-"
+          ? (await readStdin("the description", process.stdin, env.stderr)).replace(/[\r\n]+$/, "")
+          : flags.description;
+      const actor = cliActor(env.env);
+      const created = await withProjectLedger(env, (ledger) =>
+        ledger.insertTask(
+          {
+            agentOwner: flags.agent,
+            title: flags.title,
+            description,
+            payload,
+            priority,
+            // An explicit --parent (even "", a root task) wins over the dispatch's default.
+            parentTaskId: flags.parent ?? dispatchedTaskId(env.env),
+            dependsOn,
+            notBefore,
+            createdBy: actor,
+          },
+          { actor },
+        ),
+      );
+      env.stdout.write(flags.json ? json(created) : `${created.id}\n`);
+    });
+
+  task
+    .command("list")
+    .description("list tasks, newest first")
+    .option("--status <statuses>", "only these statuses, comma-separated (e.g. failed,escalated)")
+    .option("--agent <role>", "only this role's tasks")
+    .option("--parent <id>", "only the children of this task")
+    .option("--search <text>", "only tasks whose title or description contains this")
+    .option("--limit <n>", "show at most this many", "50")
+    .option("--json", "print the tasks as a JSON array")
+    .action(async (flags: ListFlags) => {
+      const status = parseStatuses(flags.status);
+      const limit = parseLimit(flags.limit);
+      const env = ctx();
+      const filter = {
+        status,
+        role: flags.agent,
+        parentTaskId: flags.parent,
+        text: flags.search,
+      };
+      const { tasks, total } = await withProjectLedger(env, async (ledger, config) => {
+        if (flags.agent !== undefined && !Object.hasOwn(config.agents, flags.agent)) {
+          // A role removed from producer.yaml may still own tasks; only a name that matches
+          // nothing at all is the typo the ledger's unknown-role message is for.
+          if ((await ledger.countTasks({ role: flags.agent })) === 0) {
+            requireRole("role", flags.agent, Object.keys(config.agents), suggest);
+          }
+        }
+        if (flags.parent !== undefined) await requireTask(ledger, flags.parent);
+        const [tasks, total] = await Promise.all([
+          ledger.listTasks({ ...filter, limit }),
+          ledger.countTasks(filter),
+        ]);
+        return { tasks, total };
+      });
+      if (flags.json) {
+        env.stdout.write(json(tasks));
+        return;
+      }
+      if (tasks.length === 0) {
+        env.stdout.write(total === 0 && noFilter(flags) ? "no tasks yet\n" : "no tasks match\n");
+        return;
+      }
+      const style = styleFor(env.stdout, env.env);
+      const width = (env.stdout as { isTTY?: boolean; columns?: number }).isTTY
+        ? (env.stdout as { columns?: number }).columns
+        : undefined;
+      const lines = renderTaskTable(tasks, style, width);
+      if (tasks.length < total) {
+        lines.push(
+          style.dim(`${tasks.length} of ${total} tasks (raise --limit or narrow the filter)`),
+        );
+      }
+      env.stdout.write(`${lines.join("\n")}\n`);
+    });
+
+  task
+    .command("show")
+    .description("everything about one task: fields, attempts, decisions, assets, children, audit")
+    .argument("<id>", "the task id")
+    .option("--json", "print it as one JSON object")
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const env = ctx();
+      const detail = await withProjectLedger(env, (ledger) => loadTaskDetail(ledger, id));
+      env.stdout.write(
+        flags.json ? json(detail) : renderTaskDetail(detail, styleFor(env.stdout, env.env)),
+      );
+    });
+
+  task
+    .command("requeue")
+    .description("put a failed, escalated or killed task back to pending, with fresh retries")
+    .argument("<id>", "the task id")
+    .option("--reason <text>", "why (kept in the audit log)")
+    .action(async (id: string, flags: { reason?: string }) => {
+      const env = ctx();
+      const actor = cliActor(env.env);
+      const t = await withProjectLedger(env, (ledger) =>
+        ledger.requeue(id, { actor, reason: flags.reason }),
+      );
+      env.stdout.write(`requeued ${t.id} (${t.agentOwner}): pending again, with fresh retries\n`);
+    });
+
+  task
+    .command("kill")
+    .description("stop a task for good (pending, in progress, failed or escalated)")
+    .argument("<id>", "the task id")
+    .option("--reason <text>", "why (kept on the task and in the audit log)")
+    .action(async (id: string, flags: { reason?: string }) => {
+      const env = ctx();
+      const actor = cliActor(env.env);
+      const t = await withProjectLedger(env, (ledger) =>
+        ledger.kill(id, { actor, reason: flags.reason }),
+      );
+      env.stdout.write(
+        `killed ${t.id} (${t.agentOwner})${flags.reason?.trim() ? `: ${flags.reason.trim()}` : ""}\n`,
+      );
+    });
+
+  task
+    .command("reroute")
+    .description("give a pending, failed or escalated task to another role")
+    .argument("<id>", "the task id")
+    .argument("<role>", "the role to give it to")
+    .option("--reason <text>", "why (kept in the audit log)")
+    .action(async (id: string, role: string, flags: { reason?: string }) => {
+      const env = ctx();
+      const actor = cliActor(env.env);
+      const { before, after } = await withProjectLedger(env, async (ledger) => {
+        const before = await ledger.getTask(id);
+        const after = await ledger.reroute(id, role, { actor, reason: flags.reason });
+        return { before, after };
+      });
+      env.stdout.write(
+        `rerouted ${after.id} from ${before?.agentOwner ?? "?"} to ${after.agentOwner}: pending\n`,
+      );
+    });
+
+  task
+    .command("import")
+    .description("file every task of a seed file (JSON) in one go: all of them or none")
+    .argument("<file>", 'the seed file ("-" reads it from stdin)')
+    .option("--json", "print the filed tasks as JSON")
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const env = ctx();
+      const seed =
+        file === "-"
+          ? parseSeedText(await readStdin("the seed file", process.stdin, env.stderr), "stdin")
+          : readSeedFile(resolve(env.cwd, file), file);
+      const actor = cliActor(env.env);
+      const created = await withProjectLedger(env, async (ledger) => {
+        try {
+          return await ledger.insertTasks(
+            toNewTasks(seed, { createdBy: actor, defaultParent: dispatchedTaskId(env.env) }),
+            { actor },
+          );
+        } catch (error) {
+          // The ledger already names the entry and the problem; say that nothing was filed.
+          if (error instanceof LedgerError) {
+            throw new LedgerError(
+              `${file === "-" ? "stdin" : file}: ${error.message}; nothing was imported`,
+              { cause: error },
+            );
+          }
+          throw error;
+        }
+      });
+      if (flags.json) {
+        const refs: Record<string, string> = {};
+        seed.forEach((s, i) => {
+          if (s.ref) refs[s.ref] = created[i]!.id;
+        });
+        env.stdout.write(json({ imported: created.length, refs, tasks: created }));
+        return;
+      }
+      env.stdout.write(`imported ${created.length} task${created.length === 1 ? "" : "s"}\n`);
+    });
+}
+
+function noFilter(flags: ListFlags): boolean {
+  return (
+    flags.status === undefined &&
+    flags.agent === undefined &&
+    flags.parent === undefined &&
+    flags.search === undefined
+  );
+}
+
+async function requireTask(ledger: LedgerClient, id: string): Promise<Task> {
+  const found = await ledger.getTask(id);
+  if (!found) throw new LedgerError(`no task with id ${JSON.stringify(id)}`);
+  return found;
+}

@@ -1,0 +1,178 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ProjectStatus } from "../src/cli/commands/status.js";
+import {
+  BudgetExceeded,
+  BudgetTracker,
+  KillSwitchWatcher,
+  LedgerClient,
+  loadConfig,
+} from "../src/index.js";
+import { runCli, tempProject } from "./helpers/cli.js";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point.
+const ESCAPE = /\u001b\[/;
+
+async function project(): Promise<{ dir: string; ledger: LedgerClient }> {
+  const dir = tempProject("budget:\n  project_ceiling_usd: 50\n");
+  const ledger = await LedgerClient.open({
+    dbPath: join(dir, "agent-state", "ledger.db"),
+    roles: ["producer", "design", "code", "qa"],
+    actor: "test",
+  });
+  return { dir, ledger };
+}
+
+describe("producer status", () => {
+  it("on an empty project: nothing queued, nothing running, the brake off", async () => {
+    const { dir, ledger } = await project();
+    await ledger.close();
+    const sub = join(dir, "src");
+    mkdirSync(sub);
+    const [text, json] = await Promise.all([
+      runCli(["status"], { cwd: sub, env: { NO_COLOR: undefined } }),
+      runCli(["status", "--json"], { cwd: dir }),
+    ]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    expect(ESCAPE.test(text.stdout)).toBe(false);
+    const lines = text.stdout.split("\n");
+    expect(lines[0]).toMatch(/^testproj: status at \d{4}-\d\d-\d\dT/);
+    expect(lines.slice(2, 6)).toEqual([
+      "kill switch  off",
+      "activity     idle: nothing to do",
+      "attention    nothing waiting",
+      "escalations  none waiting",
+    ]);
+    expect(text.stdout).toContain(
+      "  total         0        0        0        0     0       0          0       0\n",
+    );
+    expect(text.stdout).toContain("running now\n  nothing\n");
+    expect(text.stdout).toContain("  project   $0.00     $0.00  $50.00\n");
+
+    const status = JSON.parse(json.stdout) as ProjectStatus;
+    expect(status).toMatchObject({
+      project: "testproj",
+      killSwitch: { armed: false },
+      idle: true,
+      attention: { exists: false, lastHeading: null },
+      escalations: { waiting: 0 },
+      running: [],
+      budget: { project: { ceilingUsd: 50, spentUsd: 0, reservedUsd: 0 } },
+    });
+    expect(status.queue.totals).toEqual({
+      pending: 0,
+      in_progress: 0,
+      done: 0,
+      failed: 0,
+      escalated: 0,
+      killed: 0,
+    });
+    expect(status.queue.roles.map((r) => r.role)).toEqual(["producer", "design", "code", "qa"]);
+    expect(status.budget.roles.map((r) => r.role)).toEqual(["producer", "design", "code", "qa"]);
+  });
+
+  it("on a busy project: queue, running work, caps, the armed brake and alerts", async () => {
+    const { dir, ledger } = await project();
+    try {
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const spec = await ledger.insertTask({ agentOwner: "design", title: "Write the spec" });
+      await ledger.insertTask({ agentOwner: "code", title: "Build it", dependsOn: [spec.id] });
+      await ledger.insertTask({ agentOwner: "code", title: "Later", notBefore: later });
+      const stuck = await ledger.insertTask({ agentOwner: "qa", title: "Flaky test" });
+      await ledger.insertTask({ agentOwner: "qa", title: "Ready now" });
+      await ledger.insertTask({ agentOwner: "qa", title: "Run the suite" });
+      await ledger.kill((await ledger.insertTask({ agentOwner: "qa", title: "Dropped" })).id);
+      // Claims go oldest first, so the flaky one is claimed and escalated.
+      const claimed = await ledger.claimNext("qa", { claimedBy: "host:1" });
+      expect(claimed?.id).toBe(stuck.id);
+      await ledger.escalate(stuck.id, claimed!.claimToken!, "failed 4 times");
+      await ledger.claimNext("design", { claimedBy: "host:42" });
+
+      const config = await loadConfig(join(dir, "producer.yaml"));
+      const budget = new BudgetTracker(ledger, config, { warn: () => {} });
+      await budget.settle(await budget.reserve("code"), 4.2);
+      const overrun = await budget.settle(await budget.reserve("qa"), 5.5).catch((e: unknown) => e);
+      expect(overrun).toBeInstanceOf(BudgetExceeded);
+      await new KillSwitchWatcher(config.killSwitch).arm("deploy freeze", "alice");
+      writeFileSync(
+        join(dir, "agent-state", "needs-attention.md"),
+        "# testproj: needs attention\n\n## 2026-05-06T09:00:00.000Z · qa hit its cap\n\nmore\n\n## 2026-05-06T10:00:00.000Z · task escalated\n\ndetails\n",
+      );
+    } finally {
+      await ledger.close();
+    }
+
+    const [text, json] = await Promise.all([
+      runCli(["status"], { cwd: dir }),
+      runCli(["status", "--json"], { cwd: dir }),
+    ]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    const out = text.stdout;
+    expect(out).toMatch(
+      /^kill switch {2}ARMED: deploy freeze \(by alice, \d{4}-[^)]+; producer resume releases it\)$/m,
+    );
+    expect(out).toContain("activity     1 running, 2 ready to claim\n");
+    expect(out).toContain(
+      "attention    needs a human: 2026-05-06T10:00:00.000Z · task escalated (",
+    );
+    expect(out).toContain("escalations  1 waiting (producer task list --status escalated)\n");
+    expect(out).toContain(
+      [
+        "  ROLE      READY  BLOCKED  DELAYED  RUNNING  DONE  FAILED  ESCALATED  KILLED",
+        "  producer      0        0        0        0     0       0          0       0",
+        "  design        0        0        0        1     0       0          0       0",
+        "  code          0        1        1        0     0       0          0       0",
+        "  qa            2        0        0        0     0       0          1       1",
+        "  total         2        1        1        1     0       0          1       1",
+      ].join("\n"),
+    );
+    expect(out).toMatch(
+      /running now\n {2}ID +ROLE +BY +SINCE +TITLE\n {2}\w{26} +design +host:42 +\S+ +Write the spec\n/,
+    );
+    expect(out).toContain("  code      $4.20     $0.00   $5.00  (soft cap)\n");
+    expect(out).toContain(
+      "  qa        $5.50     $0.00   $5.00  [CAP HIT] daily cap $5 passed after the fact\n",
+    );
+    expect(out).toContain("  project   $9.70     $0.00  $50.00\n");
+    expect(ESCAPE.test(out)).toBe(false);
+
+    const status = JSON.parse(json.stdout) as ProjectStatus;
+    expect(status.killSwitch).toMatchObject({ armed: true, reason: "deploy freeze", by: "alice" });
+    expect(status.idle).toBe(false);
+    expect(status.attention).toMatchObject({
+      exists: true,
+      lastHeading: "2026-05-06T10:00:00.000Z · task escalated",
+    });
+    expect(status.escalations.waiting).toBe(1);
+    expect(status.running).toMatchObject([
+      { role: "design", title: "Write the spec", claimedBy: "host:42", attempts: 1 },
+    ]);
+    expect(status.queue.roles.find((r) => r.role === "code")).toEqual({
+      role: "code",
+      ready: 0,
+      waitingOnDependencies: 1,
+      delayed: 1,
+      counts: { pending: 2, in_progress: 0, done: 0, failed: 0, escalated: 0, killed: 0 },
+    });
+    const qa = status.budget.roles.find((r) => r.role === "qa");
+    expect(qa).toMatchObject({ spentUsd: 5.5, capUsd: 5, capHit: true });
+    expect(status.budget.roles.find((r) => r.role === "code")).toMatchObject({
+      softCapReached: true,
+      capHit: false,
+    });
+  });
+
+  it("needs the project's ledger, and takes no arguments", async () => {
+    const dir = tempProject();
+    const [missing, extra] = await Promise.all([
+      runCli(["status"], { cwd: dir }),
+      runCli(["status", "now"], { cwd: dir }),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `producer: ledger not found at ${join(dir, "agent-state", "ledger.db")}: run \`producer init\` in the project, or check ledger_db in producer.yaml\n`,
+    );
+    expect(extra.code).toBe(2);
+  });
+});

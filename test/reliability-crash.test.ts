@@ -1,0 +1,117 @@
+// Crash safety: a real `producer run` killed with SIGKILL at random moments, restarted each
+// time, must lose nothing, duplicate nothing, and keep its books and its audit chain straight.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { LedgerClient } from "../src/index.js";
+import { runCli, startCli } from "./helpers/cli.js";
+import { PRODUCER_AGENT } from "./helpers/producer.js";
+import { tempDir } from "./helpers/temp.js";
+
+/** A small seeded PRNG (mulberry32), so a failing round can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = 20261125;
+const ROUNDS = 20;
+const FEATURES = 12;
+
+describe("crash safety", () => {
+  it(`survives ${ROUNDS} kill -9s at random moments (seed ${SEED})`, async () => {
+    const dir = tempDir("crash-");
+    const command = JSON.stringify([process.execPath, PRODUCER_AGENT]);
+    const role = (name: string) =>
+      `  ${name}:\n    daily_cap_usd: 50\n    dispatch_reservation_usd: 0.05\n    max_concurrent: 2\n    runtime: exec\n    command: ${command}\n`;
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      `project_name: crash\npoll_interval_seconds: 0.1\nlease_seconds: 5\nmax_concurrent_dispatches: 3\nidle_threshold_polls: 100000\nretry:\n  max_retries: 3\n  backoff_seconds: 0.2\nagents:\n${role("design")}${role("qa")}`,
+    );
+    for (const name of ["design", "qa"]) {
+      mkdirSync(join(dir, "agents", name), { recursive: true });
+      writeFileSync(join(dir, "agents", name, "system_prompt.md"), `You are ${name}.\n`);
+    }
+    const dbPath = join(dir, "agent-state", "ledger.db");
+    const seeder = await LedgerClient.open({ dbPath, roles: ["design", "qa"], actor: "seed" });
+    await seeder.insertTasks(
+      Array.from({ length: FEATURES }, (_, i) => ({
+        agentOwner: "design",
+        title: `feature ${i}`,
+        payload: {
+          action: "file",
+          cost: 0.01,
+          children: [1, 2].map((n) => ({
+            agentOwner: "qa",
+            title: `check ${i}.${n}`,
+            payload: { action: "sleep", ms: 100, cost: 0.02 },
+          })),
+        },
+      })),
+    );
+    await seeder.close();
+    const env = { AGENT_LOG: join(dir, "agent.log") };
+
+    const next = random(SEED);
+    let killedMidDispatch = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const run = startCli(["run"], { cwd: dir, env });
+      await new Promise((r) => setTimeout(r, 250 + Math.floor(next() * 900)));
+      if (/claimed:/.test(run.stdout())) killedMidDispatch++;
+      run.child.kill("SIGKILL");
+      await run.exited;
+    }
+    // Let agents orphaned by the last kill finish, then drain what is left.
+    await new Promise((r) => setTimeout(r, 800));
+    const final = await runCli(["run", "--once"], { cwd: dir, env, timeoutMs: 120_000 });
+    expect(final.code).toBe(0);
+
+    const ledger = await LedgerClient.open({ dbPath, create: false });
+    try {
+      const tasks = await ledger.listTasks();
+      // Nothing lost, nothing duplicated: every feature and each of its two checks, once.
+      expect(tasks).toHaveLength(FEATURES * 3);
+      const keys = tasks.map((t) => `${t.parentTaskId ?? "-"}/${t.title}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      const unfinished = tasks.filter((t) => t.status !== "done");
+      expect(unfinished.map((t) => `${t.title}: ${t.status}`)).toEqual([]);
+
+      // The books balance: what the tasks record is what the budget counted.
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        const spent = db.prepare("SELECT COALESCE(SUM(spent_usd), 0) AS n FROM budget").get() as {
+          n: number;
+        };
+        const costs = db.prepare("SELECT COALESCE(SUM(cost_usd), 0) AS n FROM tasks").get() as {
+          n: number;
+        };
+        expect(spent.n).toBeCloseTo(costs.n, 9);
+        const held = db
+          .prepare("SELECT COUNT(*) AS n FROM budget_reservations WHERE state = 'held'")
+          .get() as { n: number };
+        expect(held.n).toBe(0);
+        expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+      } finally {
+        db.close();
+      }
+      expect((await ledger.verifyAuditChain()).ok).toBe(true);
+      const recovered = (await ledger.recentAudit(10_000)).filter(
+        (a) => a.action === "task.recovered",
+      );
+      // The kills really landed mid-dispatch, and those claims were recovered.
+      expect(killedMidDispatch).toBeGreaterThan(ROUNDS / 2);
+      expect(recovered.length).toBeGreaterThan(0);
+      console.log(
+        `crash safety: ${ROUNDS} rounds, ${killedMidDispatch} killed mid-dispatch, ${recovered.length} claims recovered, ${tasks.length} tasks checked`,
+      );
+    } finally {
+      await ledger.close();
+    }
+  }, 180_000);
+});
