@@ -149,7 +149,12 @@ describe("filing follow-ups again", () => {
   it("returns the task already filed when a retried agent files the same follow-up", async () => {
     const { ledger } = await tempLedger();
     const parent = await ledger.insertTask({ agentOwner: "design", title: "spec" });
-    const child = { agentOwner: "code", title: "build it", parentTaskId: parent.id, createdBy: "design" };
+    const child = {
+      agentOwner: "code",
+      title: "build it",
+      parentTaskId: parent.id,
+      createdBy: "design",
+    };
     const first = await ledger.insertTask(child);
     const again = await ledger.insertTask({ ...child, description: "second attempt's words" });
     expect(again.id).toBe(first.id);

@@ -450,7 +450,11 @@ describe("the Producer's own notifier", () => {
         body += d;
       });
       req.on("end", () => {
-        received.push({ path: req.url ?? "", title: req.headers.title as string | undefined, body });
+        received.push({
+          path: req.url ?? "",
+          title: req.headers.title as string | undefined,
+          body,
+        });
         res.end("{}");
       });
     });

@@ -9,7 +9,10 @@ const ROOT = join(import.meta.dirname, "..");
 describe("README", () => {
   it("has a library example that runs against the built package", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const block = /<!-- readme-example:start -->\n```js\n([\s\S]*?)```\n<!-- readme-example:end -->/.exec(readme);
+    const block =
+      /<!-- readme-example:start -->\n```js\n([\s\S]*?)```\n<!-- readme-example:end -->/.exec(
+        readme,
+      );
     expect(block).not.toBeNull();
     // Inside the package folder, `import "ai-producer"` resolves to the package itself.
     const file = join(ROOT, `readme-example-${process.pid}.mjs`);
@@ -24,7 +27,9 @@ describe("README", () => {
 
   it("quick start uses the scripts that exist", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
     expect(readme).toContain("npm ci && npm run demo");
     expect(pkg.scripts.demo).toBeDefined();
     expect(pkg.scripts.test).toBeDefined();

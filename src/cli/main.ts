@@ -2,10 +2,14 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asError, ProducerError } from "../errors.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerInit } from "./commands/init.js";
 import { registerKill } from "./commands/kill.js";
 import { registerPricing } from "./commands/pricing.js";
 import { registerReport } from "./commands/report.js";
 import { registerRun } from "./commands/run.js";
+import { registerStatus } from "./commands/status.js";
+import { registerTask } from "./commands/task.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -30,11 +34,15 @@ export function buildProgram(ctx: CommandEnv): Command {
     ...ctx,
     configPath: (program.opts() as { config?: string }).config ?? ctx.configPath,
   });
-  registerAudit(program, current);
+  registerInit(program, current);
+  registerTask(program, current);
+  registerStatus(program, current);
   registerKill(program, current);
   registerPricing(program, current);
   registerRun(program, current);
   registerReport(program, current);
+  registerAudit(program, current);
+  registerDemo(program, current);
   return program;
 }
 
