@@ -76,13 +76,17 @@ export class BudgetExceeded extends ProducerError {
     readonly afterTheFact: boolean,
     /** True the first time this role met its cap today: notify a human once. */
     readonly firstToday: boolean,
+    /** Only held by calls in flight, not spent: the dispatch waits, it is not a [CAP HIT]. */
+    readonly transient = false,
   ) {
     const usd = (n: number) => `$${n.toFixed(2)}`;
     const limit = scope === "role" ? `daily cap ${usd(capUsd)}` : `project ceiling ${usd(capUsd)}`;
     super(
-      afterTheFact
-        ? `role ${role} passed its ${limit} after the fact: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}`
-        : `role ${role} is at its ${limit}: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}; dispatch refused`,
+      transient
+        ? `role ${role} waits: its ${limit} is spent ${usd(spentUsd)} and held ${usd(reservedUsd)} by calls in flight`
+        : afterTheFact
+          ? `role ${role} passed its ${limit} after the fact: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}`
+          : `role ${role} is at its ${limit}: spent ${usd(spentUsd)}, reserved ${usd(reservedUsd)}; dispatch refused`,
     );
   }
 }

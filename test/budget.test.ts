@@ -201,21 +201,39 @@ agents:
 });
 
 describe("claimAndReserve", () => {
-  it("claims and holds together, or refuses and leaves the task pending", async () => {
+  it("claims and holds together; waits while money is held, refuses once it is spent", async () => {
     const { budget, ledger } = await setup();
     const t1 = await ledger.insertTask({ agentOwner: "code", title: "one" });
     const t2 = await ledger.insertTask({ agentOwner: "code", title: "two" });
     const first = await budget.claimAndReserve("code");
-    expect(first.kind).toBe("claimed");
-    if (first.kind !== "claimed") return;
+    if (first.kind !== "claimed") throw new Error("expected a claim");
     expect(first.task.id).toBe(t1.id);
     expect(first.reservation).toMatchObject({ role: "code", taskId: t1.id, amountUsd: 2 });
+    // The whole cap is held by the call in flight: the next task waits, nobody is alarmed.
     const second = await budget.claimAndReserve("code");
-    expect(second.kind).toBe("refused");
-    if (second.kind === "refused") {
+    expect(second.kind).toBe("busy");
+    if (second.kind === "busy") {
       expect(second.taskId).toBe(t2.id);
-      expect(second.error.firstToday).toBe(true);
+      expect(second.error).toMatchObject({ transient: true, firstToday: false });
+      expect(second.error.message).toBe(
+        "role code waits: its daily cap $2.00 is spent $0.00 and held $2.00 by calls in flight",
+      );
     }
+    expect((await budget.snapshot()).roles.find((r) => r.role === "code")!.capHit).toBe(false);
+    // Once the call spent most of it, what is left is too little: a real [CAP HIT].
+    await ledger.finishClaim(
+      t1.id,
+      first.task.claimToken!,
+      { kind: "done" },
+      { costUsd: 1.8 },
+      {
+        settle: { reservationId: first.reservation.id, limits: budget.limitsFor("code") },
+      },
+    );
+    const third = await budget.claimAndReserve("code");
+    expect(third.kind).toBe("refused");
+    if (third.kind === "refused")
+      expect(third.error).toMatchObject({ transient: false, firstToday: true });
     expect((await ledger.getTask(t2.id))!).toMatchObject({ status: "pending", attempts: 0 });
     expect(await budget.claimAndReserve("qa")).toEqual({ kind: "empty" });
   });

@@ -292,7 +292,10 @@ describe("Producer: guardrails on agent-filed work", () => {
     await p.ledger.kill(handFiled[0]!.id);
     await p.producer.run({ once: true });
     const children = await p.ledger.listChildren(fan.id);
-    expect(children.map((c) => c.title)).toEqual(["child 1", "child 2", "child 3"]);
+    expect(
+      children.map((c) => c.title),
+      `fan task: ${JSON.stringify(await p.ledger.getTask(fan.id))}`,
+    ).toEqual(["child 1", "child 2", "child 3"]);
     expect((await p.ledger.getTask(fan.id))!.lastError).toBe(
       `the agent exited with code 1: guardrail: task ${fan.id} already has 3 child tasks; guardrails.max_children_per_task is 3`,
     );

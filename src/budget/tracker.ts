@@ -38,6 +38,8 @@ export interface BudgetSnapshot {
 export type FundedClaim =
   | { kind: "empty" }
   | { kind: "refused"; taskId: string; error: BudgetExceeded }
+  /** Money is held by calls in flight; try again once they settle. */
+  | { kind: "busy"; taskId: string; error: BudgetExceeded }
   | { kind: "claimed"; task: Task; reservation: Reservation };
 
 /**
@@ -114,7 +116,8 @@ export class BudgetTracker {
       { ...options, actor: this.actor },
     );
     if (result.kind !== "refused") return result;
-    return { kind: "refused", taskId: result.taskId, error: this.refusal(role, result.refusal) };
+    const error = this.refusal(role, result.refusal);
+    return { kind: error.transient ? "busy" : "refused", taskId: result.taskId, error };
   }
 
   /**
@@ -204,6 +207,7 @@ export class BudgetTracker {
       project ? u.projectReservedUsd : u.roleReservedUsd,
       false,
       outcome.firstToday,
+      outcome.transient,
     );
   }
 

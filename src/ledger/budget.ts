@@ -20,6 +20,8 @@ export type ReserveOutcome =
       scope: BudgetScope;
       usage: BudgetUsage;
       capUsd: number;
+      /** Only held, not spent: calls in flight may free it. Not a [CAP HIT]. */
+      transient: boolean;
       /** True when this refusal is the first [CAP HIT] of the role today. */
       firstToday: boolean;
     };
@@ -99,6 +101,17 @@ export function reserveSync(
 ): ReserveOutcome {
   const usage = usageSync(core, request.day, request.role);
   const allowance = allowanceFor(usage, limits, request.minimumUsd);
+  if (!allowance.ok && allowance.transient) {
+    // Money held by calls in flight is not gone: the caller waits, nobody is told.
+    return {
+      ok: false,
+      scope: allowance.scope,
+      usage,
+      capUsd: allowance.capUsd,
+      transient: true,
+      firstToday: false,
+    };
+  }
   if (!allowance.ok) {
     const reason =
       allowance.scope === "role"
@@ -115,7 +128,14 @@ export function reserveSync(
         details: { day: request.day, scope: allowance.scope, cap_usd: allowance.capUsd, ...usage },
       });
     }
-    return { ok: false, scope: allowance.scope, usage, capUsd: allowance.capUsd, firstToday };
+    return {
+      ok: false,
+      scope: allowance.scope,
+      usage,
+      capUsd: allowance.capUsd,
+      transient: false,
+      firstToday,
+    };
   }
   const reservation: Reservation = {
     id: core.newId(),

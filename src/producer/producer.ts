@@ -129,14 +129,15 @@ export class Producer {
       }
       await this.checkPrices();
       while (!this.stopping) {
-        let claimed = 0;
+        let poll = { claimed: 0, waiting: true };
         try {
-          claimed = await this.poll();
+          poll = await this.poll();
         } catch (error) {
+          // A failed poll proves nothing about the queue: --once must not take it for empty.
           this.events.emit("loop_error", { message: `poll failed: ${asError(error).message}` });
         }
         await this.maybeReport();
-        if (options.once && claimed === 0 && this.running.size === 0) break;
+        if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) break;
         await this.waker.wait(config.pollIntervalSeconds * 1000);
       }
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
@@ -165,8 +166,11 @@ export class Producer {
     }
   }
 
-  /** One poll: recover, check the brake, claim and start what fits. Returns tasks claimed. */
-  private async poll(): Promise<number> {
+  /**
+   * One poll: recover, check the brake, claim and start what fits. Says how many tasks it
+   * claimed, and whether work is waiting for money held by calls in flight to settle.
+   */
+  private async poll(): Promise<{ claimed: number; waiting: boolean }> {
     const { config, ledger } = this.options;
     for (const task of await ledger.recoverExpiredLeases({ actor: "producer" })) {
       this.events.emit("recovered", {
@@ -190,7 +194,7 @@ export class Producer {
         this.abortInFlight();
       }
       await this.observeIdle(false, brake.reason);
-      return 0;
+      return { claimed: 0, waiting: false };
     }
     if (this.killSwitchSeen !== null) {
       this.killSwitchSeen = null;
@@ -198,6 +202,7 @@ export class Producer {
     }
 
     let claimed = 0;
+    let waiting = false;
     const exhausted = new Set<string>();
     const capped: string[] = [];
     const roles = Object.keys(config.agents);
@@ -216,6 +221,9 @@ export class Producer {
         });
         if (funded.kind === "empty") {
           exhausted.add(role);
+        } else if (funded.kind === "busy") {
+          exhausted.add(role);
+          waiting = true;
         } else if (funded.kind === "refused") {
           exhausted.add(role);
           capped.push(role);
@@ -233,8 +241,8 @@ export class Producer {
         }
       }
     }
-    await this.observeIdle(claimed > 0 || this.running.size > 0, null, capped);
-    return claimed;
+    await this.observeIdle(claimed > 0 || this.running.size > 0 || waiting, null, capped);
+    return { claimed, waiting };
   }
 
   private runningOf(role: string): number {
