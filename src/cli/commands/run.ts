@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { LedgerClient } from "../../ledger/client.js";
+import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
@@ -55,6 +56,7 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
         style: styleFor(env.stdout, env.env),
         status: () => status,
       });
+      const configWatch = watchConfig(config.configPath, producer.events, env.env);
       let signals = 0;
       const onSignal = () => {
         signals++;
@@ -69,6 +71,7 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         if (statusTimer) clearInterval(statusTimer);
+        configWatch.close();
         output.close();
         await ledger.close();
       }
