@@ -1,0 +1,88 @@
+// The API key must never land anywhere a human or a log collector reads.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { LedgerClient } from "../src/index.js";
+import { runCli, tempProject } from "./helpers/cli.js";
+import {
+  claudeTestEnv,
+  errorTurn,
+  type FakeAnthropic,
+  startFakeAnthropic,
+  textTurn,
+  toolResults,
+  toolTurn,
+} from "./helpers/fake-anthropic.js";
+
+let fake: FakeAnthropic | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+const SECRET = "sk-ant-test-SECRET-7f3a9c-do-not-leak";
+
+describe("secrets", () => {
+  it("a full run leaves the API key in no file, log, report, escalation or notification", async () => {
+    const dir = tempProject(
+      "auth:\n  mode: api\nretry:\n  max_retries: 0\nnotifications:\n  ntfy_topic: leak-check\n  ntfy_server: http://127.0.0.1:9\n",
+      [],
+    );
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    model: claude-sonnet-4-5\n  qa:\n    daily_cap_usd: 5\n    model: claude-sonnet-4-5\n`,
+    );
+    for (const role of ["code", "qa"]) {
+      mkdirSync(join(dir, "agents", role), { recursive: true });
+      writeFileSync(join(dir, "agents", role, "system_prompt.md"), `You are ${role}.\n`);
+    }
+    // The key comes from .env, the way most users keep it.
+    writeFileSync(join(dir, ".env"), `ANTHROPIC_API_KEY=${SECRET}\n`);
+    const ledger = await LedgerClient.open({
+      dbPath: join(dir, "agent-state", "ledger.db"),
+      roles: ["code", "qa"],
+    });
+    await ledger.insertTask({ agentOwner: "code", title: "Build login" });
+    await ledger.close();
+    fake = await startFakeAnthropic({
+      fallback: (body) => {
+        const prompt = JSON.stringify(body.messages?.[0] ?? "");
+        if (prompt.includes("for the qa role")) return errorTurn(500, "upstream trouble");
+        return toolResults(body).length > 0
+          ? textTurn("done")
+          : toolTurn("mcp__ledger__insert_task", { agent_owner: "qa", title: "Test login" });
+      },
+    });
+    const env = { ...claudeTestEnv(fake, join(dir, "unused")), ANTHROPIC_API_KEY: "" };
+    const outputs: string[] = [];
+    for (const args of [
+      ["run", "--once"],
+      ["run", "--once", "--log-format", "json"],
+      ["report"],
+      ["status", "--json"],
+      ["task", "list", "--json"],
+    ]) {
+      const result = await runCli(args, { cwd: dir, env, timeoutMs: 60_000 });
+      outputs.push(result.stdout, result.stderr);
+    }
+    // The run really used the key: the fake API saw it, and the qa call was escalated.
+    expect(fake.requests.some((r) => r.headers["x-api-key"] === SECRET)).toBe(true);
+    const check = await LedgerClient.open({
+      dbPath: join(dir, "agent-state", "ledger.db"),
+      create: false,
+    });
+    expect(await check.countTasks({ status: "escalated" })).toBe(1);
+    expect((await check.listNotifications()).length).toBeGreaterThan(0);
+    await check.close();
+
+    for (const text of outputs) expect(text).not.toContain(SECRET);
+    // Every file the project holds, the ledger's bytes included, except the .env it came from.
+    const hits = execFileSync("grep", ["-rl", "--binary-files=text", SECRET, dir], {
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n");
+    expect(hits).toEqual([join(dir, ".env")]);
+  }, 120_000);
+});
