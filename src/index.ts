@@ -120,3 +120,5 @@ export type {
   InvocationResult,
   Runtime,
 } from "./runtimes/types.js";
+export type { Dashboard, DashboardOptions } from "./web/server.js";
+export { startDashboard } from "./web/server.js";

@@ -10,6 +10,7 @@ import { registerReport } from "./commands/report.js";
 import { registerRun } from "./commands/run.js";
 import { registerStatus } from "./commands/status.js";
 import { registerTask } from "./commands/task.js";
+import { registerUi } from "./commands/ui.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CommandEnv): Command {
   registerPricing(program, current);
   registerRun(program, current);
   registerReport(program, current);
+  registerUi(program, current);
   registerAudit(program, current);
   registerDemo(program, current);
   return program;

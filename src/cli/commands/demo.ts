@@ -9,6 +9,7 @@ import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
 import type { CommandEnv } from "../context.js";
 import { styleFor } from "../style.js";
+import { serveDashboard } from "./ui.js";
 
 /** `producer demo [--dir DIR] [--ui]`: the whole loop offline, in a minute or less. */
 export function registerDemo(program: Command, ctx: () => CommandEnv): void {
@@ -95,11 +96,7 @@ export function registerDemo(program: Command, ctx: () => CommandEnv): void {
         ];
         env.stdout.write(lines.join("\n"));
         if (!verification.ok || (byStatus.get("done") ?? 0) !== total) env.setExitCode(1);
-        if (options.ui) {
-          env.stdout.write(
-            "(--ui: the dashboard is not part of this build yet; run `producer ui` later)\n",
-          );
-        }
+        if (options.ui) await serveDashboard(env, config, ledger, { browser: true });
       } finally {
         await ledger.close();
       }

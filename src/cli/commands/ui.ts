@@ -1,0 +1,83 @@
+import type { Command } from "commander";
+import type { ProducerConfig } from "../../config/types.js";
+import { UsageError } from "../../errors.js";
+import { LedgerClient } from "../../ledger/client.js";
+import { type CommandEnv, loadProject } from "../context.js";
+
+/** `producer ui [--port N] [--no-browser]`: the local dashboard, until Ctrl-C. */
+export function registerUi(program: Command, ctx: () => CommandEnv): void {
+  program
+    .command("ui")
+    .description("serve the local dashboard on 127.0.0.1 (from port 5050 up) and open it")
+    .option("--port <port>", "listen on exactly this port (an error when it is taken)")
+    .option("--no-browser", "print the address without opening a browser")
+    .action(async (options: { port?: string; browser: boolean }) => {
+      const port = options.port === undefined ? undefined : parsePort(options.port);
+      const env = ctx();
+      const config = await loadProject(env);
+      const ledger = await LedgerClient.open({
+        dbPath: config.ledgerDb,
+        roles: Object.keys(config.agents),
+        guardrails: config.guardrails,
+        actor: "ui",
+        create: false,
+      });
+      try {
+        await serveDashboard(env, config, ledger, { port, browser: options.browser });
+      } finally {
+        await ledger.close();
+      }
+    });
+}
+
+/**
+ * Serves the dashboard of an open project until Ctrl-C, opening the browser when asked.
+ * `producer ui` and `producer demo --ui` both end here.
+ */
+export async function serveDashboard(
+  env: CommandEnv,
+  config: ProducerConfig,
+  ledger: LedgerClient,
+  options: { port?: number; browser: boolean },
+): Promise<void> {
+  // Loaded here, not at the top: quick commands should not pay for the web server.
+  const { startDashboard } = await import("../../web/server.js");
+  const dashboard = await startDashboard({
+    config,
+    ledger,
+    port: options.port,
+    onError: (message) => env.stderr.write(`producer ui: ${message}\n`),
+  });
+  env.stdout.write(
+    `dashboard of ${config.projectName}: ${dashboard.url}\n(bound to 127.0.0.1 only; Ctrl-C to stop)\n`,
+  );
+  if (options.browser) {
+    const { openBrowser } = await import("../../web/open-browser.js");
+    if (!(await openBrowser(dashboard.url))) {
+      env.stdout.write("could not open a browser here: open the address above yourself\n");
+    }
+  }
+  await untilStopped();
+  await dashboard.close();
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new UsageError(`--port must be a whole number from 1 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+/** Resolves at the first Ctrl-C or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,199 @@
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { relative } from "node:path";
+import { utcToday } from "../clock.js";
+import { LedgerError, TaskClaimRace, UsageError } from "../errors.js";
+import type { KillMode, KillSwitchState } from "../killswitch/kill-switch.js";
+import type { Payload, Task } from "../ledger/types.js";
+import { needsAttentionPath } from "../notify/notifier.js";
+import { parseReportDay, writeMorningReport } from "../report/morning-report.js";
+import { readAttention } from "./attention.js";
+import { type DashboardDeps, UI_ACTOR } from "./deps.js";
+import { checkTaskId } from "./detail.js";
+import { badRequest, HttpError } from "./http-error.js";
+
+/** A request body: a JSON object (anything else was refused before). */
+export type Body = Record<string, unknown>;
+
+/** Parses a request body: empty means `{}`, anything but a JSON object is a 400. */
+export function parseBody(text: string): Body {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`the request body is not valid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw badRequest("the request body must be a JSON object");
+  }
+  return value as Body;
+}
+
+function text(body: Body, key: string, options: { required?: boolean; max: number }): string {
+  const value = body[key];
+  if (value === undefined || value === null || value === "") {
+    if (options.required) throw badRequest(`${key} is required`);
+    return "";
+  }
+  if (typeof value !== "string") throw badRequest(`${key} must be text`);
+  if (value.length > options.max) {
+    throw badRequest(`${key} is ${value.length} characters long; the limit is ${options.max}`);
+  }
+  if (options.required && value.trim() === "") throw badRequest(`${key} is required`);
+  return value;
+}
+
+// A reason ends up on one line of the audit log and the kill-switch file.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we fold.
+const oneLine = (value: string) => value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+
+function role(deps: DashboardDeps, value: unknown, key = "role"): string {
+  const roles = Object.keys(deps.config.agents);
+  if (typeof value !== "string" || !roles.includes(value)) {
+    throw badRequest(
+      `${key} must be one of ${roles.join(", ")}${typeof value === "string" && value ? `, got "${value.slice(0, 40)}"` : ""}`,
+    );
+  }
+  return value;
+}
+
+/** The payload field: a JSON object, or the text of one (empty text means `{}`). */
+export function parsePayload(value: unknown): Payload {
+  let parsed: unknown = value;
+  if (value === undefined || value === null) return {};
+  if (typeof value === "string") {
+    if (value.trim() === "") return {};
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw badRequest(`payload is not valid JSON (${(error as Error).message})`);
+    }
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    const kind = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed;
+    throw badRequest(`payload must be a JSON object like {"key": "value"}, got ${kind}`);
+  }
+  return parsed as Payload;
+}
+
+/** Files a task the way `producer task add` does, attributed to `ui`. */
+export async function fileTask(deps: DashboardDeps, body: Body): Promise<Task> {
+  const priority = body.priority === undefined || body.priority === "" ? 5 : Number(body.priority);
+  if (!Number.isInteger(priority) || priority < 1 || priority > 9) {
+    throw badRequest("priority must be a whole number from 1 (highest) to 9 (lowest)");
+  }
+  const task = {
+    agentOwner: role(deps, body.role),
+    title: text(body, "title", { required: true, max: 500 }),
+    description: text(body, "description", { max: 256 * 1024 }),
+    payload: parsePayload(body.payload),
+    priority,
+    createdBy: UI_ACTOR,
+  };
+  try {
+    return await deps.ledger.insertTask(task, { actor: UI_ACTOR });
+  } catch (error) {
+    // The ledger's own checks (title on one line, sizes...): the input was wrong.
+    if (error instanceof LedgerError) throw badRequest(error.message);
+    throw error;
+  }
+}
+
+/** A human's change to one task: the three the CLI offers. */
+export type TaskChange = "requeue" | "kill" | "reroute";
+
+/**
+ * Requeues, kills or reroutes a task through the ledger, audited as `ui`. An unknown id is a
+ * 404 and a change the task's status does not allow is a 409, both with the ledger's words.
+ */
+export async function changeTask(
+  deps: DashboardDeps,
+  id: string,
+  change: TaskChange,
+  body: Body,
+): Promise<Task> {
+  checkTaskId(id);
+  const reason = oneLine(text(body, "reason", { required: change === "kill", max: 2000 }));
+  const options = { actor: UI_ACTOR, reason: reason || undefined };
+  try {
+    if (change === "requeue") return await deps.ledger.requeue(id, options);
+    if (change === "kill") return await deps.ledger.kill(id, options);
+    return await deps.ledger.reroute(id, role(deps, body.role), options);
+  } catch (error) {
+    if (error instanceof TaskClaimRace) throw new HttpError(409, error.message);
+    if (error instanceof LedgerError) {
+      const exists = (await deps.ledger.getTask(id)) !== null;
+      throw new HttpError(exists ? 409 : 404, error.message);
+    }
+    throw error;
+  }
+}
+
+/** Pulls the brake as `ui` (audited); `now: true` also aborts calls in flight. */
+export async function armKillSwitch(deps: DashboardDeps, body: Body): Promise<KillSwitchState> {
+  const reason = oneLine(text(body, "reason", { required: true, max: 2000 }));
+  if (reason === "") throw badRequest("reason is required");
+  const mode: KillMode = body.now === true ? "now" : "finish";
+  return deps.killSwitch.arm(reason, UI_ACTOR, mode);
+}
+
+/** Releases the brake as `ui`; resolves to what it said, or null when it was not armed. */
+export function disarmKillSwitch(deps: DashboardDeps): Promise<KillSwitchState | null> {
+  return deps.killSwitch.disarm(UI_ACTOR);
+}
+
+/** A written morning report, with its markdown for the page to render. */
+export interface GeneratedReport {
+  day: string;
+  /** Relative to the project root when inside it. */
+  path: string;
+  markdown: string;
+}
+
+/** Writes the morning report of `day` (default today, UTC), as `producer report` does. */
+export async function generateReport(deps: DashboardDeps, body: Body): Promise<GeneratedReport> {
+  let day: string | undefined;
+  try {
+    const given = text(body, "day", { max: 10 });
+    day = given === "" ? undefined : parseReportDay(given);
+  } catch (error) {
+    if (error instanceof UsageError) throw badRequest(error.message.replace("--date", "day"));
+    throw error;
+  }
+  const file = await writeMorningReport(deps.config, deps.ledger, { day, clock: deps.clock });
+  const inside = relative(deps.config.projectRoot, file);
+  return {
+    day: day ?? utcToday(deps.clock),
+    path: inside.startsWith("..") ? file : inside,
+    markdown: readFileSync(file, "utf8"),
+  };
+}
+
+/**
+ * Deletes needs-attention.md once a human has read it on the page (the file itself asks to
+ * be deleted then), leaving an audit row of what was cleared.
+ */
+export async function clearAttention(
+  deps: DashboardDeps,
+  body: Body,
+): Promise<{ cleared: number }> {
+  const path = needsAttentionPath(deps.config);
+  const sizeNow = () => (existsSync(path) ? statSync(path).size : -1);
+  const size = sizeNow();
+  const attention = readAttention(path, 50);
+  if (!attention) return { cleared: 0 };
+  // The notifier keeps appending: never delete a note the human has not seen on the page
+  // (`seen` is how many the page showed), nor one written while we were reading.
+  const seen = body.seen;
+  if ((typeof seen === "number" && seen !== attention.total) || sizeNow() !== size) {
+    throw new HttpError(409, "new notes arrived since the page last showed them: read them first");
+  }
+  rmSync(path, { force: true });
+  await deps.ledger.appendAudit({
+    action: "attention.cleared",
+    entityType: "attention",
+    actor: UI_ACTOR,
+    details: { notes: attention.total, titles: attention.entries.map((e) => e.title) },
+  });
+  return { cleared: attention.total };
+}

@@ -1,0 +1,144 @@
+// The dashboard page: polls /api/state every two seconds (and the charts every thirty) and
+// redraws from the answers. All ledger text reaches the page through dom.js as text nodes.
+
+import { getJson } from "./api.js";
+import { Chart, drawQueue, drawSpend } from "./charts.js";
+import { byId, fill, h } from "./dom.js";
+import { setUpForms } from "./forms.js";
+import { renderPage } from "./render.js";
+import { createTaskPanel } from "./task-detail.js";
+
+const POLL_MS = 2000;
+const CHART_POLL_MS = 30_000;
+
+/** What the task list shows; sent with every poll so the list stays live. */
+const view = { status: "", role: "", q: "", offset: 0 };
+/** @type {any} */
+let state = null;
+let lastUpdate = 0;
+let queueRange = "14d";
+
+const taskPanel = createTaskPanel({
+  roles: () => state?.project.roles ?? [],
+  changed: () => refresh(),
+});
+const hooks = { view, openTask: (id) => taskPanel.open(id), setFilter };
+
+// ---- polling -----------------------------------------------------------------------------
+
+const live = byId("live");
+let pollTimer = 0;
+async function refresh() {
+  clearTimeout(pollTimer);
+  const params = new URLSearchParams();
+  if (view.status) params.set("status", view.status);
+  if (view.role) params.set("role", view.role);
+  if (view.q) params.set("q", view.q);
+  if (view.offset) params.set("offset", String(view.offset));
+  try {
+    state = await getJson(`/api/state?${params}`);
+    lastUpdate = Date.now();
+    syncRoleOptions(state.project.roles);
+    renderPage(state, hooks);
+    live.dataset.live = "live";
+    live.textContent = "live";
+    await taskPanel.refresh();
+  } catch (error) {
+    live.dataset.live = "offline";
+    live.textContent = `offline: ${error.message}`;
+  }
+  pollTimer = window.setTimeout(refresh, POLL_MS);
+}
+
+setInterval(() => {
+  if (live.dataset.live !== "live") return;
+  const seconds = Math.round((Date.now() - lastUpdate) / 1000);
+  live.textContent = seconds < 3 ? "live" : `live · updated ${seconds}s ago`;
+}, 1000);
+
+const spendChart = new Chart(byId("chart-spend"));
+const queueChart = new Chart(byId("chart-queue"));
+let chartTimer = 0;
+async function refreshCharts() {
+  clearTimeout(chartTimer);
+  try {
+    const charts = await getJson(`/api/charts?range=${queueRange}`);
+    drawSpend(spendChart, charts.spend);
+    drawQueue(queueChart, charts.queue);
+  } catch {
+    // The state poll already shows the connection's health; the charts try again later.
+  }
+  chartTimer = window.setTimeout(refreshCharts, CHART_POLL_MS);
+}
+
+// ---- filters and paging --------------------------------------------------------------------
+
+let knownRoles = "";
+/** @param {string[]} roles */
+function syncRoleOptions(roles) {
+  if (roles.join() === knownRoles) return;
+  knownRoles = roles.join();
+  const filter = /** @type {HTMLSelectElement} */ (byId("filter-role"));
+  fill(
+    filter,
+    h("option", { value: "" }, "all roles"),
+    roles.map((r) => h("option", { value: r }, r)),
+  );
+  filter.value = view.role;
+  fill(
+    byId("new-task-role"),
+    roles.map((r) => h("option", { value: r }, r)),
+  );
+}
+
+/** @param {Partial<typeof view>} change */
+function setFilter(change) {
+  Object.assign(view, change, { offset: 0 });
+  /** @type {HTMLSelectElement} */ (byId("filter-status")).value = view.status;
+  /** @type {HTMLSelectElement} */ (byId("filter-role")).value = view.role;
+  /** @type {HTMLInputElement} */ (byId("filter-text")).value = view.q;
+  refresh();
+}
+
+byId("filter-status").addEventListener("change", (e) => setFilter({ status: e.target.value }));
+byId("filter-role").addEventListener("change", (e) => setFilter({ role: e.target.value }));
+let searchTimer = 0;
+byId("filter-text").addEventListener("input", (e) => {
+  clearTimeout(searchTimer);
+  searchTimer = window.setTimeout(() => setFilter({ q: e.target.value.trim() }), 250);
+});
+byId("task-filters").addEventListener("submit", (e) => e.preventDefault());
+byId("filter-clear").addEventListener("click", () => setFilter({ status: "", role: "", q: "" }));
+byId("page-prev").addEventListener("click", () => {
+  view.offset = Math.max(0, view.offset - (state?.tasks.limit ?? 50));
+  refresh();
+});
+byId("page-next").addEventListener("click", () => {
+  view.offset += state?.tasks.limit ?? 50;
+  refresh();
+});
+
+for (const button of document.querySelectorAll("[data-range]")) {
+  button.addEventListener("click", () => {
+    queueRange = button.getAttribute("data-range") ?? "14d";
+    for (const other of document.querySelectorAll("[data-range]")) {
+      other.setAttribute("aria-pressed", String(other === button));
+    }
+    refreshCharts();
+  });
+}
+
+setUpForms({
+  refresh,
+  today: () => state?.project.day ?? null,
+  attentionSeen: () => state?.attention?.total ?? 0,
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) refresh();
+});
+
+refresh();
+// uPlot is a deferred classic script, so it has run before this module; the check is cheap.
+if (document.readyState === "complete") refreshCharts();
+else window.addEventListener("load", refreshCharts);
