@@ -165,6 +165,8 @@ describe("producer run", () => {
     const first = startCli(["run"], { cwd: p.dir, env: p.env });
     children.push(first.child);
     await first.waitFor(/claimed: victim/);
+    // Mid-dispatch: the agent is running when the Producer dies.
+    while (p.starts() === 0) await new Promise((r) => setTimeout(r, 20));
     first.child.kill("SIGKILL");
     await first.exited;
     expect((await p.ledger.getTask(task.id))!.status).toBe("in_progress");

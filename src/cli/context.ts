@@ -26,12 +26,19 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
   return env.PRODUCER_ROLE?.trim() || "cli";
 }
 
-/** Opens the project's existing ledger; a missing file is an error, never silently created. */
-export async function openProjectLedger(config: ProducerConfig, env: NodeJS.ProcessEnv) {
+/**
+ * Opens the project's existing ledger (a missing file is an error, never silently created),
+ * with the roles and guardrails of its config, acting as `actor` (default: see cliActor).
+ */
+export async function openProjectLedger(
+  config: ProducerConfig,
+  env: NodeJS.ProcessEnv,
+  actor: string = cliActor(env),
+) {
   return LedgerClient.open({
     dbPath: config.ledgerDb,
     roles: Object.keys(config.agents),
-    actor: cliActor(env),
+    actor,
     guardrails: config.guardrails,
     create: false,
   });

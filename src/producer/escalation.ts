@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProducerConfig } from "../config/types.js";
 import type { Task, TaskAttempt } from "../ledger/types.js";
+import { taskBrief } from "../runtimes/prompt.js";
 
 /**
  * Writes `escalations/<task id>.md`: everything a human needs to decide, and the exact
@@ -35,15 +36,7 @@ export function writeEscalation(
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    "## Description",
-    "",
-    task.description.trim() || "(none)",
-    "",
-    "## Payload",
-    "",
-    "```json",
-    JSON.stringify(task.payload, null, 2),
-    "```",
+    ...taskBrief(task),
     "",
     "## What you can do",
     "",

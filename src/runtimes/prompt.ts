@@ -30,7 +30,6 @@ export async function readSystemPrompt(path: string): Promise<string> {
  * operating contract every agent works under.
  */
 export function buildDispatchPrompt(task: Task, config: ProducerConfig, budgetUsd: number): string {
-  const payload = JSON.stringify(task.payload, null, 2);
   return [
     `# Task ${task.id} for the ${task.agentOwner} role (project ${config.projectName})`,
     "",
@@ -40,15 +39,7 @@ export function buildDispatchPrompt(task: Task, config: ProducerConfig, budgetUs
     task.dependsOn.length ? `Builds on (done): ${task.dependsOn.join(", ")}` : null,
     task.lastError ? `The previous attempt failed with: ${task.lastError}` : null,
     "",
-    "## Description",
-    "",
-    task.description.trim() || "(none)",
-    "",
-    "## Payload",
-    "",
-    "```json",
-    payload,
-    "```",
+    ...taskBrief(task),
     "",
     "## Operating contract",
     "",
@@ -64,4 +55,19 @@ export function buildDispatchPrompt(task: Task, config: ProducerConfig, budgetUs
   ]
     .filter((line) => line !== null)
     .join("\n");
+}
+
+/** A task's description and payload as markdown, as agents and humans both read them. */
+export function taskBrief(task: Pick<Task, "description" | "payload">): string[] {
+  return [
+    "## Description",
+    "",
+    task.description.trim() || "(none)",
+    "",
+    "## Payload",
+    "",
+    "```json",
+    JSON.stringify(task.payload, null, 2),
+    "```",
+  ];
 }

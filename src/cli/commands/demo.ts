@@ -3,11 +3,10 @@ import type { Command } from "commander";
 import { utcToday } from "../../clock.js";
 import { loadConfig } from "../../config/load.js";
 import { scaffoldDemo } from "../../demo/scaffold.js";
-import { LedgerClient } from "../../ledger/client.js";
 import { attachConsole } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
-import type { CommandEnv } from "../context.js";
+import { type CommandEnv, openProjectLedger } from "../context.js";
 import { styleFor } from "../style.js";
 import { serveDashboard } from "./ui.js";
 
@@ -29,13 +28,7 @@ export function registerDemo(program: Command, ctx: () => CommandEnv): void {
       env.stdout.write(`seeded ${seeded} design tasks; agents file the rest as they work\n\n`);
 
       const config = await loadConfig(join(dir, "producer.yaml"), { env: env.env });
-      const ledger = await LedgerClient.open({
-        dbPath: config.ledgerDb,
-        roles: Object.keys(config.agents),
-        guardrails: config.guardrails,
-        actor: "producer",
-        create: false,
-      });
+      const ledger = await openProjectLedger(config, env.env, "producer");
       try {
         const producer = new Producer({
           config,

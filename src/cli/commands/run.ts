@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { LedgerClient } from "../../ledger/client.js";
 import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
-import { type CommandEnv, loadProject } from "../context.js";
+import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 import { styleFor } from "../style.js";
 
 /** `producer run [--once] [--log-format text|json]`: the long-running dispatcher. */
@@ -23,13 +22,7 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       }
       const env = ctx();
       const config = await loadProject(env);
-      const ledger = await LedgerClient.open({
-        dbPath: config.ledgerDb,
-        roles: Object.keys(config.agents),
-        guardrails: config.guardrails,
-        actor: "producer",
-        create: false,
-      });
+      const ledger = await openProjectLedger(config, env.env, "producer");
       const producer = new Producer({
         config,
         ledger,

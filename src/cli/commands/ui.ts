@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { ProducerConfig } from "../../config/types.js";
 import { UsageError } from "../../errors.js";
-import { LedgerClient } from "../../ledger/client.js";
-import { type CommandEnv, loadProject } from "../context.js";
+import type { LedgerClient } from "../../ledger/client.js";
+import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 
 /** `producer ui [--port N] [--no-browser]`: the local dashboard, until Ctrl-C. */
 export function registerUi(program: Command, ctx: () => CommandEnv): void {
@@ -15,13 +15,7 @@ export function registerUi(program: Command, ctx: () => CommandEnv): void {
       const port = options.port === undefined ? undefined : parsePort(options.port);
       const env = ctx();
       const config = await loadProject(env);
-      const ledger = await LedgerClient.open({
-        dbPath: config.ledgerDb,
-        roles: Object.keys(config.agents),
-        guardrails: config.guardrails,
-        actor: "ui",
-        create: false,
-      });
+      const ledger = await openProjectLedger(config, env.env, "ui");
       try {
         await serveDashboard(env, config, ledger, { port, browser: options.browser });
       } finally {
