@@ -1,16 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asError, ProducerError } from "../errors.js";
-import { registerAudit } from "./commands/audit.js";
-import { registerDemo } from "./commands/demo.js";
-import { registerInit } from "./commands/init.js";
-import { registerKill } from "./commands/kill.js";
-import { registerPricing } from "./commands/pricing.js";
-import { registerReport } from "./commands/report.js";
-import { registerRun } from "./commands/run.js";
-import { registerStatus } from "./commands/status.js";
-import { registerTask } from "./commands/task.js";
-import { registerUi } from "./commands/ui.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -19,8 +9,41 @@ const VERSION = (
   }
 ).version;
 
-/** Builds the `producer` command tree. Commands read their environment through `ctx`. */
-export function buildProgram(ctx: CommandEnv): Command {
+type Register = (program: Command, ctx: () => CommandEnv) => void;
+
+/**
+ * Every command, in help order, loaded on demand: `producer task add` should not pay for
+ * the Producer loop, the wizard or the dashboard.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import("./commands/init.js")).registerInit,
+  task: async () => (await import("./commands/task.js")).registerTask,
+  status: async () => (await import("./commands/status.js")).registerStatus,
+  kill: async () => (await import("./commands/kill.js")).registerKill,
+  resume: async () => (await import("./commands/kill.js")).registerKill,
+  pricing: async () => (await import("./commands/pricing.js")).registerPricing,
+  run: async () => (await import("./commands/run.js")).registerRun,
+  report: async () => (await import("./commands/report.js")).registerReport,
+  ui: async () => (await import("./commands/ui.js")).registerUi,
+  audit: async () => (await import("./commands/audit.js")).registerAudit,
+  demo: async () => (await import("./commands/demo.js")).registerDemo,
+};
+
+/** The command named in argv (skipping global options and their values), if any. */
+function commandIn(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-c" || arg === "--config") i++;
+    else if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the `producer` command tree: only the command being run, or all of them for help
+ * and for names we do not know (so commander can suggest the right one).
+ */
+export async function buildProgram(ctx: CommandEnv, argv: string[] = []): Promise<Command> {
   const program = new Command("producer")
     .description("Run a team of AI agents on a shared task ledger, within budget, with a brake.")
     .version(VERSION, "-V, --version")
@@ -35,16 +58,15 @@ export function buildProgram(ctx: CommandEnv): Command {
     ...ctx,
     configPath: (program.opts() as { config?: string }).config ?? ctx.configPath,
   });
-  registerInit(program, current);
-  registerTask(program, current);
-  registerStatus(program, current);
-  registerKill(program, current);
-  registerPricing(program, current);
-  registerRun(program, current);
-  registerReport(program, current);
-  registerUi(program, current);
-  registerAudit(program, current);
-  registerDemo(program, current);
+  const named = commandIn(argv);
+  const loaders = named && COMMANDS[named] ? [COMMANDS[named]] : Object.values(COMMANDS);
+  const registered = new Set<Register>();
+  for (const load of loaders) {
+    const register = await load();
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program, current);
+  }
   return program;
 }
 
@@ -68,7 +90,7 @@ export async function main(
       exitCode = code;
     },
   };
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx, argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
