@@ -59,6 +59,18 @@ export function asError(value: unknown): Error {
   return new Error(typeof value === "string" ? value : JSON.stringify(value));
 }
 
+/**
+ * An error's message on one line, control characters escaped. JSON.parse quotes the text it
+ * choked on as it is, so a bad file's newlines and terminal escapes would otherwise reach the
+ * terminal through the one-line message that names the problem.
+ */
+export function oneLineMessage(error: unknown): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point.
+  return asError(error).message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Which limit a budget refusal or overrun is about. */
 export type BudgetScope = "role" | "project";
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { asError, ProducerError } from "../errors.js";
+import { asError, ProducerError, UsageError } from "../errors.js";
 import type { CommandEnv } from "./context.js";
 
 const VERSION = (
@@ -54,10 +54,12 @@ export async function buildProgram(ctx: CommandEnv, argv: string[] = []): Promis
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
     });
-  const current = (): CommandEnv => ({
-    ...ctx,
-    configPath: (program.opts() as { config?: string }).config ?? ctx.configPath,
-  });
+  const current = (): CommandEnv => {
+    const config = (program.opts() as { config?: string }).config;
+    // An empty --config would quietly fall back to the search from the current folder.
+    if (config?.trim() === "") throw new UsageError("--config needs the path of producer.yaml");
+    return { ...ctx, configPath: config ?? ctx.configPath };
+  };
   const named = commandIn(argv);
   const loaders = named && COMMANDS[named] ? [COMMANDS[named]] : Object.values(COMMANDS);
   const registered = new Set<Register>();

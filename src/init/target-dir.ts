@@ -8,6 +8,9 @@ import { asError, ProducerError, UsageError } from "../errors.js";
 
 type Kind = "folder" | "file" | "broken link" | "missing";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0001-\u001f\u007f-\u009f]/;
+
 function kindOf(path: string): Kind {
   try {
     const stats = statSync(path, { throwIfNoEntry: false });
@@ -34,6 +37,11 @@ export function resolveTargetDir(cwd: string, dir: string | undefined): string {
   if (dir === undefined) return resolve(cwd);
   if (dir.trim() === "") throw new UsageError("--dir needs a folder path");
   if (dir.includes("\0")) throw new UsageError("--dir contains a NUL byte");
+  // A folder name with an invisible character is a paste accident, and would reach the
+  // project name, notification titles and the terminal as it is.
+  if (CONTROL.test(dir)) {
+    throw new UsageError(`--dir contains control characters: ${JSON.stringify(dir)}`);
+  }
   // `--dir=~/x` and quoted tildes reach us unexpanded; a folder literally named "~" is never meant.
   if (/^~(?:[\\/]|$)/.test(dir)) {
     throw new UsageError(

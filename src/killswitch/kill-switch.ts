@@ -136,7 +136,7 @@ export class KillSwitchWatcher {
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]+/g;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]+/g;
 
 function oneLine(text: string): string {
   return String(text).replace(CONTROL_CHARACTERS, " ").trim().slice(0, 2000);

@@ -1,5 +1,5 @@
 import { isAbsolute, normalize } from "node:path";
-import { LedgerError } from "../errors.js";
+import { LedgerError, oneLineMessage } from "../errors.js";
 import type { Payload } from "./types.js";
 
 /** Longest title accepted; detail belongs in the description. */
@@ -9,18 +9,27 @@ export const MAX_TEXT_CHARS = 256 * 1024;
 
 // Control characters other than tab and newline; a title also refuses tab and newline.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_IN_LINE = /[\u0000-\u001f\u007f]/;
+const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * How many characters a person counts in `text`: code points, so an emoji is one (`length`
+ * counts UTF-16 units, two for it).
+ */
+export function charCount(text: string): number {
+  return text.length - (text.match(/[\ud800-\udbff][\udc00-\udfff]/g)?.length ?? 0);
+}
 
 /** A one-line, non-empty, bounded label such as a task title. */
 export function requireLine(field: string, value: unknown, max = MAX_TITLE_CHARS): string {
   if (typeof value !== "string") throw new LedgerError(`${field} must be text`);
   const trimmed = value.trim();
   if (trimmed === "") throw new LedgerError(`${field} must not be empty`);
-  if (trimmed.length > max) {
+  const length = trimmed.length > max ? charCount(trimmed) : trimmed.length;
+  if (length > max) {
     throw new LedgerError(
-      `${field} is ${trimmed.length} characters long; the limit is ${max}${field === "title" ? " (put the detail in the description)" : ""}`,
+      `${field} is ${length} characters long; the limit is ${max}${field === "title" ? " (put the detail in the description)" : ""}`,
     );
   }
   if (CONTROL_IN_LINE.test(trimmed)) {
@@ -53,7 +62,7 @@ export function requirePayload(value: unknown): string {
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw new LedgerError(`payload is not valid JSON (${(error as Error).message})`);
+      throw new LedgerError(`payload is not valid JSON (${oneLineMessage(error)})`);
     }
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -81,11 +90,30 @@ export function requirePriority(value: unknown): number {
   return n;
 }
 
+// An ISO-8601 date, or date and time with an optional offset: 2026-05-06, 2026-05-06T09:30,
+// 2026-05-06T09:30:00.123Z, 2026-05-06T09:30:00+02:00. Date.parse alone takes far more
+// ("1" is 2001, "May 6" depends on the time zone, "2026-02-30" rolls over to March).
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/** The epoch milliseconds of an ISO-8601 instant (see above), or null when it is not one. */
+export function isoInstantMs(text: string): number | null {
+  const match = ISO_INSTANT.exec(text.trim());
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((n) => Number(n ?? 0));
+  const date = new Date(0);
+  date.setUTCFullYear(year!, month! - 1, day);
+  if (date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day) return null;
+  if (hour! > 23 || minute! > 59 || second! > 59) return null;
+  const ms = Date.parse(text.trim());
+  return Number.isNaN(ms) ? null : ms;
+}
+
 /** An ISO-8601 instant; returns it normalised to UTC with milliseconds. */
 export function requireInstant(field: string, value: unknown): string | null {
   if (value === undefined || value === null || value === "") return null;
-  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) {
+  const ms = typeof value === "string" ? isoInstantMs(value) : null;
+  if (ms === null) {
     throw new LedgerError(
       `${field} must be an ISO-8601 timestamp like 2026-05-06T09:30:00Z, got ${JSON.stringify(value)}`,
     );
@@ -103,18 +131,21 @@ export function requireRole(
   known: readonly string[] | null,
   suggest: (input: string, candidates: readonly string[]) => string | undefined,
 ): string {
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new LedgerError(`${field} must name a role`);
-  }
+  const roles = known ? `; the roles are: ${known.join(", ")}` : "";
+  if (typeof value !== "string") throw new LedgerError(`${field} must name a role${roles}`);
   const role = value.trim();
+  if (role === "") throw new LedgerError(`${field} must not be empty${roles}`);
+  // Before the known-role check: an invisible character would make "unknown role" baffling.
+  if (CONTROL_IN_LINE.test(role) || role.length > 64) {
+    throw new LedgerError(
+      `${field} ${JSON.stringify(role.length > 64 ? `${role.slice(0, 61)}...` : role)} is not a valid role name${roles}`,
+    );
+  }
   if (known && !known.includes(role)) {
     const hint = suggest(role, known);
     throw new LedgerError(
-      `unknown role "${role}"${hint ? ` (did you mean "${hint}"?)` : ""}; the roles are: ${known.join(", ")}`,
+      `unknown role "${role}"${hint ? ` (did you mean "${hint}"?)` : ""}${roles}`,
     );
-  }
-  if (CONTROL_IN_LINE.test(role) || role.length > 64) {
-    throw new LedgerError(`${field} "${role.slice(0, 64)}" is not a valid role name`);
   }
   return role;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Clock, systemClock, utcToday } from "../clock.js";
-import { asError, ProducerError } from "../errors.js";
+import { asError, oneLineMessage, ProducerError } from "../errors.js";
 import type { TokenUsage } from "../ledger/types.js";
 import {
   type LongPromptRates,
@@ -86,7 +86,7 @@ function parseTableFile(file: string, what: string, text: string): PriceDocument
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProducerError(`${what} ${file} is not valid JSON: ${asError(error).message}`, {
+    throw new ProducerError(`${what} ${file} is not valid JSON: ${oneLineMessage(error)}`, {
       cause: error,
     });
   }

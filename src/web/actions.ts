@@ -3,7 +3,8 @@ import { relative } from "node:path";
 import { utcToday } from "../clock.js";
 import { LedgerError, TaskClaimRace, UsageError } from "../errors.js";
 import type { KillMode, KillSwitchState } from "../killswitch/kill-switch.js";
-import type { Payload, Task } from "../ledger/types.js";
+import type { NewTask, Payload, Task } from "../ledger/types.js";
+import { charCount, requirePriority } from "../ledger/validate.js";
 import { needsAttentionPath } from "../notify/notifier.js";
 import { parseReportDay, writeMorningReport } from "../report/morning-report.js";
 import { readAttention } from "./attention.js";
@@ -14,8 +15,25 @@ import { badRequest, HttpError } from "./http-error.js";
 /** A request body: a JSON object (anything else was refused before). */
 export type Body = Record<string, unknown>;
 
-/** Parses a request body: empty means `{}`, anything but a JSON object is a 400. */
-export function parseBody(text: string): Body {
+/**
+ * Parses a request body: empty means `{}`; anything else must be a JSON object in UTF-8, sent
+ * as `application/json` (415 otherwise, 400 for bytes that are not UTF-8 or not a JSON object).
+ */
+export function parseBody(bytes: Uint8Array, contentType: string | undefined): Body {
+  if (bytes.length === 0) return {};
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new HttpError(
+      415,
+      `the request body must be JSON sent as Content-Type: application/json, not ${type ? JSON.stringify(type.slice(0, 60)) : "without a Content-Type"}`,
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest("the request body is not valid UTF-8");
+  }
   if (text.trim() === "") return {};
   let value: unknown;
   try {
@@ -36,8 +54,9 @@ function text(body: Body, key: string, options: { required?: boolean; max: numbe
     return "";
   }
   if (typeof value !== "string") throw badRequest(`${key} must be text`);
-  if (value.length > options.max) {
-    throw badRequest(`${key} is ${value.length} characters long; the limit is ${options.max}`);
+  const length = value.length > options.max ? charCount(value) : value.length;
+  if (length > options.max) {
+    throw badRequest(`${key} is ${length} characters long; the limit is ${options.max}`);
   }
   if (options.required && value.trim() === "") throw badRequest(`${key} is required`);
   return value;
@@ -45,7 +64,7 @@ function text(body: Body, key: string, options: { required?: boolean; max: numbe
 
 // A reason ends up on one line of the audit log and the kill-switch file.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we fold.
-const oneLine = (value: string) => value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+const oneLine = (value: string) => value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
 
 function role(deps: DashboardDeps, value: unknown, key = "role"): string {
   const roles = Object.keys(deps.config.agents);
@@ -78,19 +97,17 @@ export function parsePayload(value: unknown): Payload {
 
 /** Files a task the way `producer task add` does, attributed to `ui`. */
 export async function fileTask(deps: DashboardDeps, body: Body): Promise<Task> {
-  const priority = body.priority === undefined || body.priority === "" ? 5 : Number(body.priority);
-  if (!Number.isInteger(priority) || priority < 1 || priority > 9) {
-    throw badRequest("priority must be a whole number from 1 (highest) to 9 (lowest)");
-  }
-  const task = {
-    agentOwner: role(deps, body.role),
-    title: text(body, "title", { required: true, max: 500 }),
-    description: text(body, "description", { max: 256 * 1024 }),
-    payload: parsePayload(body.payload),
-    priority,
-    createdBy: UI_ACTOR,
-  };
   try {
+    const task: NewTask = {
+      agentOwner: role(deps, body.role),
+      title: text(body, "title", { required: true, max: 500 }),
+      description: text(body, "description", { max: 256 * 1024 }),
+      payload: parsePayload(body.payload),
+      // The form sends "" for "not chosen". The ledger's check refuses true and [3], which
+      // Number() would have taken for 1 and 3.
+      priority: requirePriority(body.priority === "" ? undefined : body.priority),
+      createdBy: UI_ACTOR,
+    };
     return await deps.ledger.insertTask(task, { actor: UI_ACTOR });
   } catch (error) {
     // The ledger's own checks (title on one line, sizes...): the input was wrong.
@@ -114,6 +131,8 @@ export async function changeTask(
 ): Promise<Task> {
   checkTaskId(id);
   const reason = oneLine(text(body, "reason", { required: change === "kill", max: 2000 }));
+  // Nothing but control characters is no reason either.
+  if (change === "kill" && reason === "") throw badRequest("reason is required");
   const options = { actor: UI_ACTOR, reason: reason || undefined };
   try {
     if (change === "requeue") return await deps.ledger.requeue(id, options);

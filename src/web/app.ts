@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { asError, ProducerError, UsageError } from "../errors.js";
 import {
   armKillSwitch,
+  type Body,
   changeTask,
   clearAttention,
   disarmKillSwitch,
@@ -21,6 +22,11 @@ import { dashboardState, parseTaskQuery } from "./state.js";
 
 /** The biggest request body accepted: a task's description and payload fit well within. */
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request's body as a JSON object (see {@link parseBody}). */
+async function body(c: Context): Promise<Body> {
+  return parseBody(new Uint8Array(await c.req.arrayBuffer()), c.req.header("content-type"));
+}
 
 /** How the app is wired to its launch: the token it hands out and the port it answers on. */
 export interface AppLaunch {
@@ -74,7 +80,7 @@ export function createDashboardApp(
   app.get("/api/tasks/:id", async (c) => c.json(await taskDetail(deps, c.req.param("id"))));
 
   app.post("/api/tasks", async (c) => {
-    const task = await fileTask(deps, parseBody(await c.req.text()));
+    const task = await fileTask(deps, await body(c));
     return c.json({ task }, 201);
   });
   app.post("/api/tasks/:id/:change", async (c) => {
@@ -82,21 +88,17 @@ export function createDashboardApp(
     if (change !== "requeue" && change !== "kill" && change !== "reroute") {
       throw new HttpError(404, `no such action: ${change.slice(0, 40)}`);
     }
-    const body = parseBody(await c.req.text());
-    return c.json({ task: await changeTask(deps, c.req.param("id"), change as TaskChange, body) });
+    const given = await body(c);
+    return c.json({ task: await changeTask(deps, c.req.param("id"), change as TaskChange, given) });
   });
   app.post("/api/killswitch/arm", async (c) =>
-    c.json({ killSwitch: await armKillSwitch(deps, parseBody(await c.req.text())) }),
+    c.json({ killSwitch: await armKillSwitch(deps, await body(c)) }),
   );
   app.post("/api/killswitch/disarm", async (c) =>
     c.json({ previous: await disarmKillSwitch(deps) }),
   );
-  app.post("/api/report", async (c) =>
-    c.json(await generateReport(deps, parseBody(await c.req.text()))),
-  );
-  app.post("/api/attention/clear", async (c) =>
-    c.json(await clearAttention(deps, parseBody(await c.req.text()))),
-  );
+  app.post("/api/report", async (c) => c.json(await generateReport(deps, await body(c))));
+  app.post("/api/attention/clear", async (c) => c.json(await clearAttention(deps, await body(c))));
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

@@ -15,7 +15,7 @@ export interface CliResult {
 /** Runs `producer ...args` as a child process and collects its output. */
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [PRODUCER_BIN, ...args], {

@@ -249,7 +249,7 @@ export function http(
   const body =
     options.body === undefined
       ? undefined
-      : typeof options.body === "string"
+      : typeof options.body === "string" || Buffer.isBuffer(options.body)
         ? options.body
         : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {

@@ -14,14 +14,16 @@ export function registerAudit(program: Command, ctx: () => CommandEnv): void {
     )
     .option("--json", "print the result as JSON")
     .action(async (options: { head?: string; json?: boolean }) => {
-      if (options.head !== undefined && !/^[0-9a-f]{64}$/.test(options.head)) {
+      // Hex is hex in either case; the chain stores it in lower case.
+      const head = options.head?.toLowerCase();
+      if (head !== undefined && !/^[0-9a-f]{64}$/.test(head)) {
         throw new UsageError(
           "--head must be a 64-character hex hash, as printed in a morning report",
         );
       }
       const env = ctx();
       const result = await withProjectLedger(env, (ledger) =>
-        ledger.verifyAuditChain({ expectedHead: options.head }),
+        ledger.verifyAuditChain({ expectedHead: head }),
       );
       if (options.json) {
         env.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { utcToday } from "../../clock.js";
 import { loadConfig } from "../../config/load.js";
 import { scaffoldDemo } from "../../demo/scaffold.js";
+import { resolveTargetDir } from "../../init/target-dir.js";
 import { attachConsole } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
@@ -21,7 +22,8 @@ export function registerDemo(program: Command, ctx: () => CommandEnv): void {
       const env = ctx();
       const style = styleFor(env.stdout, env.env);
       const started = Date.now();
-      const { dir, seeded } = await scaffoldDemo(join(env.cwd, options.dir));
+      // Checked like init's --dir: an absolute path stays absolute, "" and files are refused.
+      const { dir, seeded } = await scaffoldDemo(resolveTargetDir(env.cwd, options.dir));
       env.stdout.write(
         `${style.bold("ai-producer demo")}: a design → code + art → qa team in ${dir}\n`,
       );

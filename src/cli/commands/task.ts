@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { suggest } from "../../config/suggest.js";
-import { LedgerError } from "../../errors.js";
+import { LedgerError, UsageError } from "../../errors.js";
 import type { LedgerClient } from "../../ledger/client.js";
 import type { Task } from "../../ledger/types.js";
 import { requireRole } from "../../ledger/validate.js";
@@ -126,7 +126,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
           // A role removed from producer.yaml may still own tasks; only a name that matches
           // nothing at all is the typo the ledger's unknown-role message is for.
           if ((await ledger.countTasks({ role: flags.agent })) === 0) {
-            requireRole("role", flags.agent, Object.keys(config.agents), suggest);
+            requireRole("--agent", flags.agent, Object.keys(config.agents), suggest);
           }
         }
         if (flags.parent !== undefined) await requireTask(ledger, flags.parent);
@@ -225,6 +225,8 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .argument("<file>", 'the seed file ("-" reads it from stdin)')
     .option("--json", "print the filed tasks as JSON")
     .action(async (file: string, flags: { json?: boolean }) => {
+      // "" would resolve to the current folder and be refused as "a folder": say what is wrong.
+      if (file.trim() === "") throw new UsageError('give the seed file\'s path, or "-" for stdin');
       const env = ctx();
       const seed =
         file === "-"

@@ -4,8 +4,9 @@
  * to the ledger, whose refusals are operational (exit 1).
  */
 import { suggest } from "../../config/suggest.js";
-import { UsageError } from "../../errors.js";
+import { oneLineMessage, ProducerError, UsageError } from "../../errors.js";
 import { type Payload, TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
+import { isoInstantMs } from "../../ledger/validate.js";
 
 /** `--priority`: a whole number from 1 to 9. */
 export function parsePriority(value: string | undefined): number | undefined {
@@ -56,7 +57,7 @@ export function parsePayload(value: string | undefined): Payload | undefined {
   try {
     parsed = JSON.parse(value);
   } catch (error) {
-    throw new UsageError(`--payload is not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`--payload is not valid JSON (${oneLineMessage(error)})`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     const kind = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed;
@@ -68,7 +69,7 @@ export function parsePayload(value: string | undefined): Payload | undefined {
 /** `--not-before`: an ISO-8601 instant, returned as given (the ledger normalises it). */
 export function parseInstant(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (Number.isNaN(Date.parse(value))) {
+  if (isoInstantMs(value) === null) {
     throw new UsageError(
       `${flag} must be an ISO-8601 timestamp like 2026-05-06T09:30:00Z, got ${JSON.stringify(value)}`,
     );
@@ -102,5 +103,17 @@ export async function readStdin(
   for await (const chunk of stream) {
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return decodeUtf8(Buffer.concat(chunks), `${what} on stdin`);
+}
+
+/**
+ * Bytes as UTF-8 text (a leading byte-order mark dropped). Invalid bytes are refused rather
+ * than stored as U+FFFD, which would silently change the text.
+ */
+export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ProducerError(`${what} is not valid UTF-8 text`);
+  }
 }

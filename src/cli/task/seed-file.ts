@@ -6,8 +6,10 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { suggest } from "../../config/suggest.js";
-import { asError, ProducerError } from "../../errors.js";
+import { asError, oneLineMessage, ProducerError } from "../../errors.js";
 import type { NewTask, Payload } from "../../ledger/types.js";
+import { isoInstantMs } from "../../ledger/validate.js";
+import { decodeUtf8 } from "./flags.js";
 
 // `null` is accepted as "not given": people writing JSON by hand often spell absence that way.
 const line = () => z.string().trim().min(1);
@@ -27,7 +29,12 @@ export const SEED_TASK_SCHEMA = z.strictObject({
   /** What done looks like, where to look. */
   description: z.string().nullish(),
   /** Structured details, a JSON object. */
-  payload: z.record(z.string(), z.unknown()).nullish(),
+  // Taken as it is: z.record would copy it and silently drop a "__proto__" key.
+  payload: z
+    .custom<Record<string, unknown>>(
+      (v) => v !== null && typeof v === "object" && !Array.isArray(v),
+    )
+    .nullish(),
   /** 1 (highest) .. 9 (lowest); 5 when absent. */
   priority: z.int().min(1).max(9).nullish(),
   /** Refs or task ids that must be done first. */
@@ -37,7 +44,7 @@ export const SEED_TASK_SCHEMA = z.strictObject({
   /** ISO-8601 instant before which the task is not claimable. */
   not_before: z
     .string()
-    .refine((s) => !Number.isNaN(Date.parse(s)))
+    .refine((s) => isoInstantMs(s) !== null)
     .nullish(),
 });
 
@@ -137,7 +144,7 @@ function quote(value: unknown): string {
 
 /** The field an unknown key was probably meant to be. */
 const meantFor = (key: string): SeedField | undefined =>
-  ALIASES[key] ?? (suggest(key, FIELDS) as SeedField | undefined);
+  Object.hasOwn(ALIASES, key) ? ALIASES[key] : (suggest(key, FIELDS) as SeedField | undefined);
 
 function unknownField(key: string): string {
   const close = meantFor(key);
@@ -157,7 +164,7 @@ function checkEntry(entry: unknown): { task: SeedTask } | { problems: string[] }
   // A misspelt field is reported once, as the typo, not also as the field it is missing for.
   const typoFor = new Set(
     Object.keys(entry)
-      .filter((key) => !(key in FIELD_RULES))
+      .filter((key) => !Object.hasOwn(FIELD_RULES, key))
       .map(meantFor),
   );
   const reported = new Set<string>();
@@ -233,9 +240,9 @@ export function checkSeedTasks(value: unknown): SeedCheck {
  * shape, is a ProducerError naming `shownAs` and every problem at once.
  */
 export function readSeedFile(path: string, shownAs: string = path): SeedTask[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
@@ -246,7 +253,7 @@ export function readSeedFile(path: string, shownAs: string = path): SeedTask[] {
           : asError(error).message;
     throw new ProducerError(`cannot read seed file ${shownAs}: ${why}`, { cause: error });
   }
-  return parseSeedText(text, shownAs);
+  return parseSeedText(decodeUtf8(bytes, `seed file ${shownAs}`), shownAs);
 }
 
 /** Parses and checks seed-file text (from a file or stdin); see {@link readSeedFile}. */
@@ -255,7 +262,7 @@ export function parseSeedText(text: string, shownAs: string): SeedTask[] {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProducerError(`${shownAs} is not valid JSON: ${asError(error).message}`, {
+    throw new ProducerError(`${shownAs} is not valid JSON: ${oneLineMessage(error)}`, {
       cause: error,
     });
   }
