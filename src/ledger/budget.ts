@@ -51,14 +51,14 @@ export interface RoleBudgetRow {
 }
 
 export function usageSync(core: LedgerCore, day: string, role: string): BudgetUsage {
-  const spent = core.db
+  const spent = core
     .prepare(
       `SELECT COALESCE(SUM(spent_usd), 0) AS project,
               COALESCE(SUM(CASE WHEN role = ? THEN spent_usd END), 0) AS role
          FROM budget WHERE day = ?`,
     )
     .get(role, day) as { project: number; role: number };
-  const held = core.db
+  const held = core
     .prepare(
       `SELECT COALESCE(SUM(amount_usd), 0) AS project, COUNT(*) AS project_n,
               COALESCE(SUM(CASE WHEN role = ? THEN amount_usd END), 0) AS role,
@@ -77,14 +77,14 @@ export function usageSync(core: LedgerCore, day: string, role: string): BudgetUs
 }
 
 function ensureRow(core: LedgerCore, day: string, role: string): void {
-  core.db.prepare("INSERT OR IGNORE INTO budget (day, role) VALUES (?, ?)").run(day, role);
+  core.prepare("INSERT OR IGNORE INTO budget (day, role) VALUES (?, ?)").run(day, role);
 }
 
 /** Marks the role [CAP HIT] for the day; true when it was not marked yet. */
 function markCapHit(core: LedgerCore, day: string, role: string, reason: string): boolean {
   ensureRow(core, day, role);
   return (
-    core.db
+    core
       .prepare(
         "UPDATE budget SET cap_hit_at = ?, cap_hit_reason = ? WHERE day = ? AND role = ? AND cap_hit_at IS NULL",
       )
@@ -144,7 +144,7 @@ export function reserveSync(
     taskId: request.taskId,
     amountUsd: allowance.amountUsd,
   };
-  core.db
+  core
     .prepare(
       "INSERT INTO budget_reservations (id, day, role, task_id, amount_usd, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -165,7 +165,7 @@ function closeReservation(
   state: "settled" | "released",
   cost: number | null,
 ) {
-  const row = core.db
+  const row = core
     .prepare(
       "SELECT id, day, role, task_id, amount_usd, state FROM budget_reservations WHERE id = ?",
     )
@@ -184,7 +184,7 @@ function closeReservation(
   if (row.state === "settled" || (state === "released" && row.state !== "held")) {
     throw new LedgerError(`budget reservation ${id} is already ${row.state}`);
   }
-  core.db
+  core
     .prepare("UPDATE budget_reservations SET state = ?, cost_usd = ?, closed_at = ? WHERE id = ?")
     .run(state, cost, core.now(), id);
   return {
@@ -214,7 +214,7 @@ export function settleSync(
   const reservation = closeReservation(core, reservationId, "settled", costUsd);
   const { day, role } = reservation;
   ensureRow(core, day, role);
-  core.db
+  core
     .prepare("UPDATE budget SET spent_usd = spent_usd + ? WHERE day = ? AND role = ?")
     .run(costUsd, day, role);
   const usage = usageSync(core, day, role);
@@ -222,7 +222,7 @@ export function settleSync(
   let softCapCrossed = false;
   if (usage.roleSpentUsd + EPSILON >= limits.softCapRatio * limits.roleCapUsd) {
     softCapCrossed =
-      core.db
+      core
         .prepare(
           "UPDATE budget SET soft_cap_at = ? WHERE day = ? AND role = ? AND soft_cap_at IS NULL",
         )
@@ -268,7 +268,7 @@ export function releaseSync(core: LedgerCore, reservationId: string): Reservatio
 
 /** Releases every hold of a task (used when its claim is recovered after a crash). */
 export function releaseHeldForTaskSync(core: LedgerCore, taskId: string): number {
-  return core.db
+  return core
     .prepare(
       "UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE task_id = ? AND state = 'held'",
     )
@@ -277,7 +277,7 @@ export function releaseHeldForTaskSync(core: LedgerCore, taskId: string): number
 
 /** Every role's row for a day (roles without spend or holds are absent). */
 export function dayBudgetSync(core: LedgerCore, day: string): RoleBudgetRow[] {
-  return core.db
+  return core
     .prepare(
       `SELECT r.role AS role,
               COALESCE(b.spent_usd, 0) AS spentUsd,
@@ -301,7 +301,7 @@ export function spendByDaySync(
   fromDay: string,
   toDay: string,
 ): { day: string; role: string; spentUsd: number }[] {
-  return core.db
+  return core
     .prepare(
       "SELECT day, role, spent_usd AS spentUsd FROM budget WHERE day BETWEEN ? AND ? ORDER BY day, role",
     )

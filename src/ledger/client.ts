@@ -224,7 +224,7 @@ export class LedgerClient {
   listTasks(filter: TaskFilter = {}): Promise<Task[]> {
     return this.run((core) => {
       const { where, params } = taskWhere(filter);
-      const rows = core.db
+      const rows = core
         .prepare(
           `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`,
         )
@@ -237,9 +237,8 @@ export class LedgerClient {
   countTasks(filter: TaskFilter = {}): Promise<number> {
     return this.run((core) => {
       const { where, params } = taskWhere(filter);
-      return (
-        core.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(params) as { n: number }
-      ).n;
+      return (core.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(params) as { n: number })
+        .n;
     });
   }
 
@@ -247,7 +246,7 @@ export class LedgerClient {
   countByRoleAndStatus(): Promise<{ role: string; status: TaskStatus; count: number }[]> {
     return this.run(
       (core) =>
-        core.db
+        core
           .prepare(
             "SELECT agent_owner AS role, status, COUNT(*) AS count FROM tasks GROUP BY agent_owner, status ORDER BY agent_owner, status",
           )
@@ -259,7 +258,7 @@ export class LedgerClient {
   listChildren(id: string): Promise<Task[]> {
     return this.run((core) =>
       (
-        core.db
+        core
           .prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE parent_task_id = ? ORDER BY id`)
           .all(id) as TaskRow[]
       ).map(toTask),
@@ -270,7 +269,7 @@ export class LedgerClient {
   listAttempts(id: string): Promise<TaskAttempt[]> {
     return this.run((core) =>
       (
-        core.db
+        core
           .prepare("SELECT * FROM task_attempts WHERE task_id = ? ORDER BY started_at, attempt")
           .all(id) as Record<string, unknown>[]
       ).map(toAttempt),
@@ -631,7 +630,7 @@ export class LedgerClient {
   queueSummary(): Promise<QueueSummaryRow[]> {
     return this.run(
       (core) =>
-        core.db
+        core
           .prepare(
             `SELECT agent_owner AS role,
                     SUM(status = 'pending' AND open_deps = 0 AND (not_before IS NULL OR not_before <= @now)) AS ready,
@@ -711,19 +710,19 @@ export class LedgerClient {
           until: window.until,
           len: window.bucket === "day" ? 10 : 13,
         };
-        const created = core.db
+        const created = core
           .prepare(
             `SELECT substr(created_at, 1, @len) AS bucket, COUNT(*) AS n FROM tasks
               WHERE created_at >= @since AND created_at < @until GROUP BY bucket`,
           )
           .all(params) as { bucket: string; n: number }[];
-        const finished = core.db
+        const finished = core
           .prepare(
             `SELECT substr(finished_at, 1, @len) AS bucket, COUNT(*) AS n FROM tasks
               WHERE finished_at >= @since AND finished_at < @until GROUP BY bucket`,
           )
           .all(params) as { bucket: string; n: number }[];
-        const { n: openBefore } = core.db
+        const { n: openBefore } = core
           .prepare(
             `SELECT COUNT(*) AS n FROM tasks
               WHERE created_at < @since AND (finished_at IS NULL OR finished_at >= @since)`,

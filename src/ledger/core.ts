@@ -37,6 +37,22 @@ export class LedgerCore {
     };
   }
 
+  private readonly statements = new Map<string, Statement<unknown[], unknown>>();
+
+  /**
+   * A prepared statement for `sql`, compiled once per connection: compiling costs more than
+   * running most of the ledger's statements. The same SQL text is always used the same way
+   * (plain, pluck or raw), so one cached statement serves every caller.
+   */
+  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql) as Statement<unknown[], unknown>;
+      this.statements.set(sql, statement);
+    }
+    return statement as unknown as Statement<P, R>;
+  }
+
   /** Runs `work` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. */
   write<T>(work: () => T): T {
     return this.tx.immediate(work);

@@ -70,7 +70,7 @@ export function recordNotificationSync(core: LedgerCore, n: NewNotification): No
     delivery_error: null,
     delivered_at: null,
   };
-  core.db
+  core
     .prepare(
       `INSERT INTO notifications (id, created_at, kind, title, message, priority, tags, needs_human, sequence_id, delivery)
        VALUES (@id, @created_at, @kind, @title, @message, @priority, @tags, @needs_human, @sequence_id, @delivery)`,
@@ -93,7 +93,7 @@ export function setDeliverySync(
   delivery: "sent" | "failed",
   error: string | null,
 ): void {
-  core.db
+  core
     .prepare(
       "UPDATE notifications SET delivery = ?, delivery_error = ?, delivered_at = ? WHERE id = ?",
     )
@@ -105,7 +105,7 @@ export function listNotificationsSync(
   filter: { limit?: number; since?: string; until?: string; delivery?: string },
 ): NotificationRecord[] {
   return (
-    core.db
+    core
       .prepare(
         `SELECT * FROM notifications
           WHERE (@since IS NULL OR created_at >= @since) AND (@until IS NULL OR created_at < @until)

@@ -18,7 +18,7 @@ export function recordDecisionSync(core: LedgerCore, input: NewDecision, actor: 
     created_at: core.now(),
   };
   if (row.decision_text.trim() === "") throw new LedgerError("decision text must not be empty");
-  core.db
+  core
     .prepare(
       `INSERT INTO decisions (id, task_id, agent_owner, kind, decision_text, rationale, created_at)
        VALUES (@id, @task_id, @agent_owner, @kind, @decision_text, @rationale, @created_at)`,
@@ -47,7 +47,7 @@ export function registerAssetSync(core: LedgerCore, input: NewAsset, actor: Acto
     description: requireText("description", input.description),
     created_at: core.now(),
   };
-  core.db
+  core
     .prepare(
       `INSERT INTO asset_registry (id, task_id, agent_owner, path, kind, description, created_at)
        VALUES (@id, @task_id, @agent_owner, @path, @kind, @description, @created_at)`,
@@ -70,10 +70,10 @@ export function listDecisionsSync(
   filter: { taskId?: string; limit?: number },
 ): Decision[] {
   const rows = filter.taskId
-    ? core.db
+    ? core
         .prepare("SELECT * FROM decisions WHERE task_id = ? ORDER BY id DESC LIMIT ?")
         .all(filter.taskId, filter.limit ?? -1)
-    : core.db.prepare("SELECT * FROM decisions ORDER BY id DESC LIMIT ?").all(filter.limit ?? -1);
+    : core.prepare("SELECT * FROM decisions ORDER BY id DESC LIMIT ?").all(filter.limit ?? -1);
   return (rows as Record<string, unknown>[]).map(toDecision);
 }
 
@@ -82,7 +82,7 @@ export function listAssetsSync(
   core: LedgerCore,
   filter: { taskId?: string; since?: string; until?: string; limit?: number },
 ): Asset[] {
-  const rows = core.db
+  const rows = core
     .prepare(
       `SELECT * FROM asset_registry
         WHERE (@task_id IS NULL OR task_id = @task_id)

@@ -88,7 +88,7 @@ export function insertTasksSync(
       // An agent whose dispatch is retried files its follow-ups again: the same title for the
       // same role under the same parent, by the same creator, is the task already filed.
       const twin = parent
-        ? (core.db
+        ? (core
             .prepare(
               `SELECT id FROM tasks WHERE parent_task_id = ? AND agent_owner = ? AND title = ?
                  AND created_by = ? AND status != 'killed' LIMIT 1`,
@@ -180,9 +180,9 @@ function checkGuardrails(
   }
   if (c.parentId) {
     const children = (
-      core.db
-        .prepare("SELECT COUNT(*) AS n FROM tasks WHERE parent_task_id = ?")
-        .get(c.parentId) as { n: number }
+      core.prepare("SELECT COUNT(*) AS n FROM tasks WHERE parent_task_id = ?").get(c.parentId) as {
+        n: number;
+      }
     ).n;
     if (children + c.sameParent > limits.maxChildrenPerTask) {
       return `guardrail: task ${c.parentId} already has ${children} child tasks; guardrails.max_children_per_task is ${limits.maxChildrenPerTask}`;
@@ -190,7 +190,7 @@ function checkGuardrails(
   }
   const since = new Date(core.clock.now() - 3_600_000).toISOString();
   const recent = (
-    core.db
+    core
       .prepare("SELECT COUNT(*) AS n FROM tasks WHERE created_by = ? AND created_at > ?")
       .get(c.createdBy, since) as { n: number }
   ).n;

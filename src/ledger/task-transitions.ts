@@ -237,7 +237,7 @@ export function recordLateCostSync(
 ): Task {
   const task = core.requireTask(id);
   const usage = outcome.usage ?? {};
-  core.db
+  core
     .prepare(
       `UPDATE tasks SET cost_usd = cost_usd + @cost,
          actual_cost_usd = CASE WHEN @actual IS NULL THEN actual_cost_usd

@@ -1,4 +1,5 @@
 import * as m0001 from "./0001_init.js";
+import * as m0002 from "./0002_audit_by_action.js";
 
 /** One schema step. `version` is its number; versions are applied in order, each once. */
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration ever shipped, append-only. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, ...m0001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, ...m0001 },
+  { version: 2, ...m0002 },
+];
