@@ -320,3 +320,22 @@ describe("Producer: prices", () => {
     );
   });
 });
+
+describe("Producer: a prompt file deleted while running", () => {
+  it("fails that role's next task with the reason and keeps serving the other roles", async () => {
+    const p = await producerProject("", execRole("code") + execRole("qa"));
+    const running = p.producer.run();
+    const first = await p.ledger.insertTask({ agentOwner: "code", title: "before" });
+    await p.until(async () => (await p.ledger.getTask(first.id))!.status === "done");
+    unlinkSync(p.config.agents.code!.prompt);
+    const second = await p.ledger.insertTask({ agentOwner: "code", title: "after" });
+    const other = await p.ledger.insertTask({ agentOwner: "qa", title: "other role" });
+    await p.until(async () => (await p.ledger.getTask(second.id))!.status === "failed");
+    await p.until(async () => (await p.ledger.getTask(other.id))!.status === "done");
+    expect((await p.ledger.getTask(second.id))!.lastError).toBe(
+      `the system prompt of this role cannot be read at ${p.config.agents.code!.prompt} (ENOENT): create it or fix agents.<role>.prompt`,
+    );
+    p.producer.stop();
+    await running;
+  });
+});

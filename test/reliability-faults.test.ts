@@ -65,6 +65,29 @@ describe("faults", () => {
     }
   });
 
+  it("names a read-only ledger in one line, without a stack", async () => {
+    const { dir, dbPath } = await projectWithLedger();
+    // Root ignores file modes, so make the file immutable instead (ext4, as root).
+    const { execFileSync } = await import("node:child_process");
+    try {
+      execFileSync("chattr", ["+i", dbPath], { stdio: "ignore" });
+    } catch {
+      console.log("read-only ledger: chattr unavailable here; case skipped");
+      return;
+    }
+    stops.push(() => execFileSync("chattr", ["-i", dbPath], { stdio: "ignore" }));
+    for (const args of [
+      ["task", "add", "--agent", "code", "--title", "x"],
+      ["run", "--once"],
+    ]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(" ")).toBe(1);
+      expect(result.stderr).toBe(
+        `producer: the ledger ${dbPath} is read-only: the producer needs write access to it and its folder\n`,
+      );
+    }
+  });
+
   it("keeps running on the loaded config when producer.yaml is broken mid-run, and says so", async () => {
     const { dir } = await projectWithLedger();
     const yaml = join(dir, "producer.yaml");

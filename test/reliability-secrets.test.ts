@@ -76,6 +76,22 @@ describe("secrets", () => {
     expect((await check.listNotifications()).length).toBeGreaterThan(0);
     await check.close();
 
+    // The dashboard shows everything the ledger holds: its state and every task's detail.
+    const { loadConfig, startDashboard } = await import("../src/index.js");
+    const config = await loadConfig(join(dir, "producer.yaml"));
+    const uiLedger = await LedgerClient.open({ dbPath: config.ledgerDb, create: false });
+    const dashboard = await startDashboard({ config, ledger: uiLedger, port: 0 });
+    try {
+      const get = async (path: string) => (await fetch(new URL(path, dashboard.url))).text();
+      const state = await get("/api/state");
+      outputs.push(state, await get("/api/charts?range=14d"));
+      for (const t of (JSON.parse(state) as { tasks: { items: { id: string }[] } }).tasks.items) {
+        outputs.push(await get(`/api/tasks/${t.id}`));
+      }
+    } finally {
+      await dashboard.close();
+      await uiLedger.close();
+    }
     for (const text of outputs) expect(text).not.toContain(SECRET);
     // Every file the project holds, the ledger's bytes included, except the .env it came from.
     const hits = execFileSync("grep", ["-rl", "--binary-files=text", SECRET, dir], {

@@ -120,6 +120,14 @@ export class Producer {
       once: Boolean(options.once),
     });
     try {
+      // Audited, and the first write: a ledger this process cannot write to stops it here,
+      // with the reason, instead of running on and recording nothing.
+      await ledger.appendAudit({
+        action: "producer.started",
+        entityType: "producer",
+        actor: "producer",
+        details: { claimed_by: LedgerClient.processIdentity(), once: Boolean(options.once) },
+      });
       for (const task of await ledger.recoverDeadClaims(isAlive, { actor: "producer" })) {
         this.events.emit("recovered", {
           taskId: task.id,
