@@ -98,8 +98,6 @@ export function describeEvent<K extends ProducerEventName>(
     }
     case "stopped":
       return `stopped after ${(event as ProducerEvents["stopped"]).dispatched} dispatch(es)`;
-    case "guardrail_refused":
-      return `${s.yellow("!")} ${(event as ProducerEvents["guardrail_refused"]).reason}`;
     case "loop_error":
       return `${s.yellow("warning:")} ${(event as ProducerEvents["loop_error"]).message}`;
     default:

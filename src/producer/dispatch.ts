@@ -224,7 +224,8 @@ async function finish(
     title: task.title,
     kind: result.errorKind ?? "crash",
     error,
-    next: end.kind === "done" ? "failed" : end.kind === "retry" ? "retry" : end.kind,
+    // `done` cannot reach here: a successful result returned above.
+    next: end.kind === "done" ? "failed" : end.kind,
     costUsd: result.costUsd,
     durationMs,
   });

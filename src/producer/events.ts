@@ -31,7 +31,6 @@ export interface ProducerEvents {
   budget_exceeded: { role: string; message: string; overshootUsd: number };
   claim_lost: { taskId: string; role: string; why: string };
   recovered: { taskId: string; role: string; reason: string };
-  guardrail_refused: { reason: string };
   kill_armed: { reason: string; by: string; auto: boolean };
   kill_disarmed: Record<string, never>;
   idle: { reason: string; polls: number };
