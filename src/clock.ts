@@ -37,6 +37,14 @@ export function utcToday(clock: Clock = systemClock): string {
   return utcIsoNow(clock).slice(0, 10);
 }
 
+/** True for a real calendar day written `YYYY-MM-DD` (2026-02-30 is not one). */
+export function isCalendarDay(value: unknown): value is string {
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  // Date.parse rolls 2026-02-30 over into March; a round trip catches that.
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === value;
+}
+
 /** Monotonic ULIDs: sortable by creation time even within one millisecond. */
 const ulid = monotonicFactory();
 

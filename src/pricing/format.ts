@@ -4,6 +4,8 @@
  * problem with its key path, so one look at the message is enough to fix a hand-edited file.
  */
 
+import { isCalendarDay } from "../clock.js";
+
 /** The only unit a table may be written in; a per-token file would be off by a million. */
 export const PRICE_UNIT = "USD per million tokens";
 
@@ -53,14 +55,6 @@ const LONG_KEYS = new Set(["above_prompt_tokens", "input", "output", "cache_writ
 
 function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** True for a real calendar day written `YYYY-MM-DD`. */
-export function isIsoDay(value: unknown): value is string {
-  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const ms = Date.parse(`${value}T00:00:00Z`);
-  // Date.parse rolls 2026-02-30 over into March; a round trip catches that.
-  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === value;
 }
 
 function unknownKeys(object: Json, allowed: Set<string>, path: string, problems: string[]): void {
@@ -146,7 +140,7 @@ export function readPriceDocument(
   const problems: string[] = [];
   if (!isObject(value)) return { ok: false, problems: ["expected a JSON object"] };
   unknownKeys(value, TOP_KEYS, "(top level)", problems);
-  if (value.checked !== undefined && !isIsoDay(value.checked)) {
+  if (value.checked !== undefined && !isCalendarDay(value.checked)) {
     problems.push(`checked: expected a YYYY-MM-DD date, got ${JSON.stringify(value.checked)}`);
   }
   if (value.unit !== undefined && value.unit !== PRICE_UNIT) {

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BudgetSnapshot, BudgetTracker } from "../budget/tracker.js";
 import type { Clock } from "../clock.js";
-import { systemClock, utcIsoNow, utcToday } from "../clock.js";
+import { isCalendarDay, systemClock, utcIsoNow, utcToday } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { type KillSwitchState, KillSwitchWatcher } from "../killswitch/kill-switch.js";
@@ -25,9 +25,7 @@ export interface ReportInput {
 
 /** Checks a `--date` value: a real calendar day written YYYY-MM-DD. */
 export function parseReportDay(value: string): string {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const date = match ? new Date(`${value}T00:00:00Z`) : null;
-  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
+  if (!isCalendarDay(value)) {
     throw new UsageError(`--date must be a calendar day written YYYY-MM-DD, got "${value}"`);
   }
   return value;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { utcToday } from "../../clock.js";
 import { UsageError } from "../../errors.js";
 import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
@@ -33,7 +34,7 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       const refreshStatus = async () => {
         const [queue, budget] = await Promise.all([
           ledger.queueSummary(),
-          ledger.budgetForDay(new Date().toISOString().slice(0, 10)),
+          ledger.budgetForDay(utcToday()),
         ]);
         const queued = queue.reduce((n, r) => n + r.ready + r.waitingOnDependencies + r.delayed, 0);
         const spent = budget.reduce((n, r) => n + r.spentUsd, 0);
