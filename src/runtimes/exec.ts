@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
 import type { TokenUsage } from "../ledger/types.js";
 import { computeCost, loadPriceTable } from "../pricing/table.js";
-import { buildDispatchPrompt, PromptFileMissing, readSystemPrompt } from "./prompt.js";
+import { buildDispatchPrompt, rolePromptOrFailure } from "./prompt.js";
 import {
   type DispatchRequest,
-  emptyResult,
   type InvocationResult,
   producerEnv,
   type Runtime,
+  resultBuilder,
 } from "./types.js";
 
 /** Characters of stdout/stderr kept for error reports. */
@@ -39,12 +39,7 @@ export class ExecRuntime implements Runtime {
   constructor(private readonly options: { now?: () => number } = {}) {}
 
   async invoke(request: DispatchRequest): Promise<InvocationResult> {
-    const now = this.options.now ?? Date.now;
-    const started = now();
-    const result = (patch: Partial<InvocationResult>): InvocationResult => ({
-      ...emptyResult(started, now()),
-      ...patch,
-    });
+    const result = resultBuilder(this.options.now ?? Date.now);
     const command = request.role.command;
     if (!command || command.length === 0) {
       return result({
@@ -53,14 +48,9 @@ export class ExecRuntime implements Runtime {
         error: `role ${request.role.name} uses runtime: exec but has no command in producer.yaml`,
       });
     }
-    let systemPrompt: string;
-    try {
-      systemPrompt = await readSystemPrompt(request.role.prompt);
-    } catch (error) {
-      if (!(error instanceof PromptFileMissing)) throw error;
-      return result({ errorKind: "setup", retryable: false, error: error.message });
-    }
-    const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${systemPrompt}`;
+    const role = await rolePromptOrFailure(request.role.prompt);
+    if ("failure" in role) return result(role.failure);
+    const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${role.prompt}`;
     const run = await runProcess(command, {
       cwd: request.config.projectRoot,
       env: { ...request.env, ...producerEnv(request) },

@@ -16,6 +16,23 @@ export class PromptFileMissing extends Error {
   }
 }
 
+/**
+ * The role's standing prompt, or the setup failure a dispatch reports when it cannot be read
+ * (not worth retrying: a human must create or point to the file).
+ */
+export async function rolePromptOrFailure(
+  path: string,
+): Promise<
+  { prompt: string } | { failure: { errorKind: "setup"; retryable: false; error: string } }
+> {
+  try {
+    return { prompt: await readSystemPrompt(path) };
+  } catch (error) {
+    if (!(error instanceof PromptFileMissing)) throw error;
+    return { failure: { errorKind: "setup", retryable: false, error: error.message } };
+  }
+}
+
 /** Reads the role's system_prompt.md. */
 export async function readSystemPrompt(path: string): Promise<string> {
   try {

@@ -99,6 +99,17 @@ export function emptyResult(startedAt: number, now: number): InvocationResult {
   };
 }
 
+/**
+ * The result builder of one invocation started now: every counter at zero, the duration
+ * measured when a result is built.
+ */
+export function resultBuilder(
+  now: () => number,
+): (patch: Partial<InvocationResult>) => InvocationResult {
+  const started = now();
+  return (patch) => ({ ...emptyResult(started, now()), ...patch });
+}
+
 /** The environment every dispatched agent sees, so `producer task add` is attributed. */
 export function producerEnv(request: DispatchRequest): Record<string, string> {
   return {

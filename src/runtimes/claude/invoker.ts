@@ -1,14 +1,14 @@
 import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { TokenUsage } from "../../ledger/types.js";
 import { computeCost, loadPriceTable } from "../../pricing/table.js";
-import { buildDispatchPrompt, PromptFileMissing, readSystemPrompt } from "../prompt.js";
+import { buildDispatchPrompt, rolePromptOrFailure } from "../prompt.js";
 import {
   type DispatchRequest,
-  emptyResult,
   type InvocationResult,
   noUsage,
   producerEnv,
   type Runtime,
+  resultBuilder,
 } from "../types.js";
 import { HOW_TO_AUTHENTICATE, planAuth } from "./auth.js";
 import { createLedgerServer, LEDGER_TOOL_NAMES } from "./ledger-tools.js";
@@ -43,20 +43,10 @@ export class ClaudeAgentInvoker implements Runtime {
   constructor(private readonly options: ClaudeInvokerOptions = {}) {}
 
   async invoke(request: DispatchRequest): Promise<InvocationResult> {
-    const now = this.options.now ?? Date.now;
-    const started = now();
-    const base = (patch: Partial<InvocationResult>): InvocationResult => ({
-      ...emptyResult(started, now()),
-      ...patch,
-    });
-
-    let systemPrompt: string;
-    try {
-      systemPrompt = await readSystemPrompt(request.role.prompt);
-    } catch (error) {
-      if (!(error instanceof PromptFileMissing)) throw error;
-      return base({ errorKind: "setup", retryable: false, error: error.message });
-    }
+    const base = resultBuilder(this.options.now ?? Date.now);
+    const role = await rolePromptOrFailure(request.role.prompt);
+    if ("failure" in role) return base(role.failure);
+    const systemPrompt = role.prompt;
     let auth: ReturnType<typeof planAuth>;
     try {
       auth = planAuth({
