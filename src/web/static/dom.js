@@ -1,7 +1,7 @@
 // DOM helpers. Every string handed to them becomes a text node or an attribute value, never
 // markup: agents write titles, errors and payloads, and none of it may ever run as HTML.
 
-import { statusLabel } from "./format.js";
+import { ago, detailsText, statusLabel, utc } from "./format.js";
 
 /**
  * Builds an element. `props`: `class`, `dataset`, `style` (an object, set through CSSOM so
@@ -71,4 +71,28 @@ export function toast(text, tone = "ok") {
   const el = h("div", { class: "toast", dataset: { tone } }, text);
   byId("toasts").append(el);
   setTimeout(() => el.remove(), tone === "error" ? 8000 : 4000);
+}
+
+/**
+ * One audit row as the feeds show it: when, who did what (and to which record), details.
+ * @param {{ ts: string, actor: string, action: string, details: string }} row
+ * @param {number} now
+ * @param {unknown} [entity] what the row is about, already rendered (or null)
+ * @param {Record<string, unknown>} [props] extra props for the `li`
+ */
+export function auditItem(row, now, entity = null, props = {}) {
+  return h(
+    "li",
+    props,
+    h("span", { class: "when", title: utc(row.ts) }, ago(row.ts, now)),
+    h(
+      "span",
+      { class: "what" },
+      h("span", { class: "actor", dataset: { actor: row.actor } }, row.actor),
+      " ",
+      h("span", { class: "action" }, row.action),
+      entity,
+    ),
+    h("span", { class: "details" }, detailsText(row.details)),
+  );
 }

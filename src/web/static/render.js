@@ -2,8 +2,8 @@
 // rebuilt from scratch, and only from text nodes.
 
 import { seriesColor } from "./charts.js";
-import { byId, fill, h, roleBadge, statusBadge } from "./dom.js";
-import { ago, count, detailsText, shortId, statusLabel, usd, utc } from "./format.js";
+import { auditItem, byId, fill, h, roleBadge, statusBadge } from "./dom.js";
+import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
 
 const STATUSES = ["pending", "in_progress", "done", "failed", "escalated", "killed"];
 
@@ -341,39 +341,27 @@ function renderAudit(s, now, hooks) {
   fill(
     byId("audit-feed"),
     s.audit.map((row) =>
-      h(
-        "li",
+      auditItem(
+        row,
+        now,
+        row.entityId && row.entityType === "task"
+          ? [
+              " ",
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "link mono",
+                  title: row.entityId,
+                  onclick: () => hooks.openTask(row.entityId),
+                },
+                shortId(row.entityId),
+              ),
+            ]
+          : row.entityId
+            ? h("span", { class: "muted small", title: row.entityId }, ` ${shortId(row.entityId)}`)
+            : null,
         { dataset: { action: row.action, actor: row.actor } },
-        h("span", { class: "when", title: utc(row.ts) }, ago(row.ts, now)),
-        h(
-          "span",
-          { class: "what" },
-          h("span", { class: "actor", dataset: { actor: row.actor } }, row.actor),
-          " ",
-          h("span", { class: "action" }, row.action),
-          row.entityId && row.entityType === "task"
-            ? [
-                " ",
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "link mono",
-                    title: row.entityId,
-                    onclick: () => hooks.openTask(row.entityId),
-                  },
-                  shortId(row.entityId),
-                ),
-              ]
-            : row.entityId
-              ? h(
-                  "span",
-                  { class: "muted small", title: row.entityId },
-                  ` ${shortId(row.entityId)}`,
-                )
-              : null,
-        ),
-        h("span", { class: "details" }, detailsText(row.details)),
       ),
     ),
   );

@@ -1,8 +1,8 @@
 // The task panel: everything about one task, and the three human actions on it.
 
 import { getJson, postJson } from "./api.js";
-import { byId, fill, h, roleBadge, statusBadge, toast } from "./dom.js";
-import { ago, count, detailsText, shortId, statusLabel, usd, utc } from "./format.js";
+import { auditItem, byId, fill, h, roleBadge, statusBadge, toast } from "./dom.js";
+import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
 
 const CAN = {
   requeue: ["failed", "escalated", "killed"],
@@ -263,21 +263,7 @@ export function createTaskPanel(app) {
         h(
           "ol",
           { class: "feed" },
-          detail.audit.map((row) =>
-            h(
-              "li",
-              {},
-              h("span", { class: "when", title: utc(row.ts) }, ago(row.ts, now)),
-              h(
-                "span",
-                { class: "what" },
-                h("span", { class: "actor", dataset: { actor: row.actor } }, row.actor),
-                " ",
-                h("span", { class: "action" }, row.action),
-              ),
-              h("span", { class: "details" }, detailsText(row.details)),
-            ),
-          ),
+          detail.audit.map((row) => auditItem(row, now)),
         ),
       ),
     );
