@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.js";
-import { ClaudeAgentInvoker, planAuth } from "../src/index.js";
+import { bundledPriceTable, ClaudeAgentInvoker, planAuth } from "../src/index.js";
 import { configFrom } from "./helpers/config.js";
 import { FAKE_CLAUDE_PATH } from "./helpers/fake-anthropic.js";
 import { tempProjectWithLedger } from "./helpers/project.js";
@@ -129,31 +129,54 @@ describe("auth modes", () => {
     );
   });
 
-  it("inherit: the host's config as is, permissions bypassed, no git prompts, sandbox flag as root", () => {
+  it("inherit: the host's config and login as they are, no git prompts, permission rules kept", () => {
     const s = setup();
     const env = { HOME: s.home, CLAUDE_CONFIG_DIR: "/host/config", FOO: "bar" };
-    const asRoot = planAuth({
+    const plan = planAuth({
       mode: "inherit",
       env,
       projectRoot: s.projectRoot,
       agentStateDir: s.agentStateDir,
       isRoot: true,
     });
-    expect(asRoot).toMatchObject({
+    expect(plan).toMatchObject({
       mode: "inherit",
       settingSources: undefined,
-      permissionMode: "bypassPermissions",
+      permissionMode: "dontAsk",
       configDir: null,
     });
-    expect(asRoot.env).toEqual({ ...env, GIT_TERMINAL_PROMPT: "0", IS_SANDBOX: "1" });
-    const asUser = planAuth({
-      mode: "inherit",
-      env,
-      projectRoot: s.projectRoot,
-      agentStateDir: s.agentStateDir,
-      isRoot: false,
+    // No sandbox flag: nothing is bypassed, so the CLI needs no leave to do it as root.
+    expect(plan.env).toEqual({ ...env, GIT_TERMINAL_PROMPT: "0" });
+  });
+
+  it("bypass_permissions is an opt-in of any mode, with the sandbox flag only as root", () => {
+    const s = setup();
+    const env = { HOME: s.home, FOO: "bar", ANTHROPIC_API_KEY: KEY };
+    const plan = (mode: "inherit" | "api", isRoot: boolean) =>
+      planAuth({
+        mode,
+        env,
+        projectRoot: s.projectRoot,
+        agentStateDir: s.agentStateDir,
+        bypassPermissions: true,
+        isRoot,
+      });
+    expect(plan("inherit", true)).toMatchObject({ permissionMode: "bypassPermissions" });
+    expect(plan("inherit", true).env).toEqual({
+      ...env,
+      GIT_TERMINAL_PROMPT: "0",
+      IS_SANDBOX: "1",
     });
-    expect(asUser.env.IS_SANDBOX).toBeUndefined();
+    expect(plan("inherit", false).env.IS_SANDBOX).toBeUndefined();
+    expect(plan("api", true)).toMatchObject({ mode: "api", permissionMode: "bypassPermissions" });
+    expect(plan("api", true).env.IS_SANDBOX).toBe("1");
+    expect(
+      parseConfig(
+        "auth:\n  bypass_permissions: true\nagents:\n  code:\n    daily_cap_usd: 1\n",
+        "/tmp/x/producer.yaml",
+        {},
+      ).auth,
+    ).toEqual({ mode: "auto", bypassPermissions: true });
   });
 
   it("auto: api when a key exists, else subscription, else inherit with a warning", () => {
@@ -162,7 +185,7 @@ describe("auth modes", () => {
       planAuth({ mode: "auto", env, projectRoot: s.projectRoot, agentStateDir: s.agentStateDir });
     expect(plan({ HOME: s.home }).mode).toBe("inherit");
     expect(plan({ HOME: s.home }).warnings).toEqual([
-      `auth.mode auto: no ANTHROPIC_API_KEY and no ${s.credentials}; running agents with your own Claude Code setup (inherit mode: your plugins and settings load, permissions are bypassed)`,
+      `auth.mode auto: no ANTHROPIC_API_KEY and no ${s.credentials}; running agents with your own Claude Code setup (inherit mode: your login, plugins and settings load; agents still get only their allowed tools)`,
     ]);
     s.login();
     expect(plan({ HOME: s.home }).mode).toBe("subscription");
@@ -200,6 +223,7 @@ describe("auth modes", () => {
         FAKE_CLAUDE_MODE: "env",
       },
       ledger: project.ledger,
+      prices: bundledPriceTable(),
     });
     const seen = JSON.parse(result.resultText!);
     expect(seen.env).toMatchObject({

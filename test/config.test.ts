@@ -69,7 +69,7 @@ describe("loadConfig defaults", () => {
         subjectPrefix: basename(dir),
       },
       budget: { projectCeilingUsd: 200, softCapRatio: 0.8 },
-      auth: { mode: "auto" },
+      auth: { mode: "auto", bypassPermissions: false },
       retry: { maxRetries: 3, backoffSeconds: 30 },
       guardrails: { maxDepth: 20, maxChildrenPerTask: 50, maxTasksPerRolePerHour: 500 },
       pricing: {

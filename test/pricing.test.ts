@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock.js";
 import { ProducerError } from "../src/errors.js";
 import { readPriceDocument } from "../src/pricing/format.js";
-import { readPriceList, validatePriceList } from "../src/pricing/incoming.js";
+import { modelsMissingFrom, readPriceList, validatePriceList } from "../src/pricing/incoming.js";
 import {
   bundledPriceTable,
   computeCost,
@@ -85,7 +85,8 @@ describe("bundled price table", () => {
   it("passes its own update validation, so a copy of it is a valid override", () => {
     const table = bundledPriceTable();
     const list = readPriceList(JSON.parse(readFileSync("src/pricing/pricing.json", "utf8")), "x");
-    expect(validatePriceList(list, table)).toEqual([]);
+    expect(validatePriceList(list)).toEqual([]);
+    expect(modelsMissingFrom(list, table)).toEqual([]);
     expect(table.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });

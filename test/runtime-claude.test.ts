@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  bundledPriceTable,
   ClaudeAgentInvoker,
   computeCost,
   type InvocationResult,
@@ -75,6 +76,7 @@ async function dispatch(
     signal: options.signal ?? new AbortController().signal,
     env,
     ledger: project.ledger,
+    prices: bundledPriceTable(),
   });
   return { ...project, task, result };
 }

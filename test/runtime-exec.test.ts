@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { ExecRuntime, type ProducerConfig, type Task } from "../src/index.js";
+import { bundledPriceTable, ExecRuntime, type ProducerConfig, type Task } from "../src/index.js";
 import { configFrom } from "./helpers/config.js";
 import { tempLedger } from "./helpers/ledger.js";
 import { tempDir } from "./helpers/temp.js";
@@ -32,6 +32,7 @@ async function setup(mode: string, extra: string[] = [], timeoutMinutes = 1) {
       signal,
       env: { PATH: process.env.PATH },
       ledger: env.ledger,
+      prices: bundledPriceTable(),
     });
   return { ...env, config, task, invoke };
 }
@@ -128,6 +129,7 @@ describe("exec runtime", () => {
       signal: controller.signal,
       env: { PATH: process.env.PATH },
       ledger: env.ledger,
+      prices: bundledPriceTable(),
     });
     while (!existsSync(pidFile)) await sleep(20);
     controller.abort();
@@ -151,6 +153,7 @@ describe("exec runtime", () => {
       signal: new AbortController().signal,
       env: {},
       ledger: env.ledger,
+      prices: bundledPriceTable(),
     });
     expect(noProgram).toMatchObject({
       errorKind: "setup",

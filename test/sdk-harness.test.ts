@@ -10,6 +10,7 @@ import {
   claudeTestEnv,
   FAKE_CLAUDE_PATH,
   type FakeAnthropic,
+  offeredTools,
   runQuery,
   startFakeAnthropic,
   TURN_COST_USD,
@@ -78,6 +79,7 @@ describe("route 1: real SDK + real claude + fake Messages API", () => {
           prompt: "Record a decision, then write out.txt",
           options: {
             ...baseOptions(cwd, claudeTestEnv(api, configDir)),
+            tools: ["Write"],
             allowedTools: ["Write", "mcp__ledger__record_decision"],
             mcpServers: { ledger },
             abortController,
@@ -111,6 +113,35 @@ describe("route 1: real SDK + real claude + fake Messages API", () => {
     expect(api.requests.every((r) => r.path === "/v1/messages")).toBe(true);
     // The isolated config dir took the CLI's state instead of ~/.claude.
     expect(existsSync(join(configDir, ".claude.json"))).toBe(true);
+  });
+
+  it("the fake refuses to script a call of a tool the request did not offer, as no model could make it", async () => {
+    const cwd = tempDir("sdk-harness-cwd-");
+    const api = await startFakeAnthropic({
+      script: [toolTurn("Bash", { command: "touch escaped.txt" })],
+    });
+    const run = await runQuery(
+      (abortController) =>
+        sdk.query({
+          prompt: "Run a command",
+          options: {
+            ...baseOptions(cwd, claudeTestEnv(api, tempDir("sdk-harness-cfg-"))),
+            tools: ["Read"],
+            allowedTools: ["Read", "Bash"],
+            abortController,
+          },
+        }),
+      45_000,
+    );
+    expect(offeredTools(api.messageRequests()[0]!.body)).toEqual(["Read"]);
+    expect(api.refused).toEqual([
+      "request 0 scripts a call of Bash, which it does not offer (offered: Read)",
+    ]);
+    expect(String(run.error)).toContain("fake refused");
+    expect(existsSync(join(cwd, "escaped.txt"))).toBe(false);
+    await expect(api.close()).rejects.toThrow(
+      "the fake Messages API refused impossible calls: request 0 scripts a call of Bash",
+    );
   });
 });
 

@@ -75,7 +75,7 @@ export function normalise(
       projectCeilingUsd: yaml.budget.project_ceiling_usd,
       softCapRatio: yaml.budget.soft_cap_ratio,
     },
-    auth: { mode: authMode },
+    auth: { mode: authMode, bypassPermissions: yaml.auth.bypass_permissions },
     retry: {
       maxRetries: yaml.retry.max_retries,
       backoffSeconds: yaml.retry.backoff_seconds,

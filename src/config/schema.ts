@@ -104,6 +104,7 @@ const budget = z.strictObject({
 
 const auth = z.strictObject({
   mode: z.enum(AUTH_MODES).default(DEFAULTS.authMode),
+  bypass_permissions: z.boolean().default(false),
 });
 
 const retry = z.strictObject({

@@ -81,6 +81,12 @@ export interface PricingConfig {
 /** `auth:` — see {@link AuthMode}. */
 export interface AuthConfig {
   mode: AuthMode;
+  /**
+   * Run Claude agents with Claude Code's permission checks bypassed (`bypassPermissions`).
+   * Off by default. Even on, agents are offered only their role's `allowed_tools` plus the
+   * ledger tools, and writes to the project's protected files are still refused.
+   */
+  bypassPermissions: boolean;
 }
 
 /** The whole of producer.yaml, validated and normalised. */

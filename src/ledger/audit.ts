@@ -202,6 +202,14 @@ export class AuditLogger {
     return (rows as RawAuditRow[]).map(toAuditRow);
   }
 
+  /** The newest row with this action (served by the `audit_by_action` index), or null. */
+  latestSync(action: string): AuditRow | null {
+    const row = this.db
+      .prepare("SELECT * FROM audit_log WHERE action = ? ORDER BY ts DESC, seq DESC LIMIT 1")
+      .get(action) as RawAuditRow | undefined;
+    return row ? toAuditRow(row) : null;
+  }
+
   /**
    * Walks the whole chain from genesis and then compares every audited row with the digest
    * its last audit row recorded. Stops at the first problem and names it. With

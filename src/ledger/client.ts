@@ -664,6 +664,11 @@ export class LedgerClient {
     return this.run((core) => core.audit.recentSync(limit, entityId));
   }
 
+  /** The newest audit row with `action` (e.g. `pricing.updated`), or null when there is none. */
+  latestAudit(action: string): Promise<AuditRow | null> {
+    return this.run((core) => core.audit.latestSync(action));
+  }
+
   /** Appends a free-form audit event (kill switch, budget, notifications...). */
   appendAudit(event: {
     action: string;

@@ -95,8 +95,14 @@ export interface TaskFilter {
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** All prompt-cache writes, both lifetimes. */
   cacheCreationTokens: number;
   cacheReadTokens: number;
+  /**
+   * The part of `cacheCreationTokens` written with a 1-hour lifetime (priced at its own
+   * rate); absent or 0 when every write was a 5-minute one.
+   */
+  cacheCreation1hTokens?: number;
 }
 
 /** What a finished dispatch reports back to the ledger. */

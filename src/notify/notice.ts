@@ -9,6 +9,7 @@ export type NoticeKind =
   | "kill_armed"
   | "kill_disarmed"
   | "stale_prices"
+  | "prices_refused"
   | "guardrail"
   | "report";
 

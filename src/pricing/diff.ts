@@ -55,7 +55,7 @@ export function formatDollars(n: number): string {
   return Math.abs(cents - Math.round(cents)) < 1e-9 ? `$${n.toFixed(2)}` : `$${n}`;
 }
 
-const LABELS: [keyof Rates, string][] = [
+const LABELS: [Exclude<keyof Rates, "cacheWrite1h">, string][] = [
   ["input", "input"],
   ["output", "output"],
   ["cacheWrite", "cache write"],

@@ -16,6 +16,16 @@ export interface Rates {
   /** 5-minute prompt-cache writes (what the SDK's `cacheCreationInputTokens` are billed at). */
   cacheWrite: number;
   cacheRead: number;
+  /**
+   * 1-hour prompt-cache writes. Absent in a file = twice the input rate, the ratio Anthropic
+   * publishes for every model (see {@link cacheWrite1hRate}).
+   */
+  cacheWrite1h?: number;
+}
+
+/** The 1-hour cache-write rate of `rates`: its own, else twice the input rate. */
+export function cacheWrite1hRate(rates: Rates): number {
+  return rates.cacheWrite1h ?? rates.input * 2;
 }
 
 /** Rates that apply instead once one request's prompt passes `abovePromptTokens`. */
@@ -47,11 +57,19 @@ const MODEL_KEYS = new Set([
   "input",
   "output",
   "cache_write",
+  "cache_write_1h",
   "cache_read",
   "aliases",
   "long_prompt",
 ]);
-const LONG_KEYS = new Set(["above_prompt_tokens", "input", "output", "cache_write", "cache_read"]);
+const LONG_KEYS = new Set([
+  "above_prompt_tokens",
+  "input",
+  "output",
+  "cache_write",
+  "cache_write_1h",
+  "cache_read",
+]);
 
 function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -80,6 +98,9 @@ function rates(object: Json, path: string, problems: string[]): Rates {
     output: price(object, "output", path, problems),
     cacheWrite: price(object, "cache_write", path, problems),
     cacheRead: price(object, "cache_read", path, problems),
+    ...(object.cache_write_1h !== undefined && {
+      cacheWrite1h: price(object, "cache_write_1h", path, problems),
+    }),
   };
 }
 
@@ -165,7 +186,13 @@ export function readPriceDocument(
 }
 
 function rateJson(r: Rates) {
-  return { input: r.input, output: r.output, cache_write: r.cacheWrite, cache_read: r.cacheRead };
+  return {
+    input: r.input,
+    output: r.output,
+    cache_write: r.cacheWrite,
+    ...(r.cacheWrite1h !== undefined && { cache_write_1h: r.cacheWrite1h }),
+    cache_read: r.cacheRead,
+  };
 }
 
 /** The file form of a document: snake_case keys, the unit spelled out, 2-space JSON. */

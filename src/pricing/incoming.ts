@@ -137,7 +137,7 @@ function dollars(n: number): string {
   return Number.isNaN(n) ? "(not a number)" : `$${n}`;
 }
 
-const LABELS: [keyof Rates, string][] = [
+const LABELS: [Exclude<keyof Rates, "cacheWrite1h">, string][] = [
   ["input", "input"],
   ["output", "output"],
   ["cacheWrite", "cache write"],
@@ -173,10 +173,9 @@ function rateProblems(who: string, r: Rates): string[] {
 
 /**
  * Every reason `list` must not replace the prices in force, each naming its model: prices out
- * of bounds, a missing opus, sonnet or haiku family, or a bundled model the list no longer
- * covers (by id, alias or dated id). Empty when the list is fit to use.
+ * of bounds, or a missing opus, sonnet or haiku family. Empty when the list is fit to use.
  */
-export function validatePriceList(list: IncomingList, bundled: PriceTable): string[] {
+export function validatePriceList(list: IncomingList): string[] {
   const problems: string[] = [];
   for (const entry of list.entries) {
     problems.push(...rateProblems(entry.name, entry.rates));
@@ -188,12 +187,22 @@ export function validatePriceList(list: IncomingList, bundled: PriceTable): stri
   for (const family of ["opus", "sonnet", "haiku"]) {
     if (!names.some((n) => n.includes(family))) problems.push(`no ${family} model`);
   }
-  for (const [id, entry] of Object.entries(bundled.models)) {
-    const own = [id, ...entry.aliases].map((n) => n.toLowerCase());
-    const covered = names.some((n) => own.some((o) => n === o || isVersionSafePrefix(o, n)));
-    if (!covered) problems.push(`${id} (in the bundled table) is missing`);
-  }
   return problems;
+}
+
+/**
+ * The bundled models `list` does not cover (by id, alias or dated id). They keep their
+ * bundled prices, since an override replaces only the models it names: worth a warning, not
+ * a refusal (a list that lags behind the bundled catalog must still be usable).
+ */
+export function modelsMissingFrom(list: IncomingList, bundled: PriceTable): string[] {
+  const names = list.entries.flatMap((e) => [e.name, ...e.aliases].map(normaliseModelName));
+  return Object.entries(bundled.models)
+    .filter(([id, entry]) => {
+      const own = [id, ...entry.aliases].map((n) => n.toLowerCase());
+      return !names.some((n) => own.some((o) => n === o || isVersionSafePrefix(o, n)));
+    })
+    .map(([id]) => id);
 }
 
 const RANK = { id: 0, alias: 1, prefix: 2, none: 3 } as const;

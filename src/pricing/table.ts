@@ -4,6 +4,7 @@ import { type Clock, systemClock, utcToday } from "../clock.js";
 import { asError, oneLineMessage, ProducerError } from "../errors.js";
 import type { TokenUsage } from "../ledger/types.js";
 import {
+  cacheWrite1hRate,
   type LongPromptRates,
   type ModelPrice,
   type PriceDocument,
@@ -202,6 +203,7 @@ export function mostExpensiveRates(table: PriceTable): Rates {
       top.output = Math.max(top.output, rates.output);
       top.cacheWrite = Math.max(top.cacheWrite, rates.cacheWrite);
       top.cacheRead = Math.max(top.cacheRead, rates.cacheRead);
+      top.cacheWrite1h = Math.max(top.cacheWrite1h ?? 0, cacheWrite1hRate(rates));
     }
   }
   return top;
@@ -249,7 +251,7 @@ export function priceFor(table: PriceTable, model: string): PriceMatch {
   const found = findModel(table, model);
   if (!found)
     return { id: null, matchedBy: "unknown", unknown: true, ...mostExpensiveRates(table) };
-  const { input, output, cacheWrite, cacheRead, longPrompt } = found.entry;
+  const { input, output, cacheWrite, cacheRead, cacheWrite1h, longPrompt } = found.entry;
   const match: PriceMatch = {
     id: found.id,
     matchedBy: found.matchedBy,
@@ -258,6 +260,7 @@ export function priceFor(table: PriceTable, model: string): PriceMatch {
     output,
     cacheWrite,
     cacheRead,
+    ...(cacheWrite1h !== undefined && { cacheWrite1h }),
   };
   if (longPrompt) match.longPrompt = { ...longPrompt };
   return match;
@@ -290,12 +293,15 @@ export function computeCost(
     outputTokens: usage.outputTokens ?? 0,
     cacheCreationTokens: usage.cacheCreationTokens ?? 0,
     cacheReadTokens: usage.cacheReadTokens ?? 0,
+    cacheCreation1hTokens: usage.cacheCreation1hTokens ?? 0,
   };
   for (const [field, value] of Object.entries(tokens)) {
     if (!(Number.isFinite(value) && value >= 0)) {
       throw new ProducerError(`token count ${field} must be a number >= 0, got ${value}`);
     }
   }
+  // The 1-hour writes are a part of all cache writes; never more than the whole.
+  const writes1h = Math.min(tokens.cacheCreation1hTokens, tokens.cacheCreationTokens);
   const match = priceFor(table, model);
   const prompt = tokens.inputTokens + tokens.cacheCreationTokens + tokens.cacheReadTokens;
   const rates =
@@ -304,7 +310,8 @@ export function computeCost(
   const micro =
     tokens.inputTokens * rates.input +
     tokens.outputTokens * rates.output +
-    tokens.cacheCreationTokens * rates.cacheWrite +
+    (tokens.cacheCreationTokens - writes1h) * rates.cacheWrite +
+    writes1h * cacheWrite1hRate(rates) +
     tokens.cacheReadTokens * rates.cacheRead;
   if (match.unknown && warn) {
     const seen = warned.get(warn) ?? new Set<string>();

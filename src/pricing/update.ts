@@ -3,7 +3,7 @@
  * change, and write it as the project-local override. Any failure leaves the override as it
  * was: the new file is only renamed into place once everything has passed.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +11,7 @@ import { type Clock, systemClock, utcToday } from "../clock.js";
 import { asError, ProducerError } from "../errors.js";
 import { diffPriceTables, type PriceDiff } from "./diff.js";
 import { type PriceDocument, readPriceDocument, renderPriceDocument } from "./format.js";
-import { groupPriceList, readPriceList, validatePriceList } from "./incoming.js";
+import { groupPriceList, modelsMissingFrom, readPriceList, validatePriceList } from "./incoming.js";
 import { bundledPriceTable, loadPriceTable, mergePriceTables, type PriceTable } from "./table.js";
 
 /** How long a price-list download may take before it counts as a network failure. */
@@ -111,6 +111,11 @@ export interface PricingUpdateOptions {
   /** Dates a LiteLLM list (which carries no date of its own). */
   clock?: Clock;
   timeoutMs?: number;
+  /**
+   * Called with the sha256 (hex) of the override before it is written, to record it where a
+   * running Producer will look (the ledger's audit log): only a recorded override is applied.
+   */
+  record?: (digest: string) => Promise<void>;
 }
 
 /** What an update found and did. */
@@ -130,6 +135,10 @@ export interface PricingUpdateResult {
   written: boolean;
   /** The existing override could not be read and is replaced (its error message), else null. */
   replacedBrokenOverride: string | null;
+  /** Bundled models the list does not name: they keep their bundled prices. */
+  missingModels: string[];
+  /** sha256 (hex) of the override text written (or that would be written). */
+  digest: string;
 }
 
 const MAX_LISTED_PROBLEMS = 6;
@@ -154,7 +163,7 @@ export async function updatePricing(options: PricingUpdateOptions): Promise<Pric
   }
   const list = readPriceList(value, where);
   const bundled = bundledPriceTable();
-  const problems = validatePriceList(list, bundled);
+  const problems = validatePriceList(list);
   if (problems.length > 0) {
     const shown = problems.slice(0, MAX_LISTED_PROBLEMS).join("; ");
     const more =
@@ -189,7 +198,13 @@ export async function updatePricing(options: PricingUpdateOptions): Promise<Pric
     before = bundled;
   }
   const after = mergePriceTables(bundled, document, overrideFile);
-  if (!options.dryRun) writeAtomically(overrideFile, rendered);
+  const digest = createHash("sha256").update(rendered).digest("hex");
+  if (!options.dryRun) {
+    // Recorded first: a record without its file is harmless, a file without its record
+    // would be refused by a running Producer.
+    await options.record?.(digest);
+    writeAtomically(overrideFile, rendered);
+  }
   return {
     source: where,
     format: list.format,
@@ -200,5 +215,7 @@ export async function updatePricing(options: PricingUpdateOptions): Promise<Pric
     overrideFile,
     written: !options.dryRun,
     replacedBrokenOverride,
+    missingModels: modelsMissingFrom(list, bundled),
+    digest,
   };
 }

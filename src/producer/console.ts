@@ -85,6 +85,12 @@ export function describeEvent<K extends ProducerEventName>(
       const v = event as ProducerEvents["stale_prices"];
       return `${s.yellow("!")} prices last checked ${v.checked} (${v.ageDays} days ago): run producer pricing update`;
     }
+    case "prices_reloaded": {
+      const v = event as ProducerEvents["prices_reloaded"];
+      return `prices reloaded from ${v.file} (checked ${v.checked}), written by producer pricing update`;
+    }
+    case "prices_refused":
+      return `${s.yellow("!")} price override not applied: ${(event as ProducerEvents["prices_refused"]).reason}`;
     case "report_written":
       return `report written: ${(event as ProducerEvents["report_written"]).path}`;
     case "config_changed":

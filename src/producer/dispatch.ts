@@ -8,6 +8,7 @@ import type { LedgerClient } from "../ledger/client.js";
 import type { ClaimEnd } from "../ledger/task-transitions.js";
 import type { Task } from "../ledger/types.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { PriceBook } from "../pricing/book.js";
 import type { InvocationResult, Runtime } from "../runtimes/types.js";
 import { emptyResult } from "../runtimes/types.js";
 import { writeEscalation } from "./escalation.js";
@@ -26,6 +27,8 @@ export interface DispatchContext {
   notifier: Notifier;
   failures: FailureBurstDetector;
   leaseMs: number;
+  /** The prices calls are charged at, fixed for the length of each call. */
+  prices: PriceBook;
 }
 
 /** A dispatch in flight, as the loop tracks it. */
@@ -111,6 +114,7 @@ async function runDispatch(
         signal: running.controller.signal,
         env: ctx.env,
         ledger: ctx.ledger,
+        prices: ctx.prices.current(),
       });
     }
   } catch (error) {

@@ -36,6 +36,10 @@ export interface ProducerEvents {
   idle: { reason: string; polls: number };
   back_online: { idleForSeconds: number };
   stale_prices: { checked: string; ageDays: number };
+  /** A human's `producer pricing update` was noticed and its prices are in force. */
+  prices_reloaded: { file: string; checked: string };
+  /** The price override changed (or exists) without a recorded update: not applied. */
+  prices_refused: { file: string; reason: string };
   report_written: { path: string };
   config_changed: { valid: boolean; message: string };
   stopping: { inFlight: number; abort: boolean };

@@ -10,7 +10,8 @@ import { LedgerClient } from "../ledger/client.js";
 import { pushChannelFor } from "../notify/from-config.js";
 import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
-import { isStale, loadPriceTable, tableAgeDays } from "../pricing/table.js";
+import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pricing/book.js";
+import { isStale, tableAgeDays } from "../pricing/table.js";
 import type { Runtime } from "../runtimes/types.js";
 import { type DispatchContext, type RunningDispatch, startDispatch } from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
@@ -57,6 +58,7 @@ export class Producer {
   private readonly idle: IdleTracker;
   private readonly running = new Map<string, RunningDispatch>();
   private readonly context: DispatchContext;
+  private readonly prices: PriceBook;
   private waker: Waker | null = null;
   private stopping = false;
   private killSwitchSeen: string | null = null;
@@ -84,6 +86,16 @@ export class Producer {
       });
     this.idle = new IdleTracker(config.idleThresholdPolls);
     this.lastReportMs = this.clock.now();
+    this.prices = new PriceBook({
+      overrideFile: config.pricing.overrideFile,
+      clock: this.clock,
+      recordedDigest: async () => {
+        const row = await ledger.latestAudit(PRICES_RECORDED_ACTION);
+        if (!row) return null;
+        const digest = (JSON.parse(row.details) as { sha256?: unknown }).sha256;
+        return typeof digest === "string" ? digest : null;
+      },
+    });
     this.context = {
       config,
       ledger,
@@ -95,6 +107,7 @@ export class Producer {
       notifier: this.notifier,
       failures: new FailureBurstDetector(this.killSwitch, { clock: this.clock }),
       leaseMs: config.leaseSeconds * 1000,
+      prices: this.prices,
     };
   }
 
@@ -180,6 +193,7 @@ export class Producer {
    */
   private async poll(): Promise<{ claimed: number; waiting: boolean }> {
     const { config, ledger } = this.options;
+    await this.notePriceChange(await this.prices.refresh());
     for (const task of await ledger.recoverExpiredLeases({ actor: "producer" })) {
       this.events.emit("recovered", {
         taskId: task.id,
@@ -318,12 +332,11 @@ export class Producer {
     }
   }
 
+  /** Loads the prices once, at start, and flags a table too old to trust. */
   private async checkPrices() {
     try {
-      const table = loadPriceTable({
-        overrideFile: this.options.config.pricing.overrideFile,
-        clock: this.clock,
-      });
+      await this.notePriceChange(await this.prices.load());
+      const table = this.prices.current();
       if (!isStale(table, this.clock)) return;
       const ageDays = tableAgeDays(table, this.clock);
       this.events.emit("stale_prices", { checked: table.checked, ageDays });
@@ -338,6 +351,24 @@ export class Producer {
     } catch (error) {
       this.events.emit("loop_error", { message: asError(error).message });
     }
+  }
+
+  /** Says what became of a changed price override: applied (a human's update) or refused. */
+  private async notePriceChange(change: PriceBookChange | null) {
+    if (!change) return;
+    if (change.kind === "reloaded") {
+      this.events.emit("prices_reloaded", { file: change.file, checked: change.table.checked });
+      return;
+    }
+    this.events.emit("prices_refused", { file: change.file, reason: change.reason });
+    await this.notifier.notify({
+      kind: "prices_refused",
+      title: "Price override not applied",
+      message: change.reason,
+      priority: 4,
+      tags: ["warning"],
+      needsHuman: true,
+    });
   }
 
   private async maybeReport() {

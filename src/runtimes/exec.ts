@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import type { TokenUsage } from "../ledger/types.js";
-import { computeCost, loadPriceTable } from "../pricing/table.js";
+import { computeCost } from "../pricing/table.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "./prompt.js";
 import {
+  chargeFor,
   type DispatchRequest,
   type InvocationResult,
   producerEnv,
@@ -109,15 +110,10 @@ function accountFor(
   const reported =
     typeof report.cost_usd === "number" && Number.isFinite(report.cost_usd) && report.cost_usd >= 0;
   const hasTokens = Object.values(usage).some((n) => n > 0);
-  const costUsd = reported
-    ? (report.cost_usd as number)
-    : hasTokens
-      ? computeCost(
-          model ?? request.role.model,
-          usage,
-          loadPriceTable({ overrideFile: request.config.pricing.overrideFile }),
-        ).costUsd
-      : 0;
+  const computed = hasTokens
+    ? computeCost(model ?? request.role.model, usage, request.prices).costUsd
+    : 0;
+  const costUsd = chargeFor(computed, reported ? (report.cost_usd as number) : null);
   return {
     usage,
     usageByModel: hasTokens ? { [model ?? request.role.model]: usage } : {},

@@ -1,6 +1,7 @@
 import type { ProducerConfig, RoleConfig, RuntimeKind } from "../config/types.js";
 import type { LedgerClient } from "../ledger/client.js";
 import type { Task, TokenUsage } from "../ledger/types.js";
+import type { PriceTable } from "../pricing/table.js";
 
 /** Why a dispatch failed. Each kind has its own clear message; see `retryable`. */
 export type InvocationErrorKind =
@@ -38,7 +39,11 @@ export interface InvocationResult {
   usageByModel: Record<string, TokenUsage>;
   /** Tokens over all models. */
   usage: TokenUsage;
-  /** Cost computed from tokens and our price table (or reported by an exec agent). */
+  /**
+   * What the call is charged, USD: the larger of the cost computed from its tokens with the
+   * Producer's price table and the cost the runtime reported, so neither a stale or tampered
+   * table nor an under-reporting runtime can make a call cheaper than it was.
+   */
   costUsd: number;
   /** Cost the SDK reported; null when the auth mode gives none. */
   actualCostUsd: number | null;
@@ -64,12 +69,29 @@ export interface DispatchRequest {
   env: NodeJS.ProcessEnv;
   /** The ledger the agent's tools write to. */
   ledger: LedgerClient;
+  /**
+   * The prices tokens are charged at: the table the Producer loaded at start (or after a
+   * human's `producer pricing update`), never re-read from disk during a call.
+   */
+  prices: PriceTable;
 }
 
 /** How the Producer runs an agent. The loop does not care which one it is. */
 export interface Runtime {
   readonly kind: RuntimeKind;
   invoke(request: DispatchRequest): Promise<InvocationResult>;
+}
+
+/**
+ * The charge of a call: tokens priced with our table, raised to what the runtime reported
+ * when that is higher. A non-finite or negative report counts as none.
+ */
+export function chargeFor(computedUsd: number, reportedUsd: number | null | undefined): number {
+  const reported =
+    typeof reportedUsd === "number" && Number.isFinite(reportedUsd) && reportedUsd > 0
+      ? reportedUsd
+      : 0;
+  return Math.max(computedUsd, reported);
 }
 
 /** Zero tokens. */

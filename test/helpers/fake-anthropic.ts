@@ -72,8 +72,17 @@ export interface FakeRequestBody {
   model?: string;
   stream?: boolean;
   messages?: Array<{ role: string; content: string | Array<Record<string, unknown>> }>;
-  tools?: Array<{ name: string }>;
+  tools?: Array<{ name: string; defer_loading?: boolean; [key: string]: unknown }>;
   [key: string]: unknown;
+}
+
+/**
+ * The tools a request offers the model outright: named in `tools` and not deferred behind
+ * ToolSearch. A real model can only call these, so a script may only use these.
+ */
+export function offeredTools(body: FakeRequestBody | string | null): string[] {
+  if (body === null || typeof body === "string") return [];
+  return (body.tools ?? []).filter((t) => t.defer_loading !== true).map((t) => t.name);
 }
 
 export interface FakeRequest {
@@ -105,7 +114,16 @@ export interface FakeAnthropic {
   push(...entries: FakeScriptEntry[]): void;
   /** Script entries not yet consumed. */
   readonly remaining: number;
-  /** Stops the server, dropping open sockets and pending delayed answers. */
+  /**
+   * Scripted turns the fake refused to send because they call a tool the request did not
+   * offer (see {@link offeredTools}): a real model could never make such a call.
+   */
+  readonly refused: string[];
+  /**
+   * Stops the server, dropping open sockets and pending delayed answers. Rejects when a
+   * scripted turn was refused, so a test built on an impossible call fails in its teardown
+   * even if it asserted nothing about it.
+   */
   close(): Promise<void>;
 }
 
@@ -307,6 +325,7 @@ export async function startFakeAnthropic(
   const queue: FakeScriptEntry[] = [...(options.script ?? [])];
   const fallback: FakeScriptEntry = options.fallback ?? textTurn("done");
   const requests: FakeRequest[] = [];
+  const refused: string[] = [];
   // Delayed answers hold timers that would keep the worker alive after close().
   const timers = new Set<NodeJS.Timeout>();
   let messageIndex = 0;
@@ -328,6 +347,20 @@ export async function startFakeAnthropic(
     const parsed: FakeRequestBody = body !== null && typeof body === "object" ? body : {};
     const entry = queue.length > 0 ? queue.shift()! : fallback;
     const turn = typeof entry === "function" ? await entry(parsed, index) : entry;
+    if (!isErrorTurn(turn)) {
+      const offered = new Set(offeredTools(parsed));
+      const impossible = turn.content
+        .filter((b) => b.type === "tool_use" && !offered.has(b.name))
+        .map((b) => (b.type === "tool_use" ? b.name : ""));
+      if (impossible.length > 0) {
+        const why = `request ${index} scripts a call of ${impossible.join(", ")}, which it does not offer (offered: ${[...offered].join(", ") || "nothing"})`;
+        refused.push(why);
+        sendJson(res, 500, errorTurn(500, `fake refused: ${why}`).body, {
+          "x-should-retry": "false",
+        });
+        return;
+      }
+    }
     if (turn.delayMs) await sleep(turn.delayMs);
     if (res.destroyed) return;
     const requestId = { "request-id": nextId("req") };
@@ -415,12 +448,19 @@ export async function startFakeAnthropic(
     get remaining() {
       return queue.length;
     },
+    refused,
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() =>
+          refused.length > 0
+            ? reject(
+                new Error(`the fake Messages API refused impossible calls: ${refused.join("; ")}`),
+              )
+            : resolve(),
+        );
       }),
   };
 }

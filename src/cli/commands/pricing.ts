@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { ProducerError, UsageError } from "../../errors.js";
+import { PRICES_RECORDED_ACTION } from "../../pricing/book.js";
 import { formatPriceDiff } from "../../pricing/diff.js";
 import { type PriceSource, parsePriceSource, updatePricing } from "../../pricing/update.js";
-import { type CommandEnv, loadProject } from "../context.js";
+import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 
 interface UpdateFlags {
   source?: string;
@@ -27,6 +28,11 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
     .option("--json", "print the result as JSON")
     .action(async (flags: UpdateFlags) => {
       const env = ctx();
+      if (env.env.PRODUCER_TASK_ID?.trim() && !flags.dryRun) {
+        throw new UsageError(
+          "producer pricing update cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): prices are set by a human, outside the agents' runs",
+        );
+      }
       if (flags.source !== undefined && flags.source.trim() === "") {
         throw new UsageError("--source needs a URL or a file path");
       }
@@ -52,6 +58,20 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
         source,
         overrideFile: config.pricing.overrideFile,
         dryRun: flags.dryRun === true,
+        // A running Producer applies only an override whose digest the ledger recorded.
+        record: async (digest: string) => {
+          const ledger = await openProjectLedger(config, env.env, "cli");
+          try {
+            await ledger.appendAudit({
+              action: PRICES_RECORDED_ACTION,
+              entityType: "pricing",
+              entityId: null,
+              details: { file: config.pricing.overrideFile, sha256: digest },
+            });
+          } finally {
+            await ledger.close();
+          }
+        },
       });
       if (flags.json) {
         env.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -68,6 +88,11 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
       }
       if (result.replacedBrokenOverride) {
         lines.push(`replacing a broken override: ${result.replacedBrokenOverride}`);
+      }
+      if (result.missingModels.length > 0) {
+        lines.push(
+          `warning: ${result.missingModels.length} bundled model${result.missingModels.length === 1 ? " is" : "s are"} not in the list and keep their bundled prices: ${result.missingModels.join(", ")}`,
+        );
       }
       lines.push(...formatPriceDiff(result.diff));
       lines.push(

@@ -32,16 +32,29 @@ export interface AuthInputs {
   env: NodeJS.ProcessEnv;
   projectRoot: string;
   agentStateDir: string;
+  /** `auth.bypass_permissions`: skip Claude Code's permission checks (opt-in). */
+  bypassPermissions?: boolean;
   /** Defaults to the current process's; tests pass false to check the non-root path. */
   isRoot?: boolean;
 }
 
 /**
  * Decides how a dispatch authenticates. `auto` picks an API key, else a stored subscription
- * login, else the host's own Claude Code setup (with a warning). Throws one clear error
- * naming the fixes when the chosen mode has no credentials.
+ * login, else the host's own Claude Code setup (with a warning). Every mode runs under
+ * `dontAsk` (allowed tools pre-approved, anything else refused without a prompt) unless
+ * `bypassPermissions` is set. Throws one clear error naming the fixes when the chosen mode
+ * has no credentials.
  */
 export function planAuth(inputs: AuthInputs): AuthPlan {
+  const plan = credentialPlan(inputs);
+  if (!inputs.bypassPermissions) return plan;
+  // The CLI refuses to bypass permissions as root unless told it runs in a sandbox.
+  const env =
+    (inputs.isRoot ?? process.getuid?.() === 0) ? { ...plan.env, IS_SANDBOX: "1" } : plan.env;
+  return { ...plan, env, permissionMode: "bypassPermissions" };
+}
+
+function credentialPlan(inputs: AuthInputs): AuthPlan {
   const key = apiKey(inputs.env, inputs.projectRoot);
   const credentials = hostCredentialsFile(inputs.env);
   let mode: AuthPlan["mode"];
@@ -52,7 +65,7 @@ export function planAuth(inputs: AuthInputs): AuthPlan {
     else {
       mode = "inherit";
       warnings.push(
-        `auth.mode auto: no ANTHROPIC_API_KEY and no ${credentials}; running agents with your own Claude Code setup (inherit mode: your plugins and settings load, permissions are bypassed)`,
+        `auth.mode auto: no ANTHROPIC_API_KEY and no ${credentials}; running agents with your own Claude Code setup (inherit mode: your login, plugins and settings load; agents still get only their allowed tools)`,
       );
     }
   } else {
@@ -103,14 +116,13 @@ export function planAuth(inputs: AuthInputs): AuthPlan {
       };
     }
     case "inherit": {
-      const env: Record<string, string> = { ...defined(inputs.env), GIT_TERMINAL_PROMPT: "0" };
-      // The CLI refuses to bypass permissions as root unless told it runs in a sandbox.
-      if (inputs.isRoot ?? process.getuid?.() === 0) env.IS_SANDBOX = "1";
       return {
         mode,
-        env,
+        env: { ...defined(inputs.env), GIT_TERMINAL_PROMPT: "0" },
         settingSources: undefined,
-        permissionMode: "bypassPermissions",
+        // The host's settings and login load, but its permission rules do not widen what an
+        // agent may do: tools outside the role's list are neither offered nor approved.
+        permissionMode: "dontAsk",
         reportsActualCost: Boolean(inputs.env.ANTHROPIC_API_KEY),
         configDir: null,
         warnings,

@@ -1,8 +1,9 @@
 import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { TokenUsage } from "../../ledger/types.js";
-import { computeCost, loadPriceTable } from "../../pricing/table.js";
+import { computeCost } from "../../pricing/table.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "../prompt.js";
 import {
+  chargeFor,
   type DispatchRequest,
   type InvocationResult,
   noUsage,
@@ -12,6 +13,8 @@ import {
 } from "../types.js";
 import { HOW_TO_AUTHENTICATE, planAuth } from "./auth.js";
 import { createLedgerServer, LEDGER_TOOL_NAMES } from "./ledger-tools.js";
+import { editDenyRules, protectedPaths } from "./protected-paths.js";
+import { writeGuardHooks } from "./write-guard.js";
 
 type Sdk = typeof import("@anthropic-ai/claude-agent-sdk");
 
@@ -30,10 +33,11 @@ export interface ClaudeInvokerOptions {
 
 /**
  * Dispatches one task to Claude through the Claude Agent SDK: the dispatch prompt, the role's
- * standing prompt appended to Claude Code's own, the role's tools plus the in-process ledger
- * tools, the model, turn limit, timeout and spending limit. Never waits on a permission
- * prompt: tools outside the allowed list are refused on the spot. The SDK is loaded only
- * when the first dispatch needs it.
+ * standing prompt appended to Claude Code's own, the model, turn limit, timeout and spending
+ * limit. The model is offered exactly the role's `allowed_tools` plus the five ledger tools
+ * (loaded up front, not deferred); no other built-in tool exists for it. Writes to the
+ * project's protected files are refused in every auth mode, and nothing ever waits on a
+ * permission prompt. The SDK is loaded only when the first dispatch needs it.
  */
 export class ClaudeAgentInvoker implements Runtime {
   readonly kind = "claude" as const;
@@ -54,6 +58,7 @@ export class ClaudeAgentInvoker implements Runtime {
         env: request.env,
         projectRoot: request.config.projectRoot,
         agentStateDir: request.config.agentStateDir,
+        bypassPermissions: request.config.auth.bypassPermissions,
       });
     } catch (error) {
       return base({
@@ -90,6 +95,7 @@ export class ClaudeAgentInvoker implements Runtime {
     else request.signal.addEventListener("abort", onAbort, { once: true });
 
     let stderr = "";
+    const fence = protectedPaths(request.config);
     const options: Options = {
       cwd: request.config.projectRoot,
       env: { ...auth.env, ...producerEnv(request) },
@@ -97,7 +103,11 @@ export class ClaudeAgentInvoker implements Runtime {
       settingSources: auth.settingSources,
       permissionMode: auth.permissionMode,
       allowDangerouslySkipPermissions: auth.permissionMode === "bypassPermissions",
+      // `tools` decides what the model is offered; `allowedTools` only pre-approves.
+      tools: [...request.role.allowedTools],
       allowedTools: [...new Set([...request.role.allowedTools, ...LEDGER_TOOL_NAMES])],
+      hooks: writeGuardHooks(fence),
+      settings: { permissions: { deny: editDenyRules(fence) } },
       mcpServers: { ledger: createLedgerServer(sdk, request.ledger, request.task, counters) },
       model: request.role.model,
       maxTurns: request.role.maxTurns,
@@ -164,14 +174,17 @@ export class ClaudeAgentInvoker implements Runtime {
     });
   }
 
-  /** Tokens per model from `modelUsage` (complete even when `usage` lags), priced by us. */
+  /**
+   * Tokens per model from `modelUsage` (complete even when `usage` lags), priced by us, and
+   * charged at no less than what the CLI itself computed (`total_cost_usd`).
+   */
   private account(
     result: SDKResultMessage | undefined,
     request: DispatchRequest,
     reportsActualCost: boolean,
   ): Partial<InvocationResult> {
     if (!result) return {};
-    const table = loadPriceTable({ overrideFile: request.config.pricing.overrideFile });
+    const table = request.prices;
     const usageByModel: Record<string, TokenUsage> = {};
     const usage = noUsage();
     let costUsd = 0;
@@ -184,6 +197,11 @@ export class ClaudeAgentInvoker implements Runtime {
         cacheCreationTokens: m.cacheCreationInputTokens ?? 0,
         cacheReadTokens: m.cacheReadInputTokens ?? 0,
       };
+      const writes1h = m.cacheCreationEphemeral1hInputTokens ?? 0;
+      if (writes1h > 0) {
+        u.cacheCreation1hTokens = writes1h;
+        usage.cacheCreation1hTokens = (usage.cacheCreation1hTokens ?? 0) + writes1h;
+      }
       usageByModel[id] = u;
       usage.inputTokens += u.inputTokens;
       usage.outputTokens += u.outputTokens;
@@ -202,7 +220,7 @@ export class ClaudeAgentInvoker implements Runtime {
     return {
       usageByModel,
       usage,
-      costUsd,
+      costUsd: chargeFor(costUsd, result.total_cost_usd),
       actualCostUsd: reportsActualCost ? result.total_cost_usd : null,
       model: busiest,
       resultText: result.subtype === "success" ? result.result : null,

@@ -76,6 +76,9 @@ export function createLedgerServer(
   return sdk.createSdkMcpServer({
     name: "ledger",
     version: "1.0.0",
+    // Offered in the first request, not deferred behind ToolSearch: filing follow-up work is
+    // what every dispatch is for, and a model should not spend a turn discovering how.
+    alwaysLoad: true,
     tools: [
       sdk.tool(
         "insert_task",
