@@ -37,7 +37,7 @@ describe("producer demo", () => {
         new Set(["design", "code", "art", "qa"]),
       );
       expect(tasks.filter((t) => t.parentTaskId !== null)).toHaveLength(9);
-      expect(tasks.every((t) => t.costUsd > 0 && t.model === "claude-sonnet-4-5")).toBe(true);
+      expect(tasks.every((t) => t.costUsd > 0 && t.model === "claude-sonnet-5-5")).toBe(true);
       expect(await ledger.listDecisions()).toHaveLength(9);
       const assets = await ledger.listAssets();
       expect(assets).toHaveLength(12);

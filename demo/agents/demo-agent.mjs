@@ -111,12 +111,12 @@ try {
   await ledger.close();
 }
 
-// Synthetic but plausible usage, priced like a small claude-sonnet-4-5 call.
+// Synthetic but plausible usage, priced like a small claude-sonnet-5-5 call.
 const input = 2000 + Math.floor(Math.random() * 3000);
 const output = 300 + Math.floor(Math.random() * 700);
 console.log(
   JSON.stringify({
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-5-5",
     usage: {
       input_tokens: input,
       output_tokens: output,

@@ -58,7 +58,7 @@ export const DEFAULTS = {
     allowedTools: ["Read", "Glob", "Grep"],
     maxConcurrent: 1,
     timeoutMinutes: 30,
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-5-5",
     maxTurns: 30,
     runtime: "claude",
   },
