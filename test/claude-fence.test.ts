@@ -2,7 +2,7 @@
 // honest fake Messages API (it refuses to script a call of a tool the request did not offer),
 // with agents that try to use what they were not given and to write what decides their price,
 // their cap, their instructions and the brake.
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -175,6 +175,8 @@ function attackTargets(project: Project) {
     config.pricing.overrideFile,
     renderPriceDocument({ checked: "2026-11-01", models: {} }),
   );
+  // Left by an earlier failed run, it would hide this run's verdict.
+  rmSync(join(PACKAGE_ROOT, "dist", "planted-by-an-agent.js"), { force: true });
   // A link planted inside the project that leads into agent-state.
   symlinkSync(config.agentStateDir, join(dir, "shortcut"));
   const cheap = renderPriceDocument({

@@ -4,8 +4,22 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { utcToday } from "../src/clock.js";
+import { LedgerClient } from "../src/ledger/client.js";
 import { bundledPriceTable, computeCost, loadPriceTable } from "../src/pricing/table.js";
 import { runCli, tempProject } from "./helpers/cli.js";
+
+/** A project with its ledger, where `pricing update` records what it writes. */
+async function pricedProject(yamlExtra = ""): Promise<string> {
+  const dir = tempProject(yamlExtra);
+  const ledger = await LedgerClient.open({ dbPath: join(dir, "agent-state", "ledger.db") });
+  await ledger.close();
+  return dir;
+}
+
+/** What is in agent-state besides the ledger's own files. */
+function stateFiles(dir: string): string[] {
+  return readdirSync(join(dir, "agent-state")).filter((f) => !f.startsWith("ledger.db"));
+}
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "litellm-prices.json");
 const GOOD = readFileSync(FIXTURE, "utf8");
@@ -61,7 +75,7 @@ function overridePath(dir: string): string {
 describe("producer pricing update", () => {
   it("fetches a LiteLLM list, shows the diff and writes the override that prices calls", async () => {
     const url = await serveJson(GOOD);
-    const dir = tempProject();
+    const dir = await pricedProject();
     const result = await runCli(["pricing", "update", "--source", url], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stderr: "" });
     expect(result.stdout.split("\n")).toEqual([
@@ -100,7 +114,7 @@ describe("producer pricing update", () => {
     });
     // Other providers' entries (gpt-4o, Bedrock, Vertex) stay out.
     expect(Object.keys(written.models).filter((m) => !m.startsWith("claude-"))).toEqual([]);
-    expect(readdirSync(join(dir, "agent-state"))).toEqual(["pricing.json"]);
+    expect(stateFiles(dir)).toEqual(["pricing.json"]);
 
     // The override now decides what a call costs: 2500 + 625 + 625 + 75 micro-dollars.
     const table = loadPriceTable({ overrideFile: overridePath(dir) });
@@ -122,7 +136,7 @@ describe("producer pricing update", () => {
 
   it("reads the default source from producer.yaml and reports JSON with --json", async () => {
     const url = await serveJson(GOOD);
-    const dir = tempProject(`pricing:\n  update_source: ${url}\n`);
+    const dir = await pricedProject(`pricing:\n  update_source: ${url}\n`);
     const result = await runCli(["pricing", "update", "--json"], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stderr: "" });
     const report = JSON.parse(result.stdout);
@@ -150,7 +164,7 @@ describe("producer pricing update", () => {
 
   it("writes nothing with --dry-run", async () => {
     const url = await serveJson(GOOD);
-    const dir = tempProject();
+    const dir = await pricedProject();
     const result = await runCli(["pricing", "update", "--source", url, "--dry-run"], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stderr: "" });
     expect(result.stdout.split("\n").slice(2)).toEqual([
@@ -158,11 +172,11 @@ describe("producer pricing update", () => {
       `dry run: nothing written (would write ${overridePath(dir)})`,
       "",
     ]);
-    expect(readdirSync(join(dir, "agent-state"))).toEqual([]);
+    expect(stateFiles(dir)).toEqual([]);
   });
 
   it("reads --source FILE relative to the current folder", async () => {
-    const dir = tempProject();
+    const dir = await pricedProject();
     writeFileSync(join(dir, "prices.json"), GOOD);
     const result = await runCli(["pricing", "update", "--source", "prices.json"], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stderr: "" });
@@ -182,13 +196,13 @@ describe("producer pricing update", () => {
 
   /** Each failure is one line, exit 1, and leaves the existing override byte for byte. */
   async function expectFailure(source: string, stderr: string): Promise<void> {
-    const dir = tempProject();
+    const dir = await pricedProject();
     const before = '{ "models": {} }\n';
     writeFileSync(overridePath(dir), before);
     const result = await runCli(["pricing", "update", "--source", source], { cwd: dir });
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: `producer: ${stderr}\n` });
     expect(readFileSync(overridePath(dir), "utf8")).toBe(before);
-    expect(readdirSync(join(dir, "agent-state"))).toEqual(["pricing.json"]);
+    expect(stateFiles(dir)).toEqual(["pricing.json"]);
   }
 
   it("refuses a malformed list", async () => {
@@ -209,7 +223,23 @@ describe("producer pricing update", () => {
     const url = await serveJson(JSON.stringify(list));
     await expectFailure(
       url,
-      `price list from ${url} failed validation: claude-sonnet-4-6: input $-3 is not a positive price; claude-opus-4-6: cache read $6 is not below input $5; no haiku model; claude-3-5-haiku (in the bundled table) is missing; claude-haiku-4-5 (in the bundled table) is missing; claude-haiku-5-5 (in the bundled table) is missing`,
+      `price list from ${url} failed validation: claude-sonnet-4-6: input $-3 is not a positive price; claude-opus-4-6: cache read $6 is not below input $5; no haiku model`,
+    );
+  });
+
+  it("warns about bundled models the list lacks, which keep their bundled prices", async () => {
+    const list = JSON.parse(GOOD) as Record<string, Record<string, unknown>>;
+    for (const key of Object.keys(list)) if (key.includes("claude-3-5-haiku")) delete list[key];
+    const url = await serveJson(JSON.stringify(list));
+    const dir = await pricedProject();
+    const result = await runCli(["pricing", "update", "--source", url], { cwd: dir });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toContain(
+      "warning: 1 bundled model is not in the list and keeps its bundled prices: claude-3-5-haiku\n",
+    );
+    const table = loadPriceTable({ overrideFile: join(dir, "agent-state", "pricing.json") });
+    expect(table.models["claude-3-5-haiku"]).toEqual(
+      bundledPriceTable().models["claude-3-5-haiku"],
     );
   });
 
@@ -231,7 +261,7 @@ describe("producer pricing update", () => {
   });
 
   it("treats a bad --source or flag as a usage error (exit 2)", async () => {
-    const dir = tempProject();
+    const dir = await pricedProject();
     const ftp = await runCli(["pricing", "update", "--source", "ftp://example.com/p.json"], {
       cwd: dir,
     });
@@ -243,12 +273,12 @@ describe("producer pricing update", () => {
     const bogus = await runCli(["pricing", "update", "--bogus"], { cwd: dir });
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toContain("unknown option '--bogus'");
-    expect(readdirSync(join(dir, "agent-state"))).toEqual([]);
+    expect(stateFiles(dir)).toEqual([]);
   });
 
   it("repairs a broken override instead of refusing to run", async () => {
     const url = await serveJson(GOOD);
-    const dir = tempProject();
+    const dir = await pricedProject();
     writeFileSync(overridePath(dir), "not json");
     const result = await runCli(["pricing", "update", "--source", url], { cwd: dir });
     expect(result.code).toBe(0);

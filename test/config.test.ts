@@ -86,7 +86,7 @@ describe("loadConfig defaults", () => {
           prompt: join(dir, "agents", "code", "system_prompt.md"),
           maxConcurrent: 1,
           timeoutMinutes: 30,
-          model: "claude-sonnet-4-5",
+          model: "claude-sonnet-5-5",
           maxTurns: 30,
           runtime: "claude",
           command: null,

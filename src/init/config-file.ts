@@ -81,9 +81,12 @@ budget:
 
 # How Claude dispatches log in: auto (an API key if there is one, else your Claude login),
 # api (ANTHROPIC_API_KEY, in the environment or .env), subscription, or inherit (your own
-# Claude Code setup, plugins included). Env PRODUCER_AUTH_MODE overrides it.
+# Claude Code setup, plugins included). Env PRODUCER_AUTH_MODE overrides it. Agents are
+# offered only their allowed_tools in every mode; bypass_permissions skips Claude Code's
+# permission checks (the project's control files stay out of reach either way).
 auth:
   mode: ${DEFAULTS.authMode}
+  bypass_permissions: false
 
 # Brakes on runaway agents: how deep chains of filed tasks may go, how many follow-ups one
 # task may file, and how many tasks one role may file per hour.

@@ -91,7 +91,9 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
       }
       if (result.missingModels.length > 0) {
         lines.push(
-          `warning: ${result.missingModels.length} bundled model${result.missingModels.length === 1 ? " is" : "s are"} not in the list and keep their bundled prices: ${result.missingModels.join(", ")}`,
+          result.missingModels.length === 1
+            ? `warning: 1 bundled model is not in the list and keeps its bundled prices: ${result.missingModels[0]}`
+            : `warning: ${result.missingModels.length} bundled models are not in the list and keep their bundled prices: ${result.missingModels.join(", ")}`,
         );
       }
       lines.push(...formatPriceDiff(result.diff));
