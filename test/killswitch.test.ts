@@ -100,6 +100,19 @@ describe("producer kill / resume", () => {
     });
     expect(now.stdout).toContain("calls in flight will be aborted");
 
+    // An agent may pull the brake; it may not release it.
+    const byAgent = await runCli(["resume"], {
+      cwd: dir,
+      env: { PRODUCER_ROLE: "qa", PRODUCER_TASK_ID: "01JAGENTTASK" },
+    });
+    expect(byAgent).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr:
+        "producer: producer resume cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): only a human releases the brake (an agent may pull it)\n",
+    });
+    expect(existsSync(file)).toBe(true);
+
     const resume = await runCli(["resume"], { cwd: dir });
     expect(resume).toMatchObject({
       code: 0,

@@ -51,6 +51,30 @@ describe("the write fence", () => {
     );
   });
 
+  it("refuses what configures the next Claude Code session or runs code by itself", () => {
+    const { dir, verdict } = project();
+    const write = (file_path: string) => verdict("Write", { file_path, content: "x" });
+    expect(write(".claude/settings.json")).toBe("everything under .claude/ is protected");
+    expect(write(".claude/agents/evil.md")).toBe("everything under .claude/ is protected");
+    expect(write(".mcp.json")).toBe(".mcp.json is protected");
+    expect(write("CLAUDE.md")).toBe("CLAUDE.md is protected");
+    expect(write("CLAUDE.local.md")).toBe("CLAUDE.local.md is protected");
+    expect(write(".git/config")).toBe("everything under .git/ is protected");
+    expect(write(".git/hooks/pre-commit")).toBe("everything under .git/ is protected");
+    expect(write("docs/CLAUDE.md")).toBeNull();
+    // Spellings Claude Code would also accept.
+    expect(write(` ${join(dir, "producer.yaml")} `)).toBe("producer.yaml is protected");
+  });
+
+  it("refuses the host's Claude config folder when the caller names it", () => {
+    const { config } = project();
+    const host = tempDir("fence-host-");
+    const fence = protectedPaths(config, [host]);
+    expect(writeGuardVerdict(fence, "Write", { file_path: join(host, "settings.json") }, "/")).toBe(
+      `everything under ${host}/ is protected`,
+    );
+  });
+
   it("lets everything else through", () => {
     const { verdict } = project();
     const write = (file_path: string) => verdict("Write", { file_path, content: "x" });
@@ -76,10 +100,20 @@ describe("the write fence", () => {
     );
   });
 
-  it("never fences a folder that holds the whole project", () => {
+  it("never fences a folder that holds the whole project, but still what lies in it", () => {
     const { verdict } = project("agent_state_dir: .\n");
     expect(verdict("Write", { file_path: "src/app.ts" })).toBeNull();
     expect(verdict("Write", { file_path: "ledger.db" })).toBe("ledger.db is protected");
+    expect(verdict("Write", { file_path: "claude-config/api/settings.json" })).toBe(
+      "everything under claude-config/ is protected",
+    );
+  });
+
+  it("fences a reports folder set apart from agent-state", () => {
+    const { verdict } = project("reports_dir: reports\n");
+    expect(verdict("Write", { file_path: "reports/morning-report-20261130.md" })).toBe(
+      "everything under reports/ is protected",
+    );
   });
 
   it("trips on Bash commands that name a protected path, not on ordinary work", () => {

@@ -1,6 +1,7 @@
 import { findConfigPath } from "../config/find.js";
 import { loadConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
+import { UsageError } from "../errors.js";
 import { LedgerClient } from "../ledger/client.js";
 
 /** What every project command starts from: where it runs and which environment it sees. */
@@ -24,6 +25,19 @@ export async function loadProject(ctx: CommandEnv): Promise<ProducerConfig> {
 /** Who a CLI write is attributed to: the dispatched agent's role inside a dispatch, else `cli`. */
 export function cliActor(env: NodeJS.ProcessEnv): string {
   return env.PRODUCER_ROLE?.trim() || "cli";
+}
+
+/**
+ * Refuses a command that only a human may run when it is run from inside a dispatched agent
+ * (its environment carries PRODUCER_TASK_ID). A tripwire for honest mistakes and naive
+ * agents, not a boundary: a process can drop the variable.
+ */
+export function refuseInsideDispatch(env: NodeJS.ProcessEnv, command: string, why: string): void {
+  if (env.PRODUCER_TASK_ID?.trim()) {
+    throw new UsageError(
+      `${command} cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): ${why}`,
+    );
+  }
 }
 
 /**

@@ -1,7 +1,13 @@
 import type { Command } from "commander";
 import { asError, UsageError } from "../../errors.js";
 import { KillSwitchWatcher } from "../../killswitch/kill-switch.js";
-import { type CommandEnv, cliActor, loadProject, openProjectLedger } from "../context.js";
+import {
+  type CommandEnv,
+  cliActor,
+  loadProject,
+  openProjectLedger,
+  refuseInsideDispatch,
+} from "../context.js";
 
 /** `producer kill "reason" [--now]` and `producer resume`: the brake, by hand. */
 export function registerKill(program: Command, ctx: () => CommandEnv): void {
@@ -31,6 +37,11 @@ export function registerKill(program: Command, ctx: () => CommandEnv): void {
     .description("release the kill switch so dispatching continues")
     .action(async () => {
       const env = ctx();
+      refuseInsideDispatch(
+        env.env,
+        "producer resume",
+        "only a human releases the brake (an agent may pull it)",
+      );
       await withSwitch(env, async (killSwitch) => {
         const previous = await killSwitch.disarm(cliActor(env.env));
         env.stdout.write(

@@ -3,7 +3,12 @@ import { ProducerError, UsageError } from "../../errors.js";
 import { PRICES_RECORDED_ACTION } from "../../pricing/book.js";
 import { formatPriceDiff } from "../../pricing/diff.js";
 import { type PriceSource, parsePriceSource, updatePricing } from "../../pricing/update.js";
-import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
+import {
+  type CommandEnv,
+  loadProject,
+  openProjectLedger,
+  refuseInsideDispatch,
+} from "../context.js";
 
 interface UpdateFlags {
   source?: string;
@@ -28,9 +33,11 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
     .option("--json", "print the result as JSON")
     .action(async (flags: UpdateFlags) => {
       const env = ctx();
-      if (env.env.PRODUCER_TASK_ID?.trim() && !flags.dryRun) {
-        throw new UsageError(
-          "producer pricing update cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): prices are set by a human, outside the agents' runs",
+      if (!flags.dryRun) {
+        refuseInsideDispatch(
+          env.env,
+          "producer pricing update",
+          "prices are set by a human, outside the agents' runs",
         );
       }
       if (flags.source !== undefined && flags.source.trim() === "") {

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { TokenUsage } from "../../ledger/types.js";
 import { computeCost } from "../../pricing/table.js";
@@ -11,7 +12,7 @@ import {
   type Runtime,
   resultBuilder,
 } from "../types.js";
-import { HOW_TO_AUTHENTICATE, planAuth } from "./auth.js";
+import { HOW_TO_AUTHENTICATE, hostCredentialsFile, planAuth } from "./auth.js";
 import { createLedgerServer, LEDGER_TOOL_NAMES } from "./ledger-tools.js";
 import { editDenyRules, protectedPaths } from "./protected-paths.js";
 import { writeGuardHooks } from "./write-guard.js";
@@ -95,7 +96,7 @@ export class ClaudeAgentInvoker implements Runtime {
     else request.signal.addEventListener("abort", onAbort, { once: true });
 
     let stderr = "";
-    const fence = protectedPaths(request.config);
+    const fence = protectedPaths(request.config, [dirname(hostCredentialsFile(request.env))]);
     const options: Options = {
       cwd: request.config.projectRoot,
       env: { ...auth.env, ...producerEnv(request) },

@@ -1,4 +1,5 @@
 import { existsSync, realpathSync } from "node:fs";
+import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProducerConfig } from "../../config/types.js";
@@ -6,8 +7,10 @@ import type { ProducerConfig } from "../../config/types.js";
 /**
  * The files and folders no agent may write: the ledger and everything under agent-state (the
  * price override, the kill switch, escalations, reports), producer.yaml, the roles' prompts,
- * the project's `.env*`, its `node_modules/` and ai-producer's own installed files. Together
- * they decide what an agent is charged, what it is told and whether the brake holds.
+ * the project's `.env*`, its `node_modules/` and ai-producer's own installed files; and what
+ * configures the next Claude Code session or runs code by itself (the project's `.claude/`,
+ * `.mcp.json`, `CLAUDE.md`, `.git/`, the host's Claude config folder). Together they decide
+ * what an agent is charged, what it is told and whether the brake holds.
  */
 export interface ProtectedPaths {
   /** Absolute paths of single files. */
@@ -21,8 +24,11 @@ export interface ProtectedPaths {
 /** Where ai-producer itself is installed (three levels up from this module, in src or dist). */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-/** The protected set of one project. */
-export function protectedPaths(config: ProducerConfig): ProtectedPaths {
+/**
+ * The protected set of one project. `extraDirs` adds folders only the caller knows of (the
+ * host's Claude config folder, which depends on the environment).
+ */
+export function protectedPaths(config: ProducerConfig, extraDirs: string[] = []): ProtectedPaths {
   const root = config.projectRoot;
   const files = [
     config.configPath,
@@ -34,11 +40,23 @@ export function protectedPaths(config: ProducerConfig): ProtectedPaths {
     config.pricing.overrideFile,
     ...Object.values(config.agents).map((role) => role.prompt),
     join(PACKAGE_ROOT, "package.json"),
+    // Claude Code reads these at the start of every session (inherit mode loads the project's
+    // settings, whose hooks run shell commands): one agent must not configure the next.
+    join(root, ".mcp.json"),
+    join(root, "CLAUDE.md"),
+    join(root, "CLAUDE.local.md"),
   ];
   const dirs = [
     config.agentStateDir,
+    // Named on their own too: agent_state_dir may be the project root, which is no fence.
+    join(config.agentStateDir, "claude-config"),
     config.escalationsDir,
+    config.reportsDir,
     join(root, "node_modules"),
+    join(root, ".claude"),
+    // Git hooks and config (core.fsmonitor, aliases) run commands on a human's next git call.
+    join(root, ".git"),
+    ...extraDirs,
     join(PACKAGE_ROOT, "dist"),
     join(PACKAGE_ROOT, "bin"),
     join(PACKAGE_ROOT, "node_modules"),
@@ -56,7 +74,8 @@ export function protectedReason(
   path: string,
   cwd: string = paths.projectRoot,
 ): string | null {
-  const candidates = new Set([resolve(cwd, path), resolveLinks(resolve(cwd, path))]);
+  const spelled = expandHome(path.trim());
+  const candidates = new Set([resolve(cwd, spelled), resolveLinks(resolve(cwd, spelled))]);
   for (const target of candidates) {
     for (const file of paths.files) {
       if (target === file || target === resolveLinks(file))
@@ -120,6 +139,12 @@ function mentions(command: string, name: string): boolean {
     at = command.indexOf(name, at + 1);
   }
   return false;
+}
+
+/** `~` and `~/…` as the shell (and Claude Code) read them. */
+function expandHome(path: string): string {
+  if (path !== "~" && !path.startsWith("~/")) return path;
+  return join(homedir(), path.slice(1));
 }
 
 function within(path: string, dir: string): boolean {
