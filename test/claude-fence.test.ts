@@ -333,3 +333,32 @@ describe("what a call is charged", () => {
     expect(result.costUsd).toBe(result.actualCostUsd);
   });
 });
+
+describe("what a Claude agent leaves behind", () => {
+  it("ends the background jobs its Bash tool started, in a session of their own too", async () => {
+    const project = await tempProjectWithLedger(yaml(["Bash"]));
+    const pids = join(project.dir, "pids.txt");
+    fake = await startFakeAnthropic({
+      script: [
+        toolTurn("Bash", {
+          command: `tail -f /dev/null >/dev/null 2>&1 & echo $! >> ${pids}; setsid tail -f /dev/null >/dev/null 2>&1 < /dev/null & echo $! >> ${pids}`,
+        }),
+        textTurn("started two jobs"),
+      ],
+    });
+    const result = await dispatch(project, hostEnv("api", fake));
+    expect(result.ok).toBe(true);
+    const left = readFileSync(pids, "utf8").trim().split("\n").map(Number);
+    expect(left).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const pid of left) {
+      let running = true;
+      try {
+        running = !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        running = false;
+      }
+      expect(running, `process ${pid} outlived its dispatch`).toBe(false);
+    }
+  });
+});

@@ -117,6 +117,29 @@ describe("exec runtime", () => {
     expect(alive(grandchild)).toBe(false);
   });
 
+  for (const mode of ["background", "escape"] as const) {
+    it(`ends what the agent left behind (${mode}) with its dispatch, promptly`, async () => {
+      const pidFile = join(tempDir(), "left.pid");
+      const { invoke } = await setup(mode, [pidFile]);
+      const started = Date.now();
+      const result = await invoke();
+      expect(result).toMatchObject({ ok: true, errorKind: null });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const left = Number(readFileSync(pidFile, "utf8"));
+      await sleep(200);
+      expect(alive(left)).toBe(false);
+    });
+  }
+
+  it("ends an escaped grandchild on timeout too", async () => {
+    const pidFile = join(tempDir(), "escaped.pid");
+    const { invoke } = await setup("escape-hang", [pidFile], 0.02);
+    const result = await invoke();
+    expect(result.errorKind).toBe("timeout");
+    await sleep(200);
+    expect(alive(Number(readFileSync(pidFile, "utf8")))).toBe(false);
+  });
+
   it("aborts on the signal", async () => {
     const env = await setup("hang");
     const pidFile = join(env.dir, "gc.pid");

@@ -109,6 +109,12 @@ export interface ActorOption {
   actor?: string;
 }
 
+/** Options of claim recovery. */
+export interface RecoveryOptions extends ActorOption {
+  /** Retries a task may use (`retry.max_retries`); past them a recovered claim escalates. */
+  maxRetries?: number;
+}
+
 const DEFAULT_LEASE_MS = 30_000;
 
 /**
@@ -361,10 +367,11 @@ export class LedgerClient {
   }
 
   /**
-   * Returns to pending every claim whose lease ran out (its Producer died or hung). The
-   * attempt stays counted; each recovery is audited.
+   * Ends every claim whose lease ran out (its Producer died or hung): back to pending, or
+   * escalated when the task has used up `maxRetries`. The attempt stays counted; each
+   * recovery is audited.
    */
-  recoverExpiredLeases(options?: ActorOption): Promise<Task[]> {
+  recoverExpiredLeases(options?: RecoveryOptions): Promise<Task[]> {
     return this.write((core) =>
       core.stmt.expiredLeases
         .all(core.now())
@@ -374,6 +381,7 @@ export class LedgerClient {
             id,
             "lease expired: the worker holding it stopped renewing it",
             this.actorOf(options),
+            options?.maxRetries,
           ),
         ),
     );
@@ -383,7 +391,10 @@ export class LedgerClient {
    * Returns to pending the claims held by processes on this host that no longer exist, so a
    * restarted Producer need not wait for their leases to run out.
    */
-  recoverDeadClaims(isAlive: (pid: number) => boolean, options?: ActorOption): Promise<Task[]> {
+  recoverDeadClaims(
+    isAlive: (pid: number) => boolean,
+    options?: RecoveryOptions,
+  ): Promise<Task[]> {
     return this.write((core) => {
       const recovered: Task[] = [];
       for (const holder of core.stmt.claimedByHost.all(`${core.host}:%`)) {
@@ -396,6 +407,7 @@ export class LedgerClient {
               id,
               `the process holding it (${holder}) is gone`,
               this.actorOf(options),
+              options?.maxRetries,
             ),
           );
         }

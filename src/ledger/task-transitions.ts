@@ -197,21 +197,28 @@ export function changeTaskSync(
 }
 
 /**
- * Puts the claim of task `id` back to pending because its holder is gone (lease expired or
- * its process died). The attempt stays counted, so a task that kills its worker every time
- * still runs out of retries.
+ * Ends the claim of task `id` because its holder is gone (lease expired or its process
+ * died). The attempt stays counted: back to pending while retries remain, and escalated once
+ * `maxRetries` retries are used up, so a task that kills its worker every time still ends.
  */
-export function recoverClaimSync(core: LedgerCore, id: string, why: string, actor: Actor): Task {
+export function recoverClaimSync(
+  core: LedgerCore,
+  id: string,
+  why: string,
+  actor: Actor,
+  maxRetries = Number.POSITIVE_INFINITY,
+): Task {
   const task = core.requireTask(id);
   const now = core.now();
+  const spent = task.attempts > maxRetries;
   core.stmt.setStatus.run({
     id,
     from: "in_progress",
-    status: "pending",
+    status: spent ? "escalated" : "pending",
     agent_owner: task.agentOwner,
     attempts: task.attempts,
     last_error: why,
-    finished_at: null,
+    finished_at: spent ? now : null,
     now,
   });
   if (task.claimToken) core.stmt.closeAttempt.run(now, "recovered", why, 0, id, task.claimToken);
@@ -220,6 +227,7 @@ export function recoverClaimSync(core: LedgerCore, id: string, why: string, acto
     attempt: task.attempts,
     claimed_by: task.claimedBy,
     reason: why,
+    ...(spent && { escalated: true }),
   });
   return toTask(core.stmt.getTask.get(id)!);
 }

@@ -41,6 +41,38 @@ export interface RunningDispatch {
 }
 
 /**
+ * Tells humans a task is escalated: the escalation file (every attempt, the commands to
+ * resolve it), the event and a notice. Used when a dispatch fails for the last time and when
+ * a recovered claim (its Producer died) has used up its retries.
+ */
+export async function announceEscalation(
+  ctx: Pick<DispatchContext, "config" | "ledger" | "events" | "notifier">,
+  task: Task,
+  error: string,
+): Promise<void> {
+  const [attempts, parent] = await Promise.all([
+    ctx.ledger.listAttempts(task.id),
+    task.parentTaskId ? ctx.ledger.getTask(task.parentTaskId) : Promise.resolve(null),
+  ]);
+  const file = writeEscalation(ctx.config, task, attempts, parent);
+  ctx.events.emit("escalated", {
+    taskId: task.id,
+    role: task.agentOwner,
+    title: task.title,
+    file,
+    attempts: task.attempts,
+  });
+  await ctx.notifier.notify({
+    kind: "escalation",
+    title: `Escalated: ${task.title}`,
+    message: `Task ${task.id} (${task.agentOwner}) failed ${task.attempts} times; last error: ${error}. Details and the commands to resolve it: ${file}`,
+    priority: 4,
+    tags: ["warning"],
+    needsHuman: true,
+  });
+}
+
+/**
  * Runs one claimed, funded task to its end: heartbeat the lease, invoke the role's runtime,
  * then in ONE ledger transaction end the claim and settle the budget; retry with backoff,
  * escalate, or fail; tell humans what they need to know. Never throws.
@@ -243,28 +275,7 @@ async function finish(
       at: end.notBefore,
     });
   }
-  if (end.kind === "escalated") {
-    const [attempts, parent] = await Promise.all([
-      ctx.ledger.listAttempts(task.id),
-      task.parentTaskId ? ctx.ledger.getTask(task.parentTaskId) : Promise.resolve(null),
-    ]);
-    const file = writeEscalation(ctx.config, finished.task, attempts, parent);
-    ctx.events.emit("escalated", {
-      taskId: task.id,
-      role,
-      title: task.title,
-      file,
-      attempts: task.attempts,
-    });
-    await ctx.notifier.notify({
-      kind: "escalation",
-      title: `Escalated: ${task.title}`,
-      message: `Task ${task.id} (${role}) failed ${task.attempts} times; last error: ${error}. Details and the commands to resolve it: ${file}`,
-      priority: 4,
-      tags: ["warning"],
-      needsHuman: true,
-    });
-  }
+  if (end.kind === "escalated") await announceEscalation(ctx, finished.task, error);
   const armed = await ctx.failures.recordFailure(role);
   if (armed) {
     // The loop announces the armed switch at its next poll, like any other arming.

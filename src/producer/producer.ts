@@ -7,13 +7,19 @@ import { asError } from "../errors.js";
 import { FailureBurstDetector } from "../killswitch/auto-arm.js";
 import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
 import { LedgerClient } from "../ledger/client.js";
+import type { Task } from "../ledger/types.js";
 import { pushChannelFor } from "../notify/from-config.js";
 import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
 import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pricing/book.js";
 import { isStale, tableAgeDays } from "../pricing/table.js";
 import type { Runtime } from "../runtimes/types.js";
-import { type DispatchContext, type RunningDispatch, startDispatch } from "./dispatch.js";
+import {
+  announceEscalation,
+  type DispatchContext,
+  type RunningDispatch,
+  startDispatch,
+} from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
 import { IdleTracker, idleReason } from "./idle.js";
 import { Waker } from "./wake.js";
@@ -141,13 +147,12 @@ export class Producer {
         actor: "producer",
         details: { claimed_by: LedgerClient.processIdentity(), once: Boolean(options.once) },
       });
-      for (const task of await ledger.recoverDeadClaims(isAlive, { actor: "producer" })) {
-        this.events.emit("recovered", {
-          taskId: task.id,
-          role: task.agentOwner,
-          reason: task.lastError ?? "",
-        });
-      }
+      await this.recovered(
+        await ledger.recoverDeadClaims(isAlive, {
+          actor: "producer",
+          maxRetries: config.retry.maxRetries,
+        }),
+      );
       await this.checkPrices();
       while (!this.stopping) {
         let poll = { claimed: 0, waiting: true };
@@ -194,13 +199,9 @@ export class Producer {
   private async poll(): Promise<{ claimed: number; waiting: boolean }> {
     const { config, ledger } = this.options;
     await this.notePriceChange(await this.prices.refresh());
-    for (const task of await ledger.recoverExpiredLeases({ actor: "producer" })) {
-      this.events.emit("recovered", {
-        taskId: task.id,
-        role: task.agentOwner,
-        reason: task.lastError ?? "",
-      });
-    }
+    await this.recovered(
+      await ledger.recoverExpiredLeases({ actor: "producer", maxRetries: config.retry.maxRetries }),
+    );
     const brake = this.killSwitch.state();
     if (brake) {
       if (this.killSwitchSeen === null) {
@@ -265,6 +266,17 @@ export class Producer {
     }
     await this.observeIdle(claimed > 0 || this.running.size > 0 || waiting, null, capped);
     return { claimed, waiting };
+  }
+
+  /** Reports recovered claims; one that used up its retries is escalated like any other. */
+  private async recovered(tasks: Task[]) {
+    for (const task of tasks) {
+      const reason = task.lastError ?? "";
+      this.events.emit("recovered", { taskId: task.id, role: task.agentOwner, reason });
+      if (task.status === "escalated") {
+        await announceEscalation(this.context, task, `its worker died on every attempt (${reason})`);
+      }
+    }
   }
 
   private runningOf(role: string): number {

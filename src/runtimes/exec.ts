@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { TokenUsage } from "../ledger/types.js";
 import { computeCost } from "../pricing/table.js";
+import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "./process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "./prompt.js";
 import {
   chargeFor,
@@ -15,6 +16,8 @@ import {
 const TAIL_CHARS = 4000;
 /** After SIGTERM, how long the process group gets before SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/** After the agent exits, how long its last output may take to arrive before the pipes close. */
+const EXIT_GRACE_MS = 500;
 
 /** The optional JSON report an exec agent may print as its last stdout line. */
 interface ExecReport {
@@ -58,6 +61,7 @@ export class ExecRuntime implements Runtime {
       stdin,
       timeoutMs: request.role.timeoutMinutes * 60_000,
       signal: request.signal,
+      mark: newDispatchMark(),
     });
     const tail = tailOf(run.stderr, run.stdout);
     if (run.spawnError) {
@@ -176,8 +180,10 @@ interface ProcessRun {
 }
 
 /**
- * Spawns `command` in its own process group and waits for it, killing the whole group on
- * timeout or abort (SIGTERM, then SIGKILL after a grace period).
+ * Spawns `command` in its own process group, marked with `mark`, and waits for it to exit.
+ * The dispatch owns everything it started: once the agent has exited (plus a short grace for
+ * its last output), and at once on timeout or abort, the group and every marked process are
+ * ended and the pipes closed, so a background child holding stdout cannot hold the dispatch.
  */
 function runProcess(
   command: string[],
@@ -187,6 +193,7 @@ function runProcess(
     stdin: string;
     timeoutMs: number;
     signal: AbortSignal;
+    mark: string;
   },
 ): Promise<ProcessRun> {
   return new Promise((resolve) => {
@@ -202,7 +209,7 @@ function runProcess(
     const [program, ...args] = command as [string, ...string[]];
     const child = spawn(program, args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, [DISPATCH_MARK_VARIABLE]: options.mark },
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -221,51 +228,52 @@ function runProcess(
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin);
 
-    let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = () => {
-      if (child.pid === undefined || child.exitCode !== null) return;
-      signalGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(
-        () => child.pid !== undefined && signalGroup(child.pid, "SIGKILL"),
-        KILL_GRACE_MS,
-      );
-      killTimer.unref();
+    const timers = new Set<NodeJS.Timeout>();
+    const later = (ms: number, work: () => void) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        work();
+      }, ms);
+      timers.add(timer);
     };
-    const timer = setTimeout(() => {
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      options.signal.removeEventListener("abort", onAbort);
+      // Whatever the agent left running goes with it, in its group or escaped from it.
+      endDispatchTree(options.mark, "SIGKILL", child.pid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve(run);
+    };
+    const stop = () => {
+      if (child.pid === undefined) return;
+      endDispatchTree(options.mark, "SIGTERM", child.pid);
+      later(KILL_GRACE_MS, finish);
+    };
+    later(options.timeoutMs, () => {
       run.timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
+      stop();
+    });
     const onAbort = () => {
       run.aborted = true;
-      killGroup();
+      stop();
     };
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener("abort", onAbort, { once: true });
 
-    const finish = () => {
-      clearTimeout(timer);
-      options.signal.removeEventListener("abort", onAbort);
-      // Whatever the agent left running in its group goes with it.
-      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-      if (killTimer) clearTimeout(killTimer);
-      resolve(run);
-    };
     child.on("error", (error) => {
       run.spawnError = error.message;
       finish();
     });
-    child.on("close", (code, signal) => {
+    child.on("exit", (code, signal) => {
       run.code = code;
       run.signal = signal;
-      finish();
+      // The pipes close when the last process holding them ends; wait briefly, not for that.
+      later(EXIT_GRACE_MS, finish);
     });
+    child.on("close", finish);
   });
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
 }

@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { TokenUsage } from "../../ledger/types.js";
 import { computeCost } from "../../pricing/table.js";
+import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "../process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "../prompt.js";
 import {
   chargeFor,
@@ -96,10 +97,12 @@ export class ClaudeAgentInvoker implements Runtime {
     else request.signal.addEventListener("abort", onAbort, { once: true });
 
     let stderr = "";
+    // Everything the CLI starts (its Bash tool's background jobs too) carries this mark.
+    const mark = newDispatchMark();
     const fence = protectedPaths(request.config, [dirname(hostCredentialsFile(request.env))]);
     const options: Options = {
       cwd: request.config.projectRoot,
-      env: { ...auth.env, ...producerEnv(request) },
+      env: { ...auth.env, ...producerEnv(request), [DISPATCH_MARK_VARIABLE]: mark },
       systemPrompt: { type: "preset", preset: "claude_code", append: systemPrompt },
       settingSources: auth.settingSources,
       permissionMode: auth.permissionMode,
@@ -148,6 +151,8 @@ export class ClaudeAgentInvoker implements Runtime {
     } finally {
       clearTimeout(timer);
       request.signal.removeEventListener("abort", onAbort);
+      // Nothing the agent started outlives its dispatch.
+      endDispatchTree(mark, "SIGKILL");
     }
 
     const accounting = this.account(result, request, auth.reportsActualCost);

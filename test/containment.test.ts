@@ -1,0 +1,89 @@
+// Containment through the CLI, as a user runs it: agents that are broken or hostile in the
+// ways an unattended team meets (they kill their Producer, leave processes behind) still end,
+// and the budget and the brake still hold.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LedgerClient } from "../src/index.js";
+import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/temp.js";
+
+const AGENT = join(import.meta.dirname, "fixtures", "exec-agent.mjs");
+
+/** A project whose `code` role runs the test exec agent in `mode`, with its ledger. */
+async function execProject(mode: string, extraArgs: string[] = [], top = "") {
+  const dir = tempDir("containment-");
+  writeFileSync(
+    join(dir, "producer.yaml"),
+    `project_name: contain\npoll_interval_seconds: 0.05\n${top}agents:\n  code:\n    daily_cap_usd: 5\n    runtime: exec\n    timeout_minutes: 1\n    command: ${JSON.stringify([process.execPath, AGENT, mode, ...extraArgs])}\n`,
+  );
+  mkdirSync(join(dir, "agents", "code"), { recursive: true });
+  writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
+  mkdirSync(join(dir, "agent-state"), { recursive: true });
+  const ledger = await LedgerClient.open({ dbPath: join(dir, "agent-state", "ledger.db") });
+  await ledger.close();
+  return dir;
+}
+
+async function tasksOf(dir: string) {
+  const ledger = await LedgerClient.open({
+    dbPath: join(dir, "agent-state", "ledger.db"),
+    create: false,
+  });
+  try {
+    return await ledger.listTasks({});
+  } finally {
+    await ledger.close();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+describe("every claim ends", () => {
+  it("a task whose agent kills its Producer every time ends escalated after max_retries + 1 attempts", async () => {
+    const dir = await execProject("kill-parent", [], "retry:\n  max_retries: 2\n");
+    const add = await runCli(["task", "add", "--agent", "code", "--title", "Kill your boss"], {
+      cwd: dir,
+    });
+    expect(add.code).toBe(0);
+    const codes: (number | null)[] = [];
+    for (let run = 0; run < 6; run++) {
+      const result = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
+      codes.push(result.code);
+      const [task] = await tasksOf(dir);
+      if (task!.status === "escalated") break;
+    }
+    const [task] = await tasksOf(dir);
+    expect(task).toMatchObject({ status: "escalated", attempts: 3 });
+    // Three Producers died mid-dispatch (SIGKILL); the fourth recovered the claim and escalated.
+    expect(codes).toEqual([null, null, null, 0]);
+    const files = readdirSync(join(dir, "agent-state", "escalations"));
+    expect(files).toEqual([`${task!.id}.md`]);
+    const attention = readFileSync(join(dir, "agent-state", "needs-attention.md"), "utf8");
+    expect(attention).toContain(`Escalated: Kill your boss`);
+  });
+});
+
+describe("processes an agent leaves behind", () => {
+  for (const mode of ["background", "escape"] as const) {
+    it(`a --once run with an agent that leaves a process (${mode}) ends promptly, and so does the process`, async () => {
+      const pidFile = join(tempDir("containment-pid-"), "left.pid");
+      const dir = await execProject(mode, [pidFile]);
+      await runCli(["task", "add", "--agent", "code", "--title", "Leave something"], { cwd: dir });
+      const started = Date.now();
+      const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
+      expect(run.code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(existsSync(pidFile)).toBe(true);
+      expect(alive(Number(readFileSync(pidFile, "utf8")))).toBe(false);
+      const [task] = await tasksOf(dir);
+      expect(task!.status).toBe("done");
+    });
+  }
+});
