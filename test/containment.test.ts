@@ -70,6 +70,29 @@ describe("every claim ends", () => {
   });
 });
 
+describe("what an agent reports", () => {
+  it("an impossible usage (1e308 tokens) ends the task failed, charged its whole hold", async () => {
+    const dir = await execProject("infinite");
+    await runCli(["task", "add", "--agent", "code", "--title", "Count to infinity"], { cwd: dir });
+    const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    const [task] = await tasksOf(dir);
+    expect(task).toMatchObject({ status: "failed", attempts: 1, inputTokens: 0 });
+    expect(task!.lastError).toMatch(
+      /^the agent reported an impossible usage \(input tokens: 1e\+308\); it is charged its whole hold \(\$\d+\.\d{4}\)$/,
+    );
+    expect(task!.costUsd).toBeGreaterThan(0);
+    const ledger = await LedgerClient.open({
+      dbPath: join(dir, "agent-state", "ledger.db"),
+      create: false,
+    });
+    const [row] = await ledger.budgetForDay(new Date().toISOString().slice(0, 10));
+    await ledger.close();
+    expect(row).toMatchObject({ role: "code", reservedUsd: 0, heldCount: 0 });
+    expect(row!.spentUsd).toBeCloseTo(task!.costUsd, 9);
+  });
+});
+
 describe("processes an agent leaves behind", () => {
   for (const mode of ["background", "escape"] as const) {
     it(`a --once run with an agent that leaves a process (${mode}) ends promptly, and so does the process`, async () => {

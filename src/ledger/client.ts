@@ -391,10 +391,7 @@ export class LedgerClient {
    * Returns to pending the claims held by processes on this host that no longer exist, so a
    * restarted Producer need not wait for their leases to run out.
    */
-  recoverDeadClaims(
-    isAlive: (pid: number) => boolean,
-    options?: RecoveryOptions,
-  ): Promise<Task[]> {
+  recoverDeadClaims(isAlive: (pid: number) => boolean, options?: RecoveryOptions): Promise<Task[]> {
     return this.write((core) => {
       const recovered: Task[] = [];
       for (const holder of core.stmt.claimedByHost.all(`${core.host}:%`)) {

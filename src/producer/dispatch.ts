@@ -14,6 +14,7 @@ import { emptyResult } from "../runtimes/types.js";
 import { writeEscalation } from "./escalation.js";
 import type { ProducerEventEmitter } from "./events.js";
 import { nextStep } from "./retry.js";
+import { saneResult } from "./sane-result.js";
 
 /** What one dispatch needs from the Producer around it. */
 export interface DispatchContext {
@@ -158,7 +159,7 @@ async function runDispatch(
   } finally {
     clearInterval(heartbeat);
   }
-  await finish(ctx, running, reservation, result);
+  await finish(ctx, running, reservation, saneResult(result, reservation.amountUsd));
 }
 
 async function finish(
@@ -187,22 +188,36 @@ async function finish(
         : step?.kind === "escalate"
           ? { kind: "escalated", error }
           : { kind: "failed", error };
-  const finished = await ctx.ledger.finishClaim(
-    task.id,
-    task.claimToken!,
-    end,
-    {
-      costUsd: result.costUsd,
-      actualCostUsd: result.actualCostUsd,
-      usage: result.usage,
-      model: result.model,
-      result: result.resultText,
-    },
-    {
-      actor: "producer",
-      settle: { reservationId: reservation.id, limits: ctx.budget.limitsFor(role) },
-    },
-  );
+  const settle = { reservationId: reservation.id, limits: ctx.budget.limitsFor(role) };
+  let finished: Awaited<ReturnType<typeof ctx.ledger.finishClaim>>;
+  try {
+    finished = await ctx.ledger.finishClaim(
+      task.id,
+      task.claimToken!,
+      end,
+      {
+        costUsd: result.costUsd,
+        actualCostUsd: result.actualCostUsd,
+        usage: result.usage,
+        model: result.model,
+        result: result.resultText,
+      },
+      { actor: "producer", settle },
+    );
+  } catch (cause) {
+    // The claim must end all the same, or lease recovery would replay it forever: end it as
+    // failed, charged its whole hold. Should even that fail, the lease recovers it.
+    const why = `recording the call's outcome failed (${asError(cause).message})`;
+    ctx.events.emit("loop_error", { message: `task ${task.id}: ${why}; ended as failed` });
+    await ctx.ledger.finishClaim(
+      task.id,
+      task.claimToken!,
+      { kind: "failed", error: why },
+      { costUsd: reservation.amountUsd },
+      { actor: "producer", settle },
+    );
+    return;
+  }
   const settlement = finished.settlement!;
   if (settlement.softCapCrossed) {
     const cap = ctx.budget.limitsFor(role).roleCapUsd;

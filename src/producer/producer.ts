@@ -274,7 +274,11 @@ export class Producer {
       const reason = task.lastError ?? "";
       this.events.emit("recovered", { taskId: task.id, role: task.agentOwner, reason });
       if (task.status === "escalated") {
-        await announceEscalation(this.context, task, `its worker died on every attempt (${reason})`);
+        await announceEscalation(
+          this.context,
+          task,
+          `its worker died on every attempt (${reason})`,
+        );
       }
     }
   }
