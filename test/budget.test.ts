@@ -200,6 +200,44 @@ agents:
   });
 });
 
+describe("holds follow their task", () => {
+  it("killing a claimed task releases its hold in the same change, and the call still settles", async () => {
+    const { budget, ledger } = await setup();
+    const task = await ledger.insertTask({ agentOwner: "code", title: "one" });
+    const claim = await budget.claimAndReserve("code");
+    if (claim.kind !== "claimed") throw new Error("expected a claim");
+    expect((await budget.snapshot()).project.reservedUsd).toBe(2);
+    await ledger.kill(task.id, { reason: "stuck" });
+    expect((await budget.snapshot()).project.reservedUsd).toBe(0);
+    // The call that was running when the task was killed still records what it spent.
+    const late = await ledger.finishClaim(
+      task.id,
+      claim.task.claimToken!,
+      { kind: "done" },
+      { costUsd: 0.4 },
+      { settle: { reservationId: claim.reservation.id, limits: budget.limitsFor("code") } },
+    );
+    expect(late.claimLost).toBe(true);
+    expect((await budget.snapshot()).project).toMatchObject({ spentUsd: 0.4, reservedUsd: 0 });
+  });
+
+  it("a sweep releases holds whose claim ended without settling them, audited", async () => {
+    const { budget, ledger } = await setup();
+    const task = await ledger.insertTask({ agentOwner: "code", title: "one" });
+    const claim = await budget.claimAndReserve("code");
+    if (claim.kind !== "claimed") throw new Error("expected a claim");
+    expect(await ledger.releaseOrphanHolds()).toEqual([]);
+    // A library caller ends the claim and forgets the hold.
+    await ledger.finishClaim(task.id, claim.task.claimToken!, { kind: "done" }, { costUsd: 0 });
+    expect((await budget.snapshot()).project.reservedUsd).toBe(2);
+    expect(await ledger.releaseOrphanHolds({ actor: "producer" })).toEqual([claim.reservation.id]);
+    expect((await budget.snapshot()).project.reservedUsd).toBe(0);
+    const [audit] = await ledger.recentAudit(1);
+    expect(audit).toMatchObject({ action: "budget.holds_released", actor: "producer" });
+    expect((await ledger.verifyAuditChain()).ok).toBe(true);
+  });
+});
+
 describe("claimAndReserve", () => {
   it("claims and holds together; waits while money is held, refuses once it is spent", async () => {
     const { budget, ledger } = await setup();

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
 const AGENT = join(import.meta.dirname, "fixtures", "exec-agent.mjs");
@@ -67,6 +67,42 @@ describe("every claim ends", () => {
     expect(files).toEqual([`${task!.id}.md`]);
     const attention = readFileSync(join(dir, "agent-state", "needs-attention.md"), "utf8");
     expect(attention).toContain(`Escalated: Kill your boss`);
+  });
+});
+
+describe("holds follow their task", () => {
+  it("a crashed claim killed by a human frees its hold at once", async () => {
+    const pidFile = join(tempDir("containment-pid-"), "agent.pid");
+    const dir = await execProject("hang", [pidFile]);
+    const add = await runCli(["task", "add", "--agent", "code", "--title", "Hang forever"], {
+      cwd: dir,
+    });
+    const id = add.stdout.trim();
+    const producer = startCli(["run"], { cwd: dir });
+    const reserved = async () => {
+      const status = await runCli(["status", "--json"], { cwd: dir });
+      return JSON.parse(status.stdout).budget.roles.find((r: { role: string }) => r.role === "code")
+        ?.reservedUsd as number | undefined;
+    };
+    try {
+      await producer.waitFor(/claimed/);
+      while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 25));
+      producer.child.kill("SIGKILL");
+      await producer.exited;
+      expect(await reserved()).toBeGreaterThan(0);
+      const kill = await runCli(["task", "kill", id, "--reason", "stuck"], { cwd: dir });
+      expect(kill.code).toBe(0);
+      expect(await reserved()).toBe(0);
+    } finally {
+      producer.child.kill("SIGKILL");
+      // The agent of a Producer killed with -9 is an orphan now; end it here.
+      try {
+        process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+      } catch {}
+      try {
+        process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+      } catch {}
+    }
   });
 });
 

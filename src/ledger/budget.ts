@@ -275,6 +275,38 @@ export function releaseHeldForTaskSync(core: LedgerCore, taskId: string): number
     .run(core.now(), taskId).changes;
 }
 
+const ORPHAN = `state = 'held' AND task_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_id AND t.status = 'in_progress')`;
+
+/** Ids of the holds whose task is no longer claimed (a read: no write lock taken). */
+export function orphanHoldsSync(core: LedgerCore): string[] {
+  return (
+    core.prepare(`SELECT id FROM budget_reservations WHERE ${ORPHAN}`).all() as { id: string }[]
+  ).map((r) => r.id);
+}
+
+/**
+ * Releases the holds whose task is no longer claimed (a claim ended without settling, a task
+ * changed behind a crashed Producer's back): money held for no call would block its role for
+ * the rest of the day. Audited when it finds any. Returns the released reservation ids.
+ */
+export function releaseOrphanHoldsSync(core: LedgerCore, actor: string): string[] {
+  const ids = orphanHoldsSync(core);
+  if (ids.length === 0) return ids;
+  core
+    .prepare(`UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${ORPHAN}`)
+    .run(core.now());
+  core.audit.appendSync({
+    ts: core.now(),
+    actor,
+    action: "budget.holds_released",
+    entityType: "budget",
+    entityId: null,
+    details: { reservations: ids, reason: "their task is no longer claimed" },
+  });
+  return ids;
+}
+
 /** Every role's row for a day (roles without spend or holds are absent). */
 export function dayBudgetSync(core: LedgerCore, day: string): RoleBudgetRow[] {
   return core

@@ -7,9 +7,11 @@ import {
   type BudgetLimits,
   type BudgetUsage,
   dayBudgetSync,
+  orphanHoldsSync,
   type Reservation,
   type ReserveOutcome,
   type RoleBudgetRow,
+  releaseOrphanHoldsSync,
   releaseSync,
   reserveSync,
   type Settlement,
@@ -522,6 +524,16 @@ export class LedgerClient {
   /** Gives a hold back unspent. */
   releaseBudget(reservationId: string): Promise<Reservation> {
     return this.write((core) => releaseSync(core, reservationId));
+  }
+
+  /**
+   * Releases every hold whose task is no longer claimed (see the Producer's poll), audited;
+   * resolves to the released reservation ids.
+   */
+  async releaseOrphanHolds(options?: ActorOption): Promise<string[]> {
+    // Checked with a read first: the Producer asks on every poll and there is rarely any.
+    if ((await this.run((core) => orphanHoldsSync(core))).length === 0) return [];
+    return this.write((core) => releaseOrphanHoldsSync(core, this.actorOf(options)));
   }
 
   /** One role's spend and holds for a UTC day, with the project's totals. */

@@ -188,6 +188,9 @@ export function changeTaskSync(
   if (task.status === "in_progress" && task.claimToken) {
     core.stmt.closeAttempt.run(now, "killed", reason, 0, id, task.claimToken);
   }
+  // The money held for its call goes back with the claim. A call still running settles
+  // what it spent all the same when it ends (a released hold can still be settled).
+  releaseHeldForTaskSync(core, id);
   core.auditTask(actor, `task.${change.kind === "kill" ? "killed" : `${change.kind}d`}`, id, {
     from_status: task.status,
     ...(change.kind === "reroute" ? { from_role: task.agentOwner, to_role: role } : {}),

@@ -202,6 +202,7 @@ export class Producer {
     await this.recovered(
       await ledger.recoverExpiredLeases({ actor: "producer", maxRetries: config.retry.maxRetries }),
     );
+    await ledger.releaseOrphanHolds({ actor: "producer" });
     const brake = this.killSwitch.state();
     if (brake) {
       if (this.killSwitchSeen === null) {
