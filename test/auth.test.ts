@@ -36,6 +36,7 @@ describe("auth modes", () => {
       },
       projectRoot: s.projectRoot,
       agentStateDir: s.agentStateDir,
+      canScrub: true,
     });
     expect(plan).toMatchObject({
       mode: "api",
@@ -50,6 +51,7 @@ describe("auth modes", () => {
       PATH: "/bin",
       ANTHROPIC_API_KEY: KEY,
       CLAUDE_CONFIG_DIR: join(s.agentStateDir, "claude-config", "api"),
+      CLAUDE_CODE_SUBPROCESS_ENV_SCRUB: "1",
       GIT_TERMINAL_PROMPT: "0",
     });
     expect(readdirSync(plan.configDir!)).toEqual([]);
@@ -133,6 +135,7 @@ describe("auth modes", () => {
     const s = setup();
     const env = { HOME: s.home, CLAUDE_CONFIG_DIR: "/host/config", FOO: "bar" };
     const plan = planAuth({
+      canScrub: false,
       mode: "inherit",
       env,
       projectRoot: s.projectRoot,
@@ -149,11 +152,30 @@ describe("auth modes", () => {
     expect(plan.env).toEqual({ ...env, GIT_TERMINAL_PROMPT: "0" });
   });
 
+  it("asks Claude Code to scrub credentials from its shells where bubblewrap allows, else warns", () => {
+    const s = setup();
+    const plan = (canScrub: boolean) =>
+      planAuth({
+        mode: "api",
+        env: { HOME: s.home, ANTHROPIC_API_KEY: KEY },
+        projectRoot: s.projectRoot,
+        agentStateDir: s.agentStateDir,
+        canScrub,
+      });
+    expect(plan(true).env.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB).toBe("1");
+    expect(plan(true).warnings).toEqual([]);
+    expect(plan(false).env.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB).toBeUndefined();
+    expect(plan(false).warnings).toEqual([
+      "bubblewrap is not installed, so Claude Code cannot hide ANTHROPIC_API_KEY from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) to scrub it",
+    ]);
+  });
+
   it("bypass_permissions is an opt-in of any mode, with the sandbox flag only as root", () => {
     const s = setup();
     const env = { HOME: s.home, FOO: "bar", ANTHROPIC_API_KEY: KEY };
     const plan = (mode: "inherit" | "api", isRoot: boolean) =>
       planAuth({
+        canScrub: false,
         mode,
         env,
         projectRoot: s.projectRoot,
@@ -182,7 +204,13 @@ describe("auth modes", () => {
   it("auto: api when a key exists, else subscription, else inherit with a warning", () => {
     const s = setup();
     const plan = (env: NodeJS.ProcessEnv) =>
-      planAuth({ mode: "auto", env, projectRoot: s.projectRoot, agentStateDir: s.agentStateDir });
+      planAuth({
+        canScrub: false,
+        mode: "auto",
+        env,
+        projectRoot: s.projectRoot,
+        agentStateDir: s.agentStateDir,
+      });
     expect(plan({ HOME: s.home }).mode).toBe("inherit");
     expect(plan({ HOME: s.home }).warnings).toEqual([
       `auth.mode auto: no ANTHROPIC_API_KEY and no ${s.credentials}; running agents with your own Claude Code setup (inherit mode: your login, plugins and settings load; agents still get only their allowed tools)`,
@@ -220,7 +248,7 @@ describe("auth modes", () => {
         HOME: s.home,
         PATH: process.env.PATH,
         ANTHROPIC_API_KEY: KEY,
-        FAKE_CLAUDE_MODE: "env",
+        CLAUDE_FAKE_MODE: "env",
       },
       ledger: project.ledger,
       prices: bundledPriceTable(),

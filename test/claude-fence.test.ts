@@ -2,7 +2,15 @@
 // honest fake Messages API (it refuses to script a call of a tool the request did not offer),
 // with agents that try to use what they were not given and to write what decides their price,
 // their cap, their instructions and the brake.
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -12,6 +20,7 @@ import {
   type PriceTable,
 } from "../src/index.js";
 import { renderPriceDocument } from "../src/pricing/format.js";
+import { hasBubblewrap } from "../src/runtimes/claude/auth.js";
 import {
   claudeTestEnv,
   type FakeAnthropic,
@@ -240,7 +249,10 @@ function attackTargets(project: Project) {
       config.killSwitch,
       join(PACKAGE_ROOT, "dist", "planted-by-an-agent.js"),
     ]) {
-      expect(existsSync(planted), `${planted} was written`).toBe(false);
+      // Claude Code's Bash sandbox (bubblewrap) may leave an empty mount point for a secret
+      // file like .env.local: nothing of what the agent wrote.
+      const content = existsSync(planted) ? readFileSync(planted, "utf8") : "";
+      expect(content, `${planted} was written`).toBe("");
     }
     expect(readFileSync(join(dir, "src", "ok.txt"), "utf8")).toBe("allowed\n");
     const results = toolResults(fake!.messageRequests().at(-1)!.body);
@@ -334,31 +346,81 @@ describe("what a call is charged", () => {
   });
 });
 
+// Hiding the API key from the shell needs bubblewrap (.ci/run installs it; under CI its
+// absence fails the test rather than skipping it).
+const CAN_SCRUB = hasBubblewrap(process.env) || process.env.CI === "true";
+
+describe("what a Claude agent's shell sees", () => {
+  async function shellEnv(extra: Record<string, string>) {
+    const project = await tempProjectWithLedger(yaml(["Bash"]));
+    const out = join(project.dir, "env.txt");
+    fake = await startFakeAnthropic({
+      script: [toolTurn("Bash", { command: `env > ${out}` }), textTurn("looked")],
+    });
+    const result = await dispatch(project, { ...hostEnv("api", fake), ...extra });
+    expect(result.ok).toBe(true);
+    const seen = readFileSync(out, "utf8");
+    expect(seen).toContain(`PRODUCER_TASK_ID=${result.taskId}`);
+    return seen;
+  }
+
+  it("no secret of the Producer's beyond what the CLI needs", async () => {
+    const seen = await shellEnv({ NTFY_TOKEN: "tk_fence_secret", DB_PASSWORD: "hunter22-fence" });
+    expect(seen).not.toContain("tk_fence_secret");
+    expect(seen).not.toContain("hunter22-fence");
+  });
+
+  it.skipIf(!CAN_SCRUB)(
+    "not the API key either, where bubblewrap lets Claude Code scrub it",
+    async () => {
+      const seen = await shellEnv({});
+      expect(seen).not.toContain("sk-ant-test-not-a-real-key");
+    },
+  );
+});
+
 describe("what a Claude agent leaves behind", () => {
+  /** Live processes whose environment carries `marker` (found from the host's /proc). */
+  function withMarker(marker: string): number[] {
+    const found: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        if (environ.includes(marker) && !/^\d+ \(.*\) Z/.test(stat)) found.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return found;
+  }
+
   it("ends the background jobs its Bash tool started, in a session of their own too", async () => {
     const project = await tempProjectWithLedger(yaml(["Bash"]));
-    const pids = join(project.dir, "pids.txt");
+    const marker = `FENCE_JOB=${Date.now()}${process.pid}`;
+    let whileRunning: number[] = [];
     fake = await startFakeAnthropic({
       script: [
         toolTurn("Bash", {
-          command: `tail -f /dev/null >/dev/null 2>&1 & echo $! >> ${pids}; setsid tail -f /dev/null >/dev/null 2>&1 < /dev/null & echo $! >> ${pids}`,
+          command: `${marker} tail -f /dev/null >/dev/null 2>&1 & ${marker} setsid tail -f /dev/null >/dev/null 2>&1 < /dev/null & echo started`,
         }),
-        textTurn("started two jobs"),
+        () => {
+          whileRunning = withMarker(marker);
+          return textTurn("started two jobs");
+        },
       ],
     });
-    const result = await dispatch(project, hostEnv("api", fake));
-    expect(result.ok).toBe(true);
-    const left = readFileSync(pids, "utf8").trim().split("\n").map(Number);
-    expect(left).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 300));
-    for (const pid of left) {
-      let running = true;
-      try {
-        running = !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        running = false;
-      }
-      expect(running, `process ${pid} outlived its dispatch`).toBe(false);
+    // Without bubblewrap in sight, as on most machines: Claude Code's own sandbox would end
+    // the jobs with the shell, and this is about what ai-producer ends itself.
+    const bin = tempDir("fence-bin-");
+    for (const tool of ["bash", "sh", "tail", "setsid", "env", "cat"]) {
+      symlinkSync(join("/usr/bin", tool), join(bin, tool));
     }
+    const result = await dispatch(project, { ...hostEnv("api", fake), PATH: bin });
+    expect(result.ok).toBe(true);
+    expect(whileRunning.length).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(withMarker(marker)).toEqual([]);
   });
 });

@@ -26,7 +26,7 @@ async function execProject(extra = "") {
   const dir = tempProject(`poll_interval_seconds: 0.2\nlease_seconds: 6\n${extra}`, []);
   writeFileSync(
     join(dir, "producer.yaml"),
-    `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n`,
+    `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n`,
   );
   mkdirSync(join(dir, "agents", "code"), { recursive: true });
   writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");

@@ -70,6 +70,48 @@ describe("every claim ends", () => {
   });
 });
 
+describe("what an agent sees of the Producer's environment", () => {
+  it("an exec agent gets the allowlist and what its role names, never our keys", async () => {
+    const envFile = join(tempDir("containment-env-"), "env.json");
+    const dir = await execProject("dump-env", [envFile]);
+    // The role names one extra variable it may see.
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      readFileSync(join(dir, "producer.yaml"), "utf8").replace(
+        "    runtime: exec\n",
+        "    runtime: exec\n    env: [GITHUB_TOKEN]\n",
+      ),
+    );
+    await runCli(["task", "add", "--agent", "code", "--title", "Show me"], { cwd: dir });
+    const run = await runCli(["run", "--once"], {
+      cwd: dir,
+      env: {
+        ANTHROPIC_API_KEY: "sk-ant-api03-containment-secret",
+        NTFY_TOKEN: "tk_containment_secret",
+        DATABASE_PASSWORD: "hunter22-containment",
+        GITHUB_TOKEN: "ghp_listed_for_this_role",
+        LANG: "C.UTF-8",
+        UNRELATED_SETTING: "x",
+      },
+      timeoutMs: 60_000,
+    });
+    expect(run.code).toBe(0);
+    const seen = JSON.parse(readFileSync(envFile, "utf8")) as Record<string, string>;
+    for (const hidden of [
+      "ANTHROPIC_API_KEY",
+      "NTFY_TOKEN",
+      "DATABASE_PASSWORD",
+      "UNRELATED_SETTING",
+    ]) {
+      expect(seen[hidden], hidden).toBeUndefined();
+    }
+    expect(JSON.stringify(seen)).not.toContain("containment-secret");
+    expect(seen).toMatchObject({ GITHUB_TOKEN: "ghp_listed_for_this_role", LANG: "C.UTF-8" });
+    expect(seen.PRODUCER_TASK_ID).toMatch(/^[0-9A-Z]{26}$/);
+    expect(seen.PATH).toBeTruthy();
+  });
+});
+
 describe("holds follow their task", () => {
   it("a crashed claim killed by a human frees its hold at once", async () => {
     const pidFile = join(tempDir("containment-pid-"), "agent.pid");

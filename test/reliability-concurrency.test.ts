@@ -20,7 +20,7 @@ const command = JSON.stringify([process.execPath, PRODUCER_AGENT]);
 describe("several Producers on one ledger", () => {
   it("4 producer run processes, 500 tasks: no task dispatched twice, the cap never passed", async () => {
     const p = project(
-      `project_name: many\npoll_interval_seconds: 0.1\nmax_concurrent_dispatches: 2\nidle_threshold_polls: 100000\nagents:\n  code:\n    daily_cap_usd: 2.5\n    dispatch_reservation_usd: 0.01\n    max_concurrent: 2\n    runtime: exec\n    command: ${command}\n`,
+      `project_name: many\npoll_interval_seconds: 0.1\nmax_concurrent_dispatches: 2\nidle_threshold_polls: 100000\nagents:\n  code:\n    daily_cap_usd: 2.5\n    dispatch_reservation_usd: 0.01\n    max_concurrent: 2\n    runtime: exec\n    command: ${command}\n    env: [AGENT_LOG]\n`,
     );
     const ledger = await LedgerClient.open({ dbPath: p.dbPath, roles: ["code"] });
     await ledger.insertTasks(
@@ -71,7 +71,7 @@ describe("several Producers on one ledger", () => {
 describe("budget under concurrency", () => {
   it("8 calls at once with varying real costs pass the cap by no more than the recorded overshoot", async () => {
     const p = project(
-      `project_name: spend\npoll_interval_seconds: 0.1\nmax_concurrent_dispatches: 8\nidle_threshold_polls: 100000\nbudget:\n  project_ceiling_usd: 50\nagents:\n  code:\n    daily_cap_usd: 1\n    dispatch_reservation_usd: 0.02\n    max_concurrent: 8\n    runtime: exec\n    command: ${command}\n`,
+      `project_name: spend\npoll_interval_seconds: 0.1\nmax_concurrent_dispatches: 8\nidle_threshold_polls: 100000\nbudget:\n  project_ceiling_usd: 50\nagents:\n  code:\n    daily_cap_usd: 1\n    dispatch_reservation_usd: 0.02\n    max_concurrent: 8\n    runtime: exec\n    command: ${command}\n    env: [AGENT_LOG]\n`,
     );
     const ledger = await LedgerClient.open({ dbPath: p.dbPath, roles: ["code"] });
     // Most calls spend part of their limit; a few overshoot it by 10-30%.

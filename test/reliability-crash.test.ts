@@ -29,7 +29,7 @@ describe("crash safety", () => {
     const dir = tempDir("crash-");
     const command = JSON.stringify([process.execPath, PRODUCER_AGENT]);
     const role = (name: string) =>
-      `  ${name}:\n    daily_cap_usd: 50\n    dispatch_reservation_usd: 0.05\n    max_concurrent: 2\n    runtime: exec\n    command: ${command}\n`;
+      `  ${name}:\n    daily_cap_usd: 50\n    dispatch_reservation_usd: 0.05\n    max_concurrent: 2\n    runtime: exec\n    command: ${command}\n    env: [AGENT_LOG]\n`;
     writeFileSync(
       join(dir, "producer.yaml"),
       `project_name: crash\npoll_interval_seconds: 0.1\nlease_seconds: 5\nmax_concurrent_dispatches: 3\nidle_threshold_polls: 100000\nretry:\n  max_retries: 3\n  backoff_seconds: 0.2\nagents:\n${role("design")}${role("qa")}`,

@@ -93,7 +93,7 @@ describe("faults", () => {
     const yaml = join(dir, "producer.yaml");
     writeFileSync(
       yaml,
-      `${readFileSync(yaml, "utf8").replace("agents:\n", "poll_interval_seconds: 0.1\nagents:\n")}  worker:\n    daily_cap_usd: 5\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n`,
+      `${readFileSync(yaml, "utf8").replace("agents:\n", "poll_interval_seconds: 0.1\nagents:\n")}  worker:\n    daily_cap_usd: 5\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n`,
     );
     mkdirSync(join(dir, "agents", "worker"), { recursive: true });
     writeFileSync(join(dir, "agents", "worker", "system_prompt.md"), "You work.\n");

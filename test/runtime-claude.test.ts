@@ -242,7 +242,7 @@ describe("Claude runtime: real SDK against a fake claude", () => {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
       ANTHROPIC_API_KEY: "sk-ant-test-not-a-real-key",
-      FAKE_CLAUDE_MODE: mode,
+      CLAUDE_FAKE_MODE: mode,
       ...extra,
     }),
   });

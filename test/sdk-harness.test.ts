@@ -151,8 +151,8 @@ describe("route 2: real SDK + fake claude executable", () => {
     return {
       ...baseOptions(cwd, {
         PATH: process.env.PATH ?? "",
-        FAKE_CLAUDE_MODE: mode,
-        FAKE_CLAUDE_LOG: join(cwd, "fake-claude.jsonl"),
+        CLAUDE_FAKE_MODE: mode,
+        CLAUDE_FAKE_LOG: join(cwd, "fake-claude.jsonl"),
       }),
       pathToClaudeCodeExecutable: FAKE_CLAUDE_PATH,
       abortController,
@@ -163,7 +163,7 @@ describe("route 2: real SDK + fake claude executable", () => {
     let logFile = "";
     const run = await runQuery((abortController) => {
       const options = fakeClaudeOptions("ok", abortController);
-      logFile = options.env?.FAKE_CLAUDE_LOG ?? "";
+      logFile = options.env?.CLAUDE_FAKE_LOG ?? "";
       return sdk.query({ prompt: "hello fake", options });
     }, 15_000);
 

@@ -19,6 +19,7 @@ function normaliseRole(name: string, role: RoleYaml, projectRoot: string): RoleC
     dailyCapUsd: role.daily_cap_usd,
     dispatchReservationUsd: role.dispatch_reservation_usd ?? null,
     allowedTools: role.allowed_tools,
+    env: role.env,
     prompt: resolve(projectRoot, role.prompt ?? join("agents", name, "system_prompt.md")),
     maxConcurrent: role.max_concurrent,
     timeoutMinutes: role.timeout_minutes,

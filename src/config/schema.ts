@@ -128,6 +128,14 @@ const role = z.strictObject({
   daily_cap_usd: positiveNumber(),
   dispatch_reservation_usd: positiveNumber().optional(),
   allowed_tools: stringList().default(() => [...DEFAULTS.role.allowedTools]),
+  env: z
+    .array(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+        error: "must be an environment variable name like GITHUB_TOKEN",
+      }),
+      { error: (issue) => `must be a list of variable names, got ${show(issue.input)}` },
+    )
+    .default(() => []),
   prompt: text().optional(),
   max_concurrent: positiveInt().default(DEFAULTS.role.maxConcurrent),
   timeout_minutes: positiveNumber().default(DEFAULTS.role.timeoutMinutes),

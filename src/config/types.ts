@@ -17,8 +17,13 @@ export interface RoleConfig {
   dailyCapUsd: number;
   /** Reserved before each dispatch; null falls back to the `producer` role's, then $0.05. */
   dispatchReservationUsd: number | null;
-  /** Tools the agent may use without asking (Claude runtime). */
+  /** The built-in tools a Claude agent is offered (and may use without asking). */
   allowedTools: string[];
+  /**
+   * Names of the Producer's environment variables this role's agents may see beyond the
+   * default allowlist (PATH, HOME, locale, TMPDIR, TERM, PRODUCER_*): e.g. GITHUB_TOKEN.
+   */
+  env: string[];
   /** Absolute path of the role's standing system prompt. */
   prompt: string;
   /** At most this many of the role's tasks run at once. */

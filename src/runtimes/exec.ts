@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { TokenUsage } from "../ledger/types.js";
 import { computeCost } from "../pricing/table.js";
+import { agentEnv } from "./agent-env.js";
 import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "./process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "./prompt.js";
 import {
@@ -57,7 +58,13 @@ export class ExecRuntime implements Runtime {
     const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${role.prompt}`;
     const run = await runProcess(command, {
       cwd: request.config.projectRoot,
-      env: { ...request.env, ...producerEnv(request) },
+      env: {
+        ...agentEnv(request.env, {
+          roleEnv: request.role.env,
+          projectRoot: request.config.projectRoot,
+        }),
+        ...producerEnv(request),
+      },
       stdin,
       timeoutMs: request.role.timeoutMinutes * 60_000,
       signal: request.signal,

@@ -15,7 +15,7 @@ export const PRODUCER_AGENT = join(import.meta.dirname, "..", "fixtures", "produ
 
 /** YAML for a role run by the test exec agent. */
 export function execRole(name: string, extra = ""): string {
-  return `  ${name}:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n${extra}`;
+  return `  ${name}:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n${extra}`;
 }
 
 /**

@@ -1,6 +1,15 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, unlinkSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { parseEnv } from "node:util";
 import type { AuthMode } from "../../config/types.js";
 import { asError, ProducerError } from "../../errors.js";
@@ -28,14 +37,24 @@ export interface AuthPlan {
 export interface AuthInputs {
   /** Configured mode (PRODUCER_AUTH_MODE already applied by the config loader). */
   mode: AuthMode;
-  /** The environment the Producer runs in. */
+  /** The environment the Producer runs in (credentials are looked up here). */
   env: NodeJS.ProcessEnv;
+  /**
+   * What the `claude` process may see of it (see `agentEnv`); the plan adds the credentials
+   * its mode needs. Defaults to the whole of `env`.
+   */
+  passEnv?: Record<string, string>;
   projectRoot: string;
   agentStateDir: string;
   /** `auth.bypass_permissions`: skip Claude Code's permission checks (opt-in). */
   bypassPermissions?: boolean;
   /** Defaults to the current process's; tests pass false to check the non-root path. */
   isRoot?: boolean;
+  /**
+   * Whether Claude Code can scrub credentials from the shells its Bash tool starts (it needs
+   * bubblewrap). Defaults to whether `bwrap` is on the PATH.
+   */
+  canScrub?: boolean;
 }
 
 /**
@@ -46,7 +65,16 @@ export interface AuthInputs {
  * has no credentials.
  */
 export function planAuth(inputs: AuthInputs): AuthPlan {
-  const plan = credentialPlan(inputs);
+  const scrub = inputs.canScrub ?? hasBubblewrap(inputs.env);
+  const plan = credentialPlan(inputs, scrub);
+  const credential = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].find(
+    (name) => plan.env[name],
+  );
+  if (credential && !scrub) {
+    plan.warnings.push(
+      `bubblewrap is not installed, so Claude Code cannot hide ${credential} from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) to scrub it`,
+    );
+  }
   if (!inputs.bypassPermissions) return plan;
   // The CLI refuses to bypass permissions as root unless told it runs in a sandbox.
   const env =
@@ -54,7 +82,7 @@ export function planAuth(inputs: AuthInputs): AuthPlan {
   return { ...plan, env, permissionMode: "bypassPermissions" };
 }
 
-function credentialPlan(inputs: AuthInputs): AuthPlan {
+function credentialPlan(inputs: AuthInputs, scrub: boolean): AuthPlan {
   const key = apiKey(inputs.env, inputs.projectRoot);
   const credentials = hostCredentialsFile(inputs.env);
   let mode: AuthPlan["mode"];
@@ -71,7 +99,11 @@ function credentialPlan(inputs: AuthInputs): AuthPlan {
   } else {
     mode = inputs.mode;
   }
-  const base = withoutKeys(inputs.env, ["CLAUDE_CONFIG_DIR"]);
+  const passed: Record<string, string> = { ...(inputs.passEnv ?? defined(inputs.env)) };
+  // Claude Code then unsets credential-like variables in the shells its Bash tool starts
+  // (it refuses to start with this set and no bubblewrap).
+  if (scrub) passed.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB = "1";
+  const base = withoutKeys(passed, ["CLAUDE_CONFIG_DIR"]);
   switch (mode) {
     case "api": {
       if (!key) {
@@ -118,7 +150,7 @@ function credentialPlan(inputs: AuthInputs): AuthPlan {
     case "inherit": {
       return {
         mode,
-        env: { ...defined(inputs.env), GIT_TERMINAL_PROMPT: "0" },
+        env: { ...passed, ...hostCredentials(inputs.env), GIT_TERMINAL_PROMPT: "0" },
         settingSources: undefined,
         // The host's settings and login load, but its permission rules do not widen what an
         // agent may do: tools outside the role's list are neither offered nor approved.
@@ -166,6 +198,30 @@ function linkCredentials(target: string, link: string): void {
       cause: error,
     });
   }
+}
+
+/** Whether an executable `bwrap` is on the PATH of `env`. */
+export function hasBubblewrap(env: NodeJS.ProcessEnv): boolean {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, "bwrap"), constants.X_OK);
+      return true;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  return false;
+}
+
+/** The credential variables the host's own Claude Code setup may rely on (inherit mode). */
+function hostCredentials(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"]) {
+    const value = env[name];
+    if (value) out[name] = value;
+  }
+  return out;
 }
 
 function defined(env: NodeJS.ProcessEnv): Record<string, string> {

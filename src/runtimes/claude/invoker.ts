@@ -2,6 +2,7 @@ import { dirname } from "node:path";
 import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { TokenUsage } from "../../ledger/types.js";
 import { computeCost } from "../../pricing/table.js";
+import { agentEnv } from "../agent-env.js";
 import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "../process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "../prompt.js";
 import {
@@ -58,6 +59,11 @@ export class ClaudeAgentInvoker implements Runtime {
       auth = planAuth({
         mode: request.config.auth.mode,
         env: request.env,
+        passEnv: agentEnv(request.env, {
+          roleEnv: request.role.env,
+          forClaude: true,
+          projectRoot: request.config.projectRoot,
+        }),
         projectRoot: request.config.projectRoot,
         agentStateDir: request.config.agentStateDir,
         bypassPermissions: request.config.auth.bypassPermissions,
