@@ -1,6 +1,8 @@
 // The API key must never land anywhere a human or a log collector reads.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
@@ -100,5 +102,72 @@ describe("secrets", () => {
       .trim()
       .split("\n");
     expect(hits).toEqual([join(dir, ".env")]);
+  }, 120_000);
+
+  it("a failing agent that prints the key and the ntfy token gets neither stored, written or pushed", async () => {
+    const token = "tk_ntfy-SECRET-91b2-do-not-leak";
+    const pushes: string[] = [];
+    const ntfy = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => {
+        body += d;
+      });
+      req.on("end", () => {
+        // The token rightly travels in the Authorization header; nowhere else.
+        expect(req.headers.authorization).toBe(`Bearer ${token}`);
+        const { authorization: _auth, ...rest } = req.headers;
+        pushes.push(`${JSON.stringify(rest)}\n${body}`);
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((r) => ntfy.listen(0, "127.0.0.1", () => r()));
+    const port = (ntfy.address() as AddressInfo).port;
+    try {
+      const agent = join(import.meta.dirname, "fixtures", "exec-agent.mjs");
+      const dir = tempProject(
+        `retry:\n  max_retries: 0\nnotifications:\n  ntfy_topic: leak-check\n  ntfy_server: http://127.0.0.1:${port}\n`,
+        [],
+      );
+      writeFileSync(
+        join(dir, "producer.yaml"),
+        `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    runtime: exec\n    env: [NTFY_TOKEN]\n    command: ${JSON.stringify([process.execPath, agent, "leak"])}\n`,
+      );
+      mkdirSync(join(dir, "agents", "code"), { recursive: true });
+      writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
+      writeFileSync(join(dir, ".env"), `ANTHROPIC_API_KEY=${SECRET}\n`);
+      const ledger = await LedgerClient.open({ dbPath: join(dir, "agent-state", "ledger.db") });
+      await ledger.insertTask({ agentOwner: "code", title: "Leak it" });
+      await ledger.close();
+      const run = await runCli(["run", "--once"], {
+        cwd: dir,
+        env: { NTFY_TOKEN: token },
+        timeoutMs: 60_000,
+      });
+      expect(run.code).toBe(0);
+      const check = await LedgerClient.open({
+        dbPath: join(dir, "agent-state", "ledger.db"),
+        create: false,
+      });
+      const [task] = await check.listTasks({});
+      await check.close();
+      // The agent did print both: what it printed is kept, with the secrets taken out.
+      expect(task).toMatchObject({ status: "escalated" });
+      expect(task!.lastError).toContain("[redacted ANTHROPIC_API_KEY]");
+      expect(task!.lastError).toContain("[redacted NTFY_TOKEN]");
+      expect(pushes.length).toBeGreaterThan(0);
+      for (const text of [...pushes, run.stdout, run.stderr]) {
+        expect(text).not.toContain(SECRET);
+        expect(text).not.toContain(token);
+      }
+      const grep = (secret: string) =>
+        spawnSync("grep", ["-rl", "--binary-files=text", secret, dir], { encoding: "utf8" })
+          .stdout.trim()
+          .split("\n")
+          .filter(Boolean);
+      expect(grep(SECRET)).toEqual([join(dir, ".env")]);
+      expect(grep(token)).toEqual([]);
+    } finally {
+      await new Promise((r) => ntfy.close(r));
+    }
   }, 120_000);
 });

@@ -37,12 +37,16 @@ export class ProjectNotifier implements Notifier {
       clock?: Clock;
       push?: PushChannel;
       onError?: (message: string) => void;
+      /** Applied to every title and message before it is recorded, written or pushed. */
+      redact?: (text: string) => string;
     } = {},
   ) {
     this.clock = options.clock ?? systemClock;
   }
 
-  async notify(notice: Notice): Promise<NotificationRecord | null> {
+  async notify(raw: Notice): Promise<NotificationRecord | null> {
+    const redact = this.options.redact ?? ((text: string) => text);
+    const notice = { ...raw, title: redact(raw.title), message: redact(raw.message) };
     if (notice.needsHuman) this.markForHuman(notice);
     let record: NotificationRecord;
     try {

@@ -11,6 +11,7 @@ import type { Notifier } from "../notify/notifier.js";
 import type { PriceBook } from "../pricing/book.js";
 import type { InvocationResult, Runtime } from "../runtimes/types.js";
 import { emptyResult } from "../runtimes/types.js";
+import type { Redactor } from "../secrets/redactor.js";
 import { writeEscalation } from "./escalation.js";
 import type { ProducerEventEmitter } from "./events.js";
 import { nextStep } from "./retry.js";
@@ -30,6 +31,8 @@ export interface DispatchContext {
   leaseMs: number;
   /** The prices calls are charged at, fixed for the length of each call. */
   prices: PriceBook;
+  /** Takes known secrets out of what agents printed before anything is stored. */
+  redactor: Redactor;
 }
 
 /** A dispatch in flight, as the loop tracks it. */
@@ -159,7 +162,13 @@ async function runDispatch(
   } finally {
     clearInterval(heartbeat);
   }
-  await finish(ctx, running, reservation, saneResult(result, reservation.amountUsd));
+  const said = {
+    ...result,
+    error: ctx.redactor.redact(result.error),
+    outputTail: ctx.redactor.redact(result.outputTail),
+    resultText: ctx.redactor.redact(result.resultText),
+  };
+  await finish(ctx, running, reservation, saneResult(said, reservation.amountUsd));
 }
 
 async function finish(

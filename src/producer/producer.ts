@@ -13,7 +13,9 @@ import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
 import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pricing/book.js";
 import { isStale, tableAgeDays } from "../pricing/table.js";
+import { apiKey } from "../runtimes/claude/auth.js";
 import type { Runtime } from "../runtimes/types.js";
+import { Redactor } from "../secrets/redactor.js";
 import {
   announceEscalation,
   type DispatchContext,
@@ -83,12 +85,15 @@ export class Producer {
       warn: (message) => this.events.emit("loop_error", { message }),
     });
     this.killSwitch = new KillSwitchWatcher(config.killSwitch, { clock: this.clock, ledger });
+    const env = options.env ?? process.env;
+    const redactor = Redactor.fromEnv(env, { ANTHROPIC_API_KEY: projectApiKey(env, config) });
     this.notifier =
       options.notifier ??
       new ProjectNotifier(ledger, config, {
         clock: this.clock,
-        push: pushChannelFor(config, options.env ?? process.env),
+        push: pushChannelFor(config, env),
         onError: (message) => this.events.emit("loop_error", { message }),
+        redact: (text) => redactor.redact(text),
       });
     this.idle = new IdleTracker(config.idleThresholdPolls);
     this.lastReportMs = this.clock.now();
@@ -114,6 +119,7 @@ export class Producer {
       failures: new FailureBurstDetector(this.killSwitch, { clock: this.clock }),
       leaseMs: config.leaseSeconds * 1000,
       prices: this.prices,
+      redactor,
     };
   }
 
@@ -417,6 +423,15 @@ export class Producer {
         warn: (message) => this.events.emit("loop_error", { message }),
       });
     }
+  }
+}
+
+/** The API key of the project's .env (a secret to redact), or undefined when unreadable. */
+function projectApiKey(env: NodeJS.ProcessEnv, config: ProducerConfig): string | undefined {
+  try {
+    return apiKey(env, config.projectRoot) ?? undefined;
+  } catch {
+    return undefined;
   }
 }
 

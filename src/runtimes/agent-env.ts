@@ -35,9 +35,6 @@ const CREDENTIALS = new Set([
   "PRODUCER_AUDIT_KEY",
 ]);
 
-/** Names that say a variable holds a secret. */
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
-
 /**
  * The environment an agent starts with: the base allowlist, the names the role lists in its
  * `env` (and only those, secrets included if named), nothing else of the Producer's. With
