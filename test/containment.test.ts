@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LedgerClient } from "../src/index.js";
+import { LedgerClient, loadConfig, startDashboard } from "../src/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -168,6 +168,57 @@ describe("what an agent reports", () => {
     await ledger.close();
     expect(row).toMatchObject({ role: "code", reservedUsd: 0, heldCount: 0 });
     expect(row!.spentUsd).toBeCloseTo(task!.costUsd, 9);
+  });
+});
+
+describe("what a failure tells a human", () => {
+  it("an uncaught exception is recorded as its error and stack head, not the runtime's banner", async () => {
+    const dir = await execProject("throw", [], "retry:\n  max_retries: 0\n");
+    await runCli(["task", "add", "--agent", "code", "--title", "Throw"], { cwd: dir });
+    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(0);
+    const [task] = await tasksOf(dir);
+    expect(task!.lastError).toMatch(
+      /^the agent exited with code 1: TypeError: widget is not a function at file:\/\/\S+exec-agent\.mjs:\d+:\d+/,
+    );
+    expect(task!.lastError).not.toContain("Node.js v");
+  });
+
+  it("a 1 MB error line is stored capped, and the whole of it is kept in the attempt's log", async () => {
+    const dir = await execProject("flood", [], "retry:\n  max_retries: 0\n");
+    const id = (
+      await runCli(["task", "add", "--agent", "code", "--title", "Flood"], { cwd: dir })
+    ).stdout.trim();
+    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(0);
+    const [task] = await tasksOf(dir);
+    expect(task!.lastError!.length).toBeLessThanOrEqual(2000);
+    expect(task!.lastError).toMatch(/^the agent exited with code 1: (Error: )?x{100}/);
+    expect(task!.lastError).toMatch(/characters; see the attempt's log\)$/);
+    const show = await runCli(["task", "show", id], { cwd: dir });
+    const log = join(dir, "agent-state", "attempts", id, "1.log");
+    expect(show.stdout).toContain(`attempt 1: ${log}`);
+    expect(show.stdout.length).toBeLessThan(20_000);
+    const kept = readFileSync(log, "utf8");
+    expect(kept).toContain("(the disk is full)");
+    expect(kept.length).toBeGreaterThan(200_000);
+    const json = JSON.parse((await runCli(["task", "show", id, "--json"], { cwd: dir })).stdout);
+    expect(json.attempts[0].log).toBe(log);
+
+    // The dashboard's task panel links to the same output.
+    const config = await loadConfig(join(dir, "producer.yaml"));
+    const ledger = await LedgerClient.open({ dbPath: config.ledgerDb, create: false });
+    const dashboard = await startDashboard({ config, ledger, port: 0 });
+    try {
+      const detail = await (await fetch(new URL(`/api/tasks/${id}`, dashboard.url))).json();
+      expect(detail.attempts[0].logUrl).toBe(`/api/tasks/${id}/attempts/1/log`);
+      const served = await fetch(new URL(detail.attempts[0].logUrl, dashboard.url));
+      expect(served.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(await served.text()).toBe(kept);
+      const missing = await fetch(new URL(`/api/tasks/${id}/attempts/2/log`, dashboard.url));
+      expect(missing.status).toBe(404);
+    } finally {
+      await dashboard.close();
+      await ledger.close();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { writeAttemptLog } from "../attempts/output-log.js";
 import type { BudgetTracker } from "../budget/tracker.js";
 import type { Clock } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
@@ -42,6 +43,15 @@ export interface RunningDispatch {
   /** Why we aborted it: `release` gives the claim back uncounted. */
   abortReason: "release" | "claim_lost" | null;
   done: Promise<void>;
+}
+
+/** The most of an error message the ledger keeps; the attempt's log file has the rest. */
+export const MAX_ERROR_CHARS = 2000;
+
+function capped(text: string | null): string | null {
+  if (text === null || text.length <= MAX_ERROR_CHARS) return text;
+  const note = `… (${text.length} characters; see the attempt's log)`;
+  return text.slice(0, MAX_ERROR_CHARS - note.length) + note;
 }
 
 /**
@@ -164,10 +174,19 @@ async function runDispatch(
   }
   const said = {
     ...result,
-    error: ctx.redactor.redact(result.error),
+    error: capped(ctx.redactor.redact(result.error)),
     outputTail: ctx.redactor.redact(result.outputTail),
     resultText: ctx.redactor.redact(result.resultText),
   };
+  if (said.outputTail) {
+    try {
+      writeAttemptLog(ctx.config.agentStateDir, task.id, task.attempts, said.outputTail);
+    } catch (error) {
+      ctx.events.emit("loop_error", {
+        message: `could not keep the output of ${task.id}: ${asError(error).message}`,
+      });
+    }
+  }
   await finish(ctx, running, reservation, saneResult(said, reservation.amountUsd));
 }
 

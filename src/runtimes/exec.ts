@@ -13,8 +13,8 @@ import {
   resultBuilder,
 } from "./types.js";
 
-/** Characters of stdout/stderr kept for error reports. */
-const TAIL_CHARS = 4000;
+/** Characters of stdout/stderr kept as the attempt's output (its log file). */
+const TAIL_CHARS = 256 * 1024;
 /** After SIGTERM, how long the process group gets before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 /** After the agent exits, how long its last output may take to arrive before the pipes close. */
@@ -91,7 +91,7 @@ export class ExecRuntime implements Runtime {
     const report = readReport(run.stdout);
     const accounted = report.ok ? accountFor(report.value, request) : null;
     if (run.code !== 0) {
-      const last = lastLine(run.stderr) ?? lastLine(run.stdout);
+      const last = explainFailure(run.stderr) ?? explainFailure(run.stdout);
       return result({
         ...accounted,
         errorKind: "crash",
@@ -156,6 +156,35 @@ function readReport(
       error: `the agent's last output line looks like a JSON report but does not parse (${(error as Error).message}): ${last.slice(0, 200)}`,
     };
   }
+}
+
+/** A runtime's closing banner: it names the runtime, not what went wrong. */
+const BANNER = /^(Node\.js|Deno|Bun|Python) v?\d+(\.\d+)*$/;
+
+/**
+ * The lines of an agent's output that say why it failed: from the first that reads like an
+ * error (a stack's head, a Python traceback's last line) a few lines on, else the last line
+ * that is not a runtime's version banner.
+ */
+export function explainFailure(text: string): string | null {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  // Python: the traceback's last line names the exception.
+  if (lines.some((l) => l.startsWith("Traceback "))) {
+    const raised = lines.findLast((l) => /^[\w.]+(Error|Exception)\b/.test(l));
+    if (raised) return raised;
+  }
+  // A line that starts with the error's name (`TypeError: …`, `error: …`), with the two lines
+  // after it (where a stack says where).
+  const named = lines.findIndex((l) =>
+    /^([\w.]*(Error|Exception)|panic|fatal|error)(\[[\w-]+\])?:/i.test(l),
+  );
+  if (named !== -1) return lines.slice(named, named + 3).join(" ");
+  const mentioned = lines.find((l) => /\b(Error|Exception)\b/.test(l));
+  if (mentioned) return mentioned;
+  return lines.filter((l) => !BANNER.test(l)).at(-1) ?? null;
 }
 
 function lastLine(text: string): string | null {

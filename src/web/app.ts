@@ -15,7 +15,7 @@ import {
 import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
 import { chartData, parseQueueRange } from "./charts.js";
 import type { DashboardDeps } from "./deps.js";
-import { taskDetail } from "./detail.js";
+import { attemptOutput, taskDetail } from "./detail.js";
 import { HttpError } from "./http-error.js";
 import { hostGuard, securityHeaders, writeGuard } from "./security.js";
 import { dashboardState, parseTaskQuery } from "./state.js";
@@ -78,6 +78,9 @@ export function createDashboardApp(
     c.json(await chartData(deps, parseQueueRange(c.req.query("range")))),
   );
   app.get("/api/tasks/:id", async (c) => c.json(await taskDetail(deps, c.req.param("id"))));
+  app.get("/api/tasks/:id/attempts/:n/log", async (c) =>
+    c.text(await attemptOutput(deps, c.req.param("id"), c.req.param("n"))),
+  );
 
   app.post("/api/tasks", async (c) => {
     const task = await fileTask(deps, await body(c));

@@ -1,3 +1,4 @@
+import { existingAttemptLog, readAttemptLog } from "../attempts/output-log.js";
 import type { Asset, AuditRow, Decision, Task, TaskAttempt } from "../ledger/types.js";
 import type { DashboardDeps } from "./deps.js";
 import { HttpError } from "./http-error.js";
@@ -13,10 +14,27 @@ export interface TaskDetail {
   /** Newest first, at most {@link DETAIL_LIST_LIMIT}; `childCount` has them all. */
   children: TaskLine[];
   childCount: number;
-  attempts: TaskAttempt[];
+  /** Each with the address of what the agent printed, when it was kept. */
+  attempts: (TaskAttempt & { logUrl: string | null })[];
   decisions: Decision[];
   assets: Asset[];
   audit: AuditRow[];
+}
+
+/** What the agent printed on one attempt of a task, as kept in its log file. */
+export async function attemptOutput(
+  deps: DashboardDeps,
+  id: string,
+  attempt: string,
+): Promise<string> {
+  const n = Number(attempt);
+  const text =
+    Number.isSafeInteger(n) && n > 0
+      ? readAttemptLog(deps.config.agentStateDir, checkTaskId(id), n)
+      : null;
+  if (text === null)
+    throw new HttpError(404, `no output kept for attempt ${attempt} of task ${id}`);
+  return text;
 }
 
 /** Refuses ids that cannot be one before they reach the ledger. */
@@ -44,7 +62,12 @@ export async function taskDetail(deps: DashboardDeps, id: string): Promise<TaskD
     parent: parent ? taskLine(parent) : null,
     children: children.map(taskLine),
     childCount,
-    attempts,
+    attempts: attempts.map((a) => ({
+      ...a,
+      logUrl: existingAttemptLog(deps.config.agentStateDir, id, a.attempt)
+        ? `/api/tasks/${encodeURIComponent(id)}/attempts/${a.attempt}/log`
+        : null,
+    })),
     decisions,
     assets,
     audit,

@@ -164,7 +164,9 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .option("--json", "print it as one JSON object")
     .action(async (id: string, flags: { json?: boolean }) => {
       const env = ctx();
-      const detail = await withProjectLedger(env, (ledger) => loadTaskDetail(ledger, id));
+      const detail = await withProjectLedger(env, (ledger, config) =>
+        loadTaskDetail(ledger, id, config.agentStateDir),
+      );
       env.stdout.write(
         flags.json ? json(detail) : renderTaskDetail(detail, styleFor(env.stdout, env.env)),
       );

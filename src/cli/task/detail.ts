@@ -1,4 +1,5 @@
 /** `producer task show`: everything the ledger knows about one task, gathered and rendered. */
+import { existingAttemptLog } from "../../attempts/output-log.js";
 import { LedgerError } from "../../errors.js";
 import type { LedgerClient } from "../../ledger/client.js";
 import type { Asset, AuditRow, Decision, Task, TaskAttempt } from "../../ledger/types.js";
@@ -15,7 +16,8 @@ export interface TaskDetail {
   /** The tasks it waits for (ids that no longer resolve are left out). */
   dependencies: Task[];
   children: Task[];
-  attempts: TaskAttempt[];
+  /** Each with the file holding what the agent printed, when one was kept. */
+  attempts: (TaskAttempt & { log: string | null })[];
   decisions: Decision[];
   assets: Asset[];
   /** Its most recent audit rows, oldest first. */
@@ -23,7 +25,11 @@ export interface TaskDetail {
 }
 
 /** Reads a task's detail; an unknown id is the ledger's own `no task with id` refusal. */
-export async function loadTaskDetail(ledger: LedgerClient, id: string): Promise<TaskDetail> {
+export async function loadTaskDetail(
+  ledger: LedgerClient,
+  id: string,
+  agentStateDir: string,
+): Promise<TaskDetail> {
   const task = await ledger.getTask(id);
   if (!task) throw new LedgerError(`no task with id ${JSON.stringify(id)}`);
   const [parent, dependencies, children, attempts, decisions, assets, audit] = await Promise.all([
@@ -40,7 +46,10 @@ export async function loadTaskDetail(ledger: LedgerClient, id: string): Promise<
     parent,
     dependencies: dependencies.filter((d): d is Task => d !== null),
     children,
-    attempts,
+    attempts: attempts.map((a) => ({
+      ...a,
+      log: existingAttemptLog(agentStateDir, id, a.attempt),
+    })),
     decisions,
     assets,
     audit: audit.reverse(),
@@ -192,6 +201,13 @@ export function renderTaskDetail(detail: TaskDetail, style: Style): string {
         style,
       ),
     );
+    const logs = detail.attempts.filter((a) => a.log);
+    if (logs.length > 0) {
+      section(
+        "output",
+        logs.map((a) => `attempt ${a.attempt}: ${a.log}`),
+      );
+    }
   }
   if (detail.decisions.length > 0) {
     section(

@@ -173,6 +173,7 @@ export function createTaskPanel(app) {
                     h("th", {}, "outcome"),
                     h("th", { class: "num" }, "cost"),
                     h("th", {}, "error"),
+                    h("th", {}, "output"),
                   ),
                 ),
                 h(
@@ -187,6 +188,13 @@ export function createTaskPanel(app) {
                       h("td", {}, a.outcome),
                       h("td", { class: "num" }, usd(a.costUsd)),
                       h("td", { class: "small" }, a.error ?? ""),
+                      h(
+                        "td",
+                        { class: "small" },
+                        a.logUrl
+                          ? h("a", { href: a.logUrl, target: "_blank", rel: "noopener" }, "log")
+                          : "",
+                      ),
                     ),
                   ),
                 ),
