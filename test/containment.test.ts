@@ -208,9 +208,11 @@ describe("what a failure tells a human", () => {
     const ledger = await LedgerClient.open({ dbPath: config.ledgerDb, create: false });
     const dashboard = await startDashboard({ config, ledger, port: 0 });
     try {
-      const detail = await (await fetch(new URL(`/api/tasks/${id}`, dashboard.url))).json();
-      expect(detail.attempts[0].logUrl).toBe(`/api/tasks/${id}/attempts/1/log`);
-      const served = await fetch(new URL(detail.attempts[0].logUrl, dashboard.url));
+      const detail = (await (await fetch(new URL(`/api/tasks/${id}`, dashboard.url))).json()) as {
+        attempts: { logUrl: string }[];
+      };
+      expect(detail.attempts[0]!.logUrl).toBe(`/api/tasks/${id}/attempts/1/log`);
+      const served = await fetch(new URL(detail.attempts[0]!.logUrl, dashboard.url));
       expect(served.headers.get("content-type")).toMatch(/^text\/plain/);
       expect(await served.text()).toBe(kept);
       const missing = await fetch(new URL(`/api/tasks/${id}/attempts/2/log`, dashboard.url));
