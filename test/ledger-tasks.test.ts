@@ -572,6 +572,13 @@ describe("decisions and assets", () => {
     await expect(ledger.registerAsset({ agentOwner: "code", path: "/etc/passwd" })).rejects.toThrow(
       'asset path "/etc/passwd" must be relative to the project root',
     );
+    // Backslashes are separators too: judged after they become slashes.
+    await expect(
+      ledger.registerAsset({ agentOwner: "code", path: "a\\..\\..\\..\\etc\\passwd" }),
+    ).rejects.toThrow('asset path "a\\..\\..\\..\\etc\\passwd" points outside the project');
+    await expect(
+      ledger.registerAsset({ agentOwner: "code", path: "\\etc\\passwd" }),
+    ).rejects.toThrow("must be relative to the project root");
     await expect(
       ledger.recordDecision({ taskId: "01NOPE", agentOwner: "code", decisionText: "x" }),
     ).rejects.toThrow('no task with id "01NOPE"');

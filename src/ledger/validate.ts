@@ -1,4 +1,4 @@
-import { isAbsolute, normalize } from "node:path";
+import { posix } from "node:path";
 import { LedgerError, oneLineMessage } from "../errors.js";
 import type { Payload } from "./types.js";
 
@@ -156,8 +156,10 @@ export function requireRole(
  */
 export function requireAssetPath(value: unknown): string {
   const text = requireLine("asset path", value, 1024);
-  const normal = normalize(text).replaceAll("\\", "/");
-  if (isAbsolute(text) || /^[a-zA-Z]:/.test(text)) {
+  // Backslashes become slashes first, so `a\..\..\etc` is judged as the path it can be.
+  const slashed = text.replaceAll("\\", "/");
+  const normal = posix.normalize(slashed);
+  if (posix.isAbsolute(slashed) || /^[a-zA-Z]:/.test(text)) {
     throw new LedgerError(`asset path "${text}" must be relative to the project root`);
   }
   if (normal === ".." || normal.startsWith("../")) {

@@ -6,6 +6,7 @@ import type { ProducerConfig } from "../config/types.js";
 import { asError } from "../errors.js";
 import type { LedgerClient } from "../ledger/client.js";
 import type { NotificationRecord } from "../ledger/notifications.js";
+import { quoted } from "../text/markdown.js";
 import type { Notice } from "./notice.js";
 
 /** Delivers a recorded notification somewhere else (ntfy); throws when it could not. */
@@ -92,7 +93,7 @@ export class ProjectNotifier implements Notifier {
       }
       appendFileSync(
         file,
-        `${exists ? "" : header}\n## ${utcIsoNow(this.clock)} · ${notice.title}\n\n${notice.message}\n`,
+        `${exists ? "" : header}\n## ${utcIsoNow(this.clock)} · ${notice.title.replace(/\s+/g, " ")}\n\n${quoted(notice.message)}\n`,
       );
     } catch (error) {
       this.options.onError?.(`could not write ${file}: ${asError(error).message}`);

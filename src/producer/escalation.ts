@@ -2,7 +2,12 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProducerConfig } from "../config/types.js";
 import type { Task, TaskAttempt } from "../ledger/types.js";
-import { taskBrief } from "../runtimes/prompt.js";
+import { fenced } from "../text/markdown.js";
+
+/** A title as heading text: one line, no markup that starts a new block. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/[<>#`[\]*_|]/g, (c) => `\\${c}`);
+}
 
 /**
  * Writes `escalations/<task id>.md`: everything a human needs to decide, and the exact
@@ -21,7 +26,7 @@ export function writeEscalation(
       `| ${a.attempt} | ${a.startedAt} | ${a.outcome} | ${(a.error ?? "").replaceAll("|", "\\|").replaceAll("\n", " ")} |`,
   );
   const body = [
-    `# Escalated: ${task.title}`,
+    `# Escalated: ${oneLine(task.title)}`,
     "",
     `Task \`${task.id}\` for the **${task.agentOwner}** role in ${config.projectName} failed ${attempts.filter((a) => a.outcome !== "released").length} times and is waiting for a human.`,
     "",
@@ -36,7 +41,13 @@ export function writeEscalation(
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    ...taskBrief(task),
+    "## Description",
+    "",
+    task.description.trim() ? fenced(task.description.trim()) : "(none)",
+    "",
+    "## Payload",
+    "",
+    fenced(JSON.stringify(task.payload, null, 2), "json"),
     "",
     "## What you can do",
     "",
