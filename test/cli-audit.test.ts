@@ -42,6 +42,72 @@ describe("producer audit verify", () => {
     );
   });
 
+  it("catches spend, holds and notices edited behind the ledger's back", async () => {
+    const tampered = async (tamper: (db: Database.Database) => void) => {
+      const dir = tempProject();
+      const dbPath = join(dir, "agent-state", "ledger.db");
+      const ledger = await LedgerClient.open({ dbPath, roles: ["code"] });
+      const limits = {
+        roleCapUsd: 5,
+        ceilingUsd: 50,
+        softCapRatio: 0.8,
+        roleSlots: 2,
+        projectSlots: 2,
+      };
+      const day = "2026-11-30";
+      for (const title of ["spent", "held"]) {
+        await ledger.insertTask({ agentOwner: "code", title });
+        const claim = await ledger.claimAndReserve("code", { day, minimumUsd: 0.5, limits });
+        if (claim.kind !== "claimed") throw new Error("expected a claim");
+        if (title === "spent") {
+          await ledger.finishClaim(
+            claim.task.id,
+            claim.task.claimToken!,
+            { kind: "done" },
+            { costUsd: 0.25 },
+            { settle: { reservationId: claim.reservation.id, limits } },
+          );
+        }
+      }
+      await ledger.recordNotification({
+        kind: "cap_hit",
+        title: "t",
+        message: "m",
+        priority: 3,
+        tags: [],
+        needsHuman: false,
+        sequenceId: null,
+      });
+      await ledger.close();
+      expect((await runCli(["audit", "verify"], { cwd: dir })).code).toBe(0);
+      const db = new Database(dbPath);
+      tamper(db);
+      db.close();
+      const result = await runCli(["audit", "verify"], { cwd: dir });
+      expect(result.code).toBe(1);
+      return result.stdout.split("\n")[0];
+    };
+    expect(await tampered((db) => db.exec("UPDATE budget SET spent_usd = 0"))).toBe(
+      "audit chain BROKEN: the budget of code on 2026-11-30 says $0 spent, but its audited settlements add up to $0.25: the budget table was edited behind the ledger's back",
+    );
+    expect(await tampered((db) => db.exec("DELETE FROM budget"))).toMatch(
+      /^audit chain BROKEN: the budget of code on 2026-11-30 is missing/,
+    );
+    expect(
+      await tampered((db) => db.exec("DELETE FROM budget_reservations WHERE state = 'held'")),
+    ).toMatch(
+      /^audit chain BROKEN: hold \S+ \(code on 2026-11-30\) is open in the chain but not held/,
+    );
+    expect(
+      await tampered((db) => db.exec("UPDATE budget_reservations SET state = 'held'")),
+    ).toMatch(
+      /^audit chain BROKEN: hold \S+ \(code on 2026-11-30\) is held, but the chain closed it/,
+    );
+    expect(await tampered((db) => db.exec("DELETE FROM notifications"))).toMatch(
+      /^audit chain BROKEN: notification \S+ was deleted behind the ledger's back$/,
+    );
+  });
+
   it("gives one-line errors: bad --head is usage (2), no project is operational (1)", async () => {
     const { dir } = await seededProject();
     const bad = await runCli(["audit", "verify", "--head", "xyz"], { cwd: dir });

@@ -290,7 +290,118 @@ export class AuditLogger {
       });
     }
     const entities = this.verifyEntities();
-    return result(entities.problem, entities.checked);
+    return result(entities.problem ?? this.verifyMoney(), entities.checked);
+  }
+
+  /**
+   * Rebuilds the money from the chain and holds the tables to it: each day's spend per role
+   * (the audited settlements), the holds still open (audited when taken, settled or
+   * released), and the notifications recorded. A table edited behind the ledger's back
+   * (`UPDATE budget SET spent_usd = 0`, a deleted hold or notice) disagrees with the chain.
+   */
+  private verifyMoney(): AuditProblem | null {
+    const key = (day: unknown, role: unknown) => `${String(role)} on ${String(day)}`;
+    const spent = new Map<string, number>();
+    const open = new Map<string, string>();
+    const closed = new Set<string>();
+    const money = this.db
+      .prepare(
+        `SELECT action, entity_id, details FROM audit_log
+          WHERE action IN ('budget.held', 'budget.settled', 'budget.exceeded', 'budget.holds_released')
+          ORDER BY seq`,
+      )
+      .raw()
+      .iterate() as IterableIterator<[string, string | null, string]>;
+    for (const [action, role, text] of money) {
+      const d = JSON.parse(text) as Record<string, unknown>;
+      if (action === "budget.held") {
+        open.set(String(d.reservation_id), key(d.day, role));
+      } else if (action === "budget.holds_released") {
+        for (const id of d.reservations as string[]) {
+          open.delete(id);
+          closed.add(id);
+        }
+      } else {
+        const k = key(d.day, role);
+        spent.set(k, (spent.get(k) ?? 0) + Number(d.cost_usd));
+        open.delete(String(d.reservation_id));
+        closed.add(String(d.reservation_id));
+      }
+    }
+    const rows = this.db.prepare("SELECT day, role, spent_usd FROM budget").raw().all() as [
+      string,
+      string,
+      number,
+    ][];
+    for (const [day, role, usd] of rows) {
+      const k = key(day, role);
+      const audited = spent.get(k) ?? 0;
+      spent.delete(k);
+      if (Math.abs(usd - audited) > 1e-6) {
+        return {
+          seq: null,
+          reason: `the budget of ${k} says $${usd} spent, but its audited settlements add up to $${audited}: the budget table was edited behind the ledger's back`,
+        };
+      }
+    }
+    for (const [k, audited] of spent) {
+      if (audited > 1e-6) {
+        return {
+          seq: null,
+          reason: `the budget of ${k} is missing, but its audited settlements add up to $${audited}: it was deleted behind the ledger's back`,
+        };
+      }
+    }
+    const held = this.db
+      .prepare("SELECT id, day, role FROM budget_reservations WHERE state = 'held'")
+      .raw()
+      .all() as [string, string, string][];
+    for (const [id, day, role] of held) {
+      if (closed.has(id)) {
+        return {
+          seq: null,
+          reason: `hold ${id} (${key(day, role)}) is held, but the chain closed it: the budget holds were edited behind the ledger's back`,
+        };
+      }
+      // Not in the chain either way: a hold taken before holds were audited.
+      open.delete(id);
+    }
+    const [missing] = open;
+    if (missing) {
+      return {
+        seq: null,
+        reason: `hold ${missing[0]} (${missing[1]}) is open in the chain but not held: it was released or deleted behind the ledger's back`,
+      };
+    }
+    const notices = new Set(
+      (
+        this.db
+          .prepare("SELECT entity_id FROM audit_log WHERE action = 'notification.recorded'")
+          .raw()
+          .all() as [string][]
+      ).map(([id]) => id),
+    );
+    for (const [id] of this.db
+      .prepare("SELECT id FROM notifications")
+      .raw()
+      .iterate() as IterableIterator<[string]>) {
+      if (!notices.delete(id)) {
+        return {
+          seq: null,
+          entityId: id,
+          reason: `notification ${id} has no audit row: it was written behind the ledger's back`,
+        };
+      }
+    }
+    const [deleted] = notices;
+    if (deleted) {
+      return {
+        seq: null,
+        entityId: deleted,
+        reason: `notification ${deleted} was deleted behind the ledger's back`,
+      };
+    }
+    return null;
   }
 
   private verifyEntities(): { checked: number; problem: AuditProblem | null } {

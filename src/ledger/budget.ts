@@ -156,6 +156,20 @@ export function reserveSync(
       reservation.amountUsd,
       core.now(),
     );
+  // Audited, so `audit verify` can rebuild which holds are open from the chain alone.
+  core.audit.appendSync({
+    ts: core.now(),
+    actor,
+    action: "budget.held",
+    entityType: "budget",
+    entityId: reservation.role,
+    details: {
+      day: reservation.day,
+      reservation_id: reservation.id,
+      task_id: reservation.taskId,
+      amount_usd: reservation.amountUsd,
+    },
+  });
   return { ok: true, reservation };
 }
 
@@ -262,17 +276,43 @@ export function settleSync(
 }
 
 /** Gives a hold back unspent (the call never started, or was aborted before any cost). */
-export function releaseSync(core: LedgerCore, reservationId: string): Reservation {
-  return closeReservation(core, reservationId, "released", null);
+export function releaseSync(core: LedgerCore, reservationId: string, actor: Actor): Reservation {
+  const reservation = closeReservation(core, reservationId, "released", null);
+  auditReleased(core, actor, [reservationId], "given back unspent");
+  return reservation;
 }
 
-/** Releases every hold of a task (used when its claim is recovered after a crash). */
-export function releaseHeldForTaskSync(core: LedgerCore, taskId: string): number {
-  return core
+/** Releases every hold of a task (its claim was recovered, killed or changed), audited. */
+export function releaseHeldForTaskSync(
+  core: LedgerCore,
+  taskId: string,
+  actor: Actor,
+  reason: string,
+): number {
+  const ids = (
+    core
+      .prepare("SELECT id FROM budget_reservations WHERE task_id = ? AND state = 'held'")
+      .all(taskId) as { id: string }[]
+  ).map((r) => r.id);
+  if (ids.length === 0) return 0;
+  core
     .prepare(
       "UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE task_id = ? AND state = 'held'",
     )
-    .run(core.now(), taskId).changes;
+    .run(core.now(), taskId);
+  auditReleased(core, actor, ids, reason);
+  return ids.length;
+}
+
+function auditReleased(core: LedgerCore, actor: Actor, ids: string[], reason: string): void {
+  core.audit.appendSync({
+    ts: core.now(),
+    actor,
+    action: "budget.holds_released",
+    entityType: "budget",
+    entityId: null,
+    details: { reservations: ids, reason },
+  });
 }
 
 const ORPHAN = `state = 'held' AND task_id IS NOT NULL
@@ -296,14 +336,7 @@ export function releaseOrphanHoldsSync(core: LedgerCore, actor: string): string[
   core
     .prepare(`UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${ORPHAN}`)
     .run(core.now());
-  core.audit.appendSync({
-    ts: core.now(),
-    actor,
-    action: "budget.holds_released",
-    entityType: "budget",
-    entityId: null,
-    details: { reservations: ids, reason: "their task is no longer claimed" },
-  });
+  auditReleased(core, actor, ids, "their task is no longer claimed");
   return ids;
 }
 

@@ -523,7 +523,7 @@ export class LedgerClient {
 
   /** Gives a hold back unspent. */
   releaseBudget(reservationId: string): Promise<Reservation> {
-    return this.write((core) => releaseSync(core, reservationId));
+    return this.write((core) => releaseSync(core, reservationId, this.options.actor));
   }
 
   /**

@@ -190,7 +190,12 @@ export function changeTaskSync(
   }
   // The money held for its call goes back with the claim. A call still running settles
   // what it spent all the same when it ends (a released hold can still be settled).
-  releaseHeldForTaskSync(core, id);
+  releaseHeldForTaskSync(
+    core,
+    id,
+    actor,
+    `the task was ${change.kind === "kill" ? "killed" : `${change.kind}d`}`,
+  );
   core.auditTask(actor, `task.${change.kind === "kill" ? "killed" : `${change.kind}d`}`, id, {
     from_status: task.status,
     ...(change.kind === "reroute" ? { from_role: task.agentOwner, to_role: role } : {}),
@@ -225,7 +230,7 @@ export function recoverClaimSync(
     now,
   });
   if (task.claimToken) core.stmt.closeAttempt.run(now, "recovered", why, 0, id, task.claimToken);
-  releaseHeldForTaskSync(core, id);
+  releaseHeldForTaskSync(core, id, actor, "its claim was recovered");
   core.auditTask(actor, "task.recovered", id, {
     attempt: task.attempts,
     claimed_by: task.claimedBy,
