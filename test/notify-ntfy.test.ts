@@ -391,7 +391,13 @@ describe("ntfy push channel", () => {
     expect(existsSync(file)).toBe(true);
     const text = readFileSync(file, "utf8");
     expect(text).toContain(`· ${ESCALATION.title}`);
-    expect(text).toContain(`> ${ESCALATION.message}`);
+    // Quoted line by line, so what an agent wrote cannot start a section of its own.
+    expect(text).toContain(
+      ESCALATION.message
+        .split("\n")
+        .map((line) => `> ${line}`)
+        .join("\n"),
+    );
     expect(text).not.toContain("Routine report");
   });
 

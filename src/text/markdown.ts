@@ -19,3 +19,11 @@ export function quoted(text: string): string {
     .map((line) => (line === "" ? ">" : `> ${line}`))
     .join("\n");
 }
+
+/** The text of a block quote written by {@link quoted}; lines outside the quote are kept. */
+export function unquoted(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => (line === ">" ? "" : line.startsWith("> ") ? line.slice(2) : line))
+    .join("\n");
+}

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { unquoted } from "../text/markdown.js";
 
 /** One note of needs-attention.md, as the notifier writes it (`## <time> · <title>`). */
 export interface AttentionEntry {
@@ -31,7 +32,7 @@ export function readAttention(path: string, limit = 5): AttentionSummary | null 
   const entries = sections.map((section): AttentionEntry => {
     const newline = section.indexOf("\n");
     const heading = (newline === -1 ? section : section.slice(0, newline)).trim();
-    const message = newline === -1 ? "" : section.slice(newline + 1).trim();
+    const message = newline === -1 ? "" : unquoted(section.slice(newline + 1).trim());
     const [at, ...title] = heading.split(" · ");
     return title.length > 0
       ? { at: at ?? null, title: title.join(" · "), message }
