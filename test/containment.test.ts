@@ -113,6 +113,49 @@ describe("what an agent sees of the Producer's environment", () => {
   });
 });
 
+describe("identity by capability", () => {
+  it("an agent's CLI and library writes are its dispatch's, however it dresses them", async () => {
+    const out = join(tempDir("containment-launder-"), "out.json");
+    const bin = join(import.meta.dirname, "..", "bin", "producer.js");
+    const lib = join(import.meta.dirname, "..", "dist", "index.js");
+    const dir = await execProject(
+      "launder",
+      [bin, lib, out],
+      "guardrails:\n  max_children_per_task: 2\n",
+    );
+    // A second role to file work for.
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      `${readFileSync(join(dir, "producer.yaml"), "utf8")}  qa:\n    daily_cap_usd: 5\n    runtime: exec\n    command: ["true"]\n`,
+    );
+    const parent = (
+      await runCli(["task", "add", "--agent", "code", "--title", "Launder"], { cwd: dir })
+    ).stdout.trim();
+    const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    const seen = JSON.parse(readFileSync(out, "utf8"));
+    expect(seen.viaCli).toMatchObject({ code: 0 });
+    // The guardrail counted both filings as the agent's: the third is refused.
+    expect(seen.third).toMatch(/max_children_per_task|children/);
+    // No claim token is shown to a reader, the running task's included.
+    expect(seen.tokens.every((t: unknown) => t === null)).toBe(true);
+    // A price update from the agent's process tree is refused even with PRODUCER_* removed.
+    expect(seen.prices).toMatchObject({
+      code: 2,
+      stderr:
+        "producer: producer pricing update cannot run inside a dispatched agent: prices are set by a human, outside the agents' runs",
+    });
+    const tasks = await tasksOf(dir);
+    for (const title of ["laundered by cli", "laundered by library"]) {
+      expect(tasks.find((t) => t.title === title)).toMatchObject({
+        createdBy: "code",
+        parentTaskId: parent,
+      });
+    }
+    expect(tasks.find((t) => t.title === "one too many")).toBeUndefined();
+  });
+});
+
 describe("holds follow their task", () => {
   it("a crashed claim killed by a human frees its hold at once", async () => {
     const pidFile = join(tempDir("containment-pid-"), "agent.pid");

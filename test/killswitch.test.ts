@@ -109,7 +109,7 @@ describe("producer kill / resume", () => {
       code: 2,
       stdout: "",
       stderr:
-        "producer: producer resume cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): only a human releases the brake (an agent may pull it)\n",
+        "producer: producer resume cannot run inside a dispatched agent: only a human releases the brake (an agent may pull it)\n",
     });
     expect(existsSync(file)).toBe(true);
 

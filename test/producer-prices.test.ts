@@ -215,7 +215,7 @@ agents:
     expect(inside).toMatchObject({
       code: 2,
       stderr:
-        "producer: producer pricing update cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): prices are set by a human, outside the agents' runs\n",
+        "producer: producer pricing update cannot run inside a dispatched agent: prices are set by a human, outside the agents' runs\n",
     });
     const human = await runCli(["pricing", "update", "--source", source], {
       cwd: project.dir,

@@ -2,6 +2,7 @@ import { findConfigPath } from "../config/find.js";
 import { loadConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
+import { findDispatchToken } from "../identity/dispatch-token.js";
 import { LedgerClient } from "../ledger/client.js";
 
 /** What every project command starts from: where it runs and which environment it sees. */
@@ -28,15 +29,13 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Refuses a command that only a human may run when it is run from inside a dispatched agent
- * (its environment carries PRODUCER_TASK_ID). A tripwire for honest mistakes and naive
- * agents, not a boundary: a process can drop the variable.
+ * Refuses a command that only a human may run when it is run from inside a dispatched agent:
+ * its environment says so, or (on Linux) a process it descends from carries a dispatch token.
+ * A process that left its dispatch's ancestry and environment both is not caught.
  */
 export function refuseInsideDispatch(env: NodeJS.ProcessEnv, command: string, why: string): void {
-  if (env.PRODUCER_TASK_ID?.trim()) {
-    throw new UsageError(
-      `${command} cannot run inside a dispatched agent (PRODUCER_TASK_ID is set): ${why}`,
-    );
+  if (env.PRODUCER_TASK_ID?.trim() || findDispatchToken(env)) {
+    throw new UsageError(`${command} cannot run inside a dispatched agent: ${why}`);
   }
 }
 

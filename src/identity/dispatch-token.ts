@@ -18,6 +18,8 @@ export interface FoundToken {
   token: string;
   /** `env`: its own environment; `ancestor`: the environment a parent process started with. */
   via: "env" | "ancestor";
+  /** PRODUCER_CONFIG from the same environment: the project the dispatch belongs to. */
+  config: string | null;
 }
 
 /**
@@ -31,12 +33,13 @@ export function findDispatchToken(
   pid: number = process.pid,
 ): FoundToken | null {
   const own = env[DISPATCH_TOKEN_VARIABLE]?.trim();
-  if (own) return { token: own, via: "env" };
+  if (own) return { token: own, via: "env", config: env.PRODUCER_CONFIG?.trim() || null };
   if (process.platform !== "linux") return null;
   let current = parentOf(pid);
   for (let depth = 0; current !== null && current > 1 && depth < 64; depth++) {
-    const token = tokenInEnviron(current);
-    if (token) return { token, via: "ancestor" };
+    const found = environOf(current);
+    const token = found.get(DISPATCH_TOKEN_VARIABLE)?.trim();
+    if (token) return { token, via: "ancestor", config: found.get("PRODUCER_CONFIG") ?? null };
     current = parentOf(current);
   }
   return null;
@@ -52,14 +55,16 @@ function parentOf(pid: number): number | null {
   }
 }
 
-function tokenInEnviron(pid: number): string | null {
+/** The environment a process started with (empty when it is gone or not ours to read). */
+function environOf(pid: number): Map<string, string> {
+  const vars = new Map<string, string>();
   try {
-    const prefix = `${DISPATCH_TOKEN_VARIABLE}=`;
     for (const entry of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
-      if (entry.startsWith(prefix)) return entry.slice(prefix.length).trim() || null;
+      const eq = entry.indexOf("=");
+      if (eq > 0) vars.set(entry.slice(0, eq), entry.slice(eq + 1));
     }
   } catch {
     // Gone, or not ours to read.
   }
-  return null;
+  return vars;
 }

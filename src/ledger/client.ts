@@ -2,6 +2,11 @@ import { hostname } from "node:os";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { LedgerError, TaskClaimRace } from "../errors.js";
+import {
+  DISPATCH_TOKEN_VARIABLE,
+  dispatchTokenFor,
+  findDispatchToken,
+} from "../identity/dispatch-token.js";
 import type { AuditVerification } from "./audit.js";
 import {
   type BudgetLimits,
@@ -78,6 +83,18 @@ export interface LedgerOptions {
   lockTimeoutMs?: number;
   /** Limits on tasks filed by agents (created by one of `roles`); none when omitted. */
   guardrails?: Guardrails;
+  /**
+   * Whether to act for the dispatch this process runs inside, found by its token (see
+   * `findDispatchToken`). Default true: an agent's own scripts cannot write as a human or as
+   * another role. The Producer and tests pass false only where they know they are not agents.
+   */
+  asDispatch?: boolean;
+}
+
+/** The running dispatch a client acts for: its task and its role. */
+export interface DispatchIdentity {
+  taskId: string;
+  role: string;
 }
 
 /** What `claimAndReserve` found: nothing to do, a budget refusal, or a claimed, funded task. */
@@ -119,6 +136,25 @@ export interface RecoveryOptions extends ActorOption {
 
 const DEFAULT_LEASE_MS = 30_000;
 
+/** A task as reads show it: without its claim token, which would let a reader end the claim. */
+function hidden(task: Task): Task {
+  return task.claimToken === null ? task : { ...task, claimToken: null };
+}
+
+/** The roles and guardrails of the project a dispatch belongs to (its producer.yaml). */
+async function projectLimits(
+  configPath: string,
+): Promise<{ roles: string[]; guardrails: Guardrails } | null> {
+  try {
+    const { loadConfig } = await import("../config/load.js");
+    const config = await loadConfig(configPath);
+    return { roles: Object.keys(config.agents), guardrails: config.guardrails };
+  } catch {
+    // No readable config: the ledger's own checks still apply.
+    return null;
+  }
+}
+
 /**
  * The ledger: the project's durable task bus. Every method returns a Promise (today's
  * backend is synchronous SQLite; a networked one must fit behind the same calls). Every state
@@ -126,6 +162,8 @@ const DEFAULT_LEASE_MS = 30_000;
  */
 export class LedgerClient {
   private closed = false;
+  /** Set when this process runs inside a dispatch: every write is that dispatch's. */
+  private dispatch: DispatchIdentity | null = null;
 
   private constructor(
     private readonly core: LedgerCore,
@@ -146,16 +184,49 @@ export class LedgerClient {
         busyTimeoutMs: 1_000,
       }),
     );
+    const found = options.asDispatch === false ? null : findDispatchToken();
+    // Inside a dispatch the project's roles and guardrails apply, whatever the caller passed.
+    const project = found?.config && !options.guardrails ? await projectLimits(found.config) : null;
     const core = new LedgerCore(
       db,
       options.dbPath,
       options.clock ?? systemClock,
-      options.roles ?? null,
+      options.roles ?? project?.roles ?? null,
     );
-    return new LedgerClient(core, {
+    const client = new LedgerClient(core, {
       actor: options.actor ?? "library",
       lockTimeoutMs,
-      guardrails: options.guardrails,
+      guardrails: options.guardrails ?? project?.guardrails,
+    });
+    if (found) {
+      const who = await client.dispatchIdentity(found.token);
+      if (!who) {
+        await client.close();
+        throw new LedgerError(
+          `this process belongs to a dispatch that has ended (its ${DISPATCH_TOKEN_VARIABLE} names no running dispatch): it may not write to the ledger`,
+        );
+      }
+      client.dispatch = who;
+    }
+    return client;
+  }
+
+  /** The dispatch this client acts for, or null outside any dispatch. */
+  get actingFor(): DispatchIdentity | null {
+    return this.dispatch ? { ...this.dispatch } : null;
+  }
+
+  /** The running dispatch a token names, or null (a wrong token, a claim that ended). */
+  dispatchIdentity(token: string): Promise<DispatchIdentity | null> {
+    return this.run((core) => {
+      const running = core
+        .prepare("SELECT id, agent_owner, claim_token FROM tasks WHERE status = 'in_progress'")
+        .raw()
+        .all() as [string, string, string | null][];
+      for (const [id, role, claim] of running) {
+        if (claim && dispatchTokenFor(claim) === token) return { taskId: id, role };
+      }
+      return null;
     });
   }
 
@@ -179,7 +250,7 @@ export class LedgerClient {
   }
 
   private actorOf(options?: ActorOption): string {
-    return options?.actor ?? this.options.actor;
+    return this.dispatch?.role ?? options?.actor ?? this.options.actor;
   }
 
   // ---- tasks: filing -----------------------------------------------------------------
@@ -193,9 +264,19 @@ export class LedgerClient {
   /** Files many tasks in one transaction: all of them, or none when any is invalid. */
   async insertTasks(tasks: readonly NewTask[], options?: ActorOption): Promise<Task[]> {
     const actor = this.actorOf(options);
+    const dispatch = this.dispatch;
+    // Inside a dispatch its role files the work, under the dispatched task unless another
+    // parent is named: the guardrails then count it like the agent's MCP filings.
+    const filed = dispatch
+      ? tasks.map((t) => ({
+          ...t,
+          createdBy: dispatch.role,
+          parentTaskId: t.parentTaskId ? t.parentTaskId : dispatch.taskId,
+        }))
+      : tasks;
     try {
       return await this.write((core) =>
-        insertTasksSync(core, tasks, actor, this.options.guardrails ?? null),
+        insertTasksSync(core, filed, actor, this.options.guardrails ?? null),
       );
     } catch (error) {
       const refusal = error instanceof GuardrailRefusal ? error : (error as Error).cause;
@@ -220,11 +301,14 @@ export class LedgerClient {
 
   // ---- tasks: reading ----------------------------------------------------------------
 
-  /** The task, or null when no task has that id. */
+  /**
+   * The task, or null when no task has that id. Reads never show a claim token: it is the
+   * claim's owner's alone (see `claimNext`).
+   */
   getTask(id: string): Promise<Task | null> {
     return this.run((core) => {
       const row = core.stmt.getTask.get(String(id));
-      return row ? toTask(row) : null;
+      return row ? hidden(toTask(row)) : null;
     });
   }
 
@@ -237,7 +321,7 @@ export class LedgerClient {
           `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`,
         )
         .all({ ...params, limit: filter.limit ?? -1, offset: filter.offset ?? 0 }) as TaskRow[];
-      return rows.map(toTask);
+      return rows.map((r) => hidden(toTask(r)));
     });
   }
 
@@ -269,7 +353,7 @@ export class LedgerClient {
         core
           .prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE parent_task_id = ? ORDER BY id`)
           .all(id) as TaskRow[]
-      ).map(toTask),
+      ).map((r) => hidden(toTask(r))),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { ProducerConfig, RoleConfig, RuntimeKind } from "../config/types.js";
+import { DISPATCH_TOKEN_VARIABLE, dispatchTokenFor } from "../identity/dispatch-token.js";
 import type { LedgerClient } from "../ledger/client.js";
 import type { Task, TokenUsage } from "../ledger/types.js";
 import type { PriceTable } from "../pricing/table.js";
@@ -135,6 +136,10 @@ export function resultBuilder(
 /** The environment every dispatched agent sees, so `producer task add` is attributed. */
 export function producerEnv(request: DispatchRequest): Record<string, string> {
   return {
+    // What the agent's own CLI and library writes are attributed by (see identity/).
+    [DISPATCH_TOKEN_VARIABLE]: request.task.claimToken
+      ? dispatchTokenFor(request.task.claimToken)
+      : "",
     PRODUCER_TASK_ID: request.task.id,
     PRODUCER_ROLE: request.task.agentOwner,
     PRODUCER_CONFIG: request.config.configPath,
