@@ -575,6 +575,44 @@ describe("bad input matrix: the CLI refuses with one line and writes nothing", (
     );
   });
 
+  it("containment: human-only commands inside a dispatch, and the fence's config keys", async () => {
+    const p = await cliProject();
+    const before = await p.state();
+    const seed = join(p.dir, "prices.json");
+    writeFileSync(
+      seed,
+      readFileSync(join(import.meta.dirname, "..", "src", "pricing", "pricing.json")),
+    );
+    const inside = { PRODUCER_TASK_ID: p.victim.id, PRODUCER_ROLE: "code" };
+    for (const [args, why] of [
+      [["resume"], "only a human releases the brake (an agent may pull it)"],
+      [
+        ["pricing", "update", "--source", seed],
+        "prices are set by a human, outside the agents' runs",
+      ],
+    ] as const) {
+      const result = await runCli([...args], { cwd: p.dir, env: inside });
+      expect(result).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `producer: producer ${args[0]}${args[0] === "pricing" ? " update" : ""} cannot run inside a dispatched agent: ${why}\n`,
+      });
+    }
+    expect(await p.state()).toEqual({ ...before, files: [...before.files, "prices.json"].sort() });
+
+    const yaml = join(p.dir, "producer.yaml");
+    writeFileSync(
+      yaml,
+      'auth:\n  bypass_permissions: "yes"\nagents:\n  code:\n    daily_cap_usd: 1\n    env: ["not valid", 3]\n',
+    );
+    const bad = await runCli(["task", "list"], { cwd: p.dir });
+    expect(bad).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `producer: ${yaml} has 3 problems:\n  - auth.bypass_permissions: must be true or false, got "yes"\n  - agents.code.env[0]: must be an environment variable name like GITHUB_TOKEN\n  - agents.code.env[1]: must be a string, got 3 (put it in quotes: "3")\n`,
+    });
+  });
+
   it("init --dir and demo --dir: empty, control characters, files, foreign folders, traversal", async () => {
     const root = tempDir("producer-dirs-");
     const cwd = join(root, "work", "here");
