@@ -1,9 +1,29 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
 import { runCli, tempProject } from "./helpers/cli.js";
+
+/** Recomputes every row's hashes from genesis, as someone with the file but no key could. */
+function rechain(db: Database.Database): void {
+  const rows = db
+    .prepare(
+      "SELECT seq, ts, actor, action, entity_type, entity_id, details FROM audit_log ORDER BY seq",
+    )
+    .raw()
+    .all() as unknown[][];
+  const update = db.prepare("UPDATE audit_log SET prev_hash = ?, row_hash = ? WHERE seq = ?");
+  let prev = "0".repeat(64);
+  for (const row of rows) {
+    const hash = createHash("sha256")
+      .update(prev + JSON.stringify(row))
+      .digest("hex");
+    update.run(prev, hash, row[0]);
+    prev = hash;
+  }
+}
 
 async function seededProject() {
   const dir = tempProject();
@@ -105,6 +125,53 @@ describe("producer audit verify", () => {
     );
     expect(await tampered((db) => db.exec("DELETE FROM notifications"))).toMatch(
       /^audit chain BROKEN: notification \S+ was deleted behind the ledger's back$/,
+    );
+  });
+
+  it("with PRODUCER_AUDIT_KEY, rewriting the chain needs the key", async () => {
+    const KEY = "audit-key-for-tests-0123456789";
+    const { dir } = await seededProject();
+    const dbPath = join(dir, "agent-state", "ledger.db");
+    const ledger = await LedgerClient.open({ dbPath });
+    expect(await ledger.sealAudit(KEY)).toBe(true);
+    expect(await ledger.sealAudit(KEY)).toBe(false); // nothing new to seal
+    await ledger.insertTask({ agentOwner: "code", title: "after the seal" });
+    await ledger.close();
+    const keyed = { PRODUCER_AUDIT_KEY: KEY };
+    const ok = await runCli(["audit", "verify"], { cwd: dir, env: keyed });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.split("\n")[1]).toBe(
+      "sealed with PRODUCER_AUDIT_KEY through row 2 (1 newer row not sealed yet)",
+    );
+    const wrong = await runCli(["audit", "verify"], {
+      cwd: dir,
+      env: { PRODUCER_AUDIT_KEY: "not-the-key" },
+    });
+    expect(wrong.stdout.split("\n")[0]).toBe(
+      "audit chain BROKEN: seal row 2 does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it",
+    );
+
+    // Someone with write access but no key rewrites row 1 and every hash after it.
+    const db = new Database(dbPath);
+    db.prepare("UPDATE audit_log SET actor = 'forged' WHERE seq = 1").run();
+    rechain(db);
+    db.close();
+    // The hash chain alone cannot tell: it is consistent again...
+    expect((await runCli(["audit", "verify"], { cwd: dir })).code).toBe(0);
+    // ...but the seal can.
+    const caught = await runCli(["audit", "verify"], { cwd: dir, env: keyed });
+    expect(caught.code).toBe(1);
+    expect(caught.stdout).toMatch(/^audit chain BROKEN: seal row 2 does not match the chain/);
+
+    // Dropping the seals instead leaves a chain the key never sealed.
+    const again = new Database(dbPath);
+    again.prepare("DELETE FROM audit_log WHERE action = 'audit.sealed'").run();
+    again.prepare("UPDATE audit_log SET seq = seq - 1 WHERE seq > 2").run();
+    rechain(again);
+    again.close();
+    const unsealed = await runCli(["audit", "verify"], { cwd: dir, env: keyed });
+    expect(unsealed.stdout.split("\n")[0]).toBe(
+      "audit chain BROKEN: no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
     );
   });
 

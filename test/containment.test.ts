@@ -93,16 +93,25 @@ describe("what an agent sees of the Producer's environment", () => {
         GITHUB_TOKEN: "ghp_listed_for_this_role",
         LANG: "C.UTF-8",
         UNRELATED_SETTING: "x",
+        PRODUCER_AUDIT_KEY: "audit-key-containment-secret",
       },
       timeoutMs: 60_000,
     });
     expect(run.code).toBe(0);
     const seen = JSON.parse(readFileSync(envFile, "utf8")) as Record<string, string>;
+    // The Producer sealed the chain with the key the agent never saw.
+    const verify = await runCli(["audit", "verify"], {
+      cwd: dir,
+      env: { PRODUCER_AUDIT_KEY: "audit-key-containment-secret" },
+    });
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/\nsealed with PRODUCER_AUDIT_KEY through row \d+\n$/);
     for (const hidden of [
       "ANTHROPIC_API_KEY",
       "NTFY_TOKEN",
       "DATABASE_PASSWORD",
       "UNRELATED_SETTING",
+      "PRODUCER_AUDIT_KEY",
     ]) {
       expect(seen[hidden], hidden).toBeUndefined();
     }

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import { canonicalJson, sha256Hex } from "./canonical.js";
 import type { Db } from "./database.js";
@@ -27,10 +28,23 @@ export interface AuditProblem {
   actual?: string;
 }
 
+/** The audit action of a keyed seal (see {@link AuditLogger.sealSync}). */
+export const AUDIT_SEAL_ACTION = "audit.sealed";
+
+/** The MAC a seal carries: HMAC-SHA256 of the chain head it seals, under the audit key. */
+export function sealMac(key: string, sealedHead: string): string {
+  return createHmac("sha256", key).update(`seal:${sealedHead}`).digest("hex");
+}
+
 /** Result of walking the chain. */
 export interface AuditVerification {
   ok: boolean;
   rowsChecked: number;
+  /**
+   * With a key: the seq of the newest seal that proved the chain up to it, or null (no key
+   * given, or no seal). Rows after it are covered by the hash chain alone.
+   */
+  sealedThrough: number | null;
   /** row_hash of the last row (genesis when empty) and the number of rows. */
   headHash: string;
   rowCount: number;
@@ -185,6 +199,34 @@ export class AuditLogger {
     return { ...row, prevHash, rowHash: hash };
   }
 
+  /**
+   * Seals the chain as it stands: appends a row whose MAC, under `key`, covers the head hash
+   * before it. Whoever lacks the key cannot rewrite any row up to a seal, even by recomputing
+   * every later hash, without `verify` (given the key) noticing. A no-op when the newest row
+   * is already a seal. Must run inside a write transaction.
+   */
+  sealSync(key: string, ts: string, actor: string): AuditRow | null {
+    if (this.sealedSync()) return null;
+    const head = this.head.get()?.row_hash ?? AUDIT_GENESIS_PREV_HASH;
+    return this.appendSync({
+      ts,
+      actor,
+      action: AUDIT_SEAL_ACTION,
+      entityType: "audit",
+      entityId: null,
+      details: { mac: sealMac(key, head) },
+    });
+  }
+
+  /** True when the newest row is a seal (or there is no row): nothing to seal. */
+  sealedSync(): boolean {
+    const last = this.db
+      .prepare("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+      .pluck()
+      .get() as string | undefined;
+    return last === undefined || last === AUDIT_SEAL_ACTION;
+  }
+
   /** The current head: last row_hash (genesis when empty) and row count. */
   headSync(): { headHash: string; rowCount: number } {
     const last = this.head.get();
@@ -216,14 +258,16 @@ export class AuditLogger {
    * `expectedHead` (a head hash printed earlier, e.g. in a morning report) it also proves the
    * log was not truncated or rewritten since.
    */
-  verifySync(options: { expectedHead?: string } = {}): AuditVerification {
+  verifySync(options: { expectedHead?: string; key?: string } = {}): AuditVerification {
     let prevHash = AUDIT_GENESIS_PREV_HASH;
     let prevSeq = 0;
     let rowsChecked = 0;
+    let sealedThrough: number | null = null;
     let sawExpectedHead = options.expectedHead === AUDIT_GENESIS_PREV_HASH;
     const result = (problem: AuditProblem | null, entitiesChecked = 0): AuditVerification => ({
       ok: problem === null,
       rowsChecked,
+      sealedThrough,
       headHash: prevHash,
       rowCount: rowsChecked,
       entitiesChecked,
@@ -276,6 +320,16 @@ export class AuditLogger {
           actual: stored,
         });
       }
+      if (options.key && action === AUDIT_SEAL_ACTION) {
+        const mac = (JSON.parse(details) as { mac?: unknown }).mac;
+        if (mac !== sealMac(options.key, storedPrev)) {
+          return result({
+            seq,
+            reason: `seal row ${seq} does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it`,
+          });
+        }
+        sealedThrough = seq;
+      }
       prevHash = stored;
       prevSeq = seq;
       rowsChecked++;
@@ -287,6 +341,13 @@ export class AuditLogger {
         reason: `the expected head ${options.expectedHead} is not in the chain: the log was truncated or rewritten after it was recorded (it now ends at row ${prevSeq})`,
         expected: options.expectedHead,
         actual: prevHash,
+      });
+    }
+    if (options.key && sealedThrough === null && rowsChecked > 0) {
+      return result({
+        seq: null,
+        reason:
+          "no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
       });
     }
     const entities = this.verifyEntities();

@@ -755,8 +755,21 @@ export class LedgerClient {
    * Walks the audit chain and checks audited rows against it. With `expectedHead` (a hash
    * printed earlier) it also proves the log was not truncated since.
    */
-  verifyAuditChain(options: { expectedHead?: string } = {}): Promise<AuditVerification> {
+  verifyAuditChain(
+    options: { expectedHead?: string; key?: string } = {},
+  ): Promise<AuditVerification> {
     return this.run((core) => core.read(() => core.audit.verifySync(options)));
+  }
+
+  /**
+   * Seals the audit chain with `key` (PRODUCER_AUDIT_KEY): rows up to the seal can no longer
+   * be rewritten by anyone without the key. Resolves to false when the newest row was already
+   * a seal.
+   */
+  async sealAudit(key: string): Promise<boolean> {
+    // A read first: the Producer asks on every poll, and most polls changed nothing.
+    if (await this.run((core) => core.audit.sealedSync())) return false;
+    return this.write((core) => core.audit.sealSync(key, core.now(), this.actorOf()) !== null);
   }
 
   /** The audit chain's head hash and row count right now. */

@@ -169,11 +169,13 @@ export class Producer {
           this.events.emit("loop_error", { message: `poll failed: ${asError(error).message}` });
         }
         await this.maybeReport();
+        await this.seal();
         if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) break;
         await this.waker.wait(config.pollIntervalSeconds * 1000);
       }
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
       await Promise.all([...this.running.values()].map((r) => r.done));
+      await this.seal();
     } finally {
       this.waker.close();
       this.waker = null;
@@ -373,6 +375,22 @@ export class Producer {
       });
     } catch (error) {
       this.events.emit("loop_error", { message: asError(error).message });
+    }
+  }
+
+  /**
+   * Seals the audit chain with PRODUCER_AUDIT_KEY when one is set, so rewriting it needs the
+   * key (agents never see it). Once per poll, only when something was written.
+   */
+  private async seal() {
+    const key = (this.options.env ?? process.env).PRODUCER_AUDIT_KEY?.trim();
+    if (!key) return;
+    try {
+      await this.options.ledger.sealAudit(key);
+    } catch (error) {
+      this.events.emit("loop_error", {
+        message: `could not seal the audit chain: ${asError(error).message}`,
+      });
     }
   }
 

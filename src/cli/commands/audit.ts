@@ -22,8 +22,9 @@ export function registerAudit(program: Command, ctx: () => CommandEnv): void {
         );
       }
       const env = ctx();
+      const key = env.env.PRODUCER_AUDIT_KEY?.trim() || undefined;
       const result = await withProjectLedger(env, (ledger) =>
-        ledger.verifyAuditChain({ expectedHead: head }),
+        ledger.verifyAuditChain({ expectedHead: head, key }),
       );
       if (options.json) {
         env.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -31,6 +32,12 @@ export function registerAudit(program: Command, ctx: () => CommandEnv): void {
         env.stdout.write(
           `audit chain ok: ${result.rowsChecked} rows, ${result.entitiesChecked} records checked; head ${result.headHash}\n`,
         );
+        if (result.sealedThrough !== null) {
+          const after = result.rowCount - result.sealedThrough;
+          env.stdout.write(
+            `sealed with PRODUCER_AUDIT_KEY through row ${result.sealedThrough}${after > 0 ? ` (${after} newer row${after === 1 ? "" : "s"} not sealed yet)` : ""}\n`,
+          );
+        }
       } else {
         const p = result.problem!;
         env.stdout.write(`audit chain BROKEN: ${p.reason}\n`);
