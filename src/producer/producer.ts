@@ -15,7 +15,7 @@ import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pric
 import { isStale, tableAgeDays } from "../pricing/table.js";
 import { apiKey } from "../runtimes/claude/auth.js";
 import type { Runtime } from "../runtimes/types.js";
-import { Redactor } from "../secrets/redactor.js";
+import { AUDIT_KEY_VARIABLE, Redactor } from "../secrets/redactor.js";
 import {
   announceEscalation,
   type DispatchContext,
@@ -383,7 +383,7 @@ export class Producer {
    * key (agents never see it). Once per poll, only when something was written.
    */
   private async seal() {
-    const key = (this.options.env ?? process.env).PRODUCER_AUDIT_KEY?.trim();
+    const key = (this.options.env ?? process.env)[AUDIT_KEY_VARIABLE]?.trim();
     if (!key) return;
     try {
       await this.options.ledger.sealAudit(key);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
+import { AUDIT_KEY_VARIABLE, CLAUDE_CREDENTIALS } from "../secrets/redactor.js";
 
 /** Variables every agent gets from the Producer's environment, when set. */
 const BASE_VARIABLES = [
@@ -28,12 +29,7 @@ const CLAUDE_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "NODE_EXTRA_C
 const CLAUDE_PREFIXES = ["ANTHROPIC_", "CLAUDE_", "DISABLE_"];
 
 /** Variables never passed on by a prefix rule: they are credentials. */
-const CREDENTIALS = new Set([
-  "ANTHROPIC_API_KEY",
-  "ANTHROPIC_AUTH_TOKEN",
-  "CLAUDE_CODE_OAUTH_TOKEN",
-  "PRODUCER_AUDIT_KEY",
-]);
+const CREDENTIALS = new Set<string>([...CLAUDE_CREDENTIALS, AUDIT_KEY_VARIABLE]);
 
 /**
  * The environment an agent starts with: the base allowlist, the names the role lists in its

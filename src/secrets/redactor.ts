@@ -1,14 +1,18 @@
 /** Names that say a variable holds a secret. */
 export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
 
-/** Variables always treated as secrets, whatever their value looks like. */
-const KNOWN_SECRETS = [
+/** The variables a Claude CLI may authenticate with. */
+export const CLAUDE_CREDENTIALS = [
   "ANTHROPIC_API_KEY",
   "ANTHROPIC_AUTH_TOKEN",
   "CLAUDE_CODE_OAUTH_TOKEN",
-  "NTFY_TOKEN",
-  "PRODUCER_AUDIT_KEY",
-];
+] as const;
+
+/** The key that seals the audit chain: no agent may ever see it. */
+export const AUDIT_KEY_VARIABLE = "PRODUCER_AUDIT_KEY";
+
+/** Variables always treated as secrets, whatever their value looks like. */
+const KNOWN_SECRETS: readonly string[] = [...CLAUDE_CREDENTIALS, "NTFY_TOKEN", AUDIT_KEY_VARIABLE];
 
 /** Shorter values are not redacted: they would match ordinary words and numbers. */
 const MIN_SECRET_LENGTH = 8;

@@ -13,6 +13,7 @@ import { delimiter, join } from "node:path";
 import { parseEnv } from "node:util";
 import type { AuthMode } from "../../config/types.js";
 import { asError, ProducerError } from "../../errors.js";
+import { CLAUDE_CREDENTIALS } from "../../secrets/redactor.js";
 
 /** The three ways out when no credentials are found, in one sentence. */
 export const HOW_TO_AUTHENTICATE =
@@ -67,9 +68,7 @@ export interface AuthInputs {
 export function planAuth(inputs: AuthInputs): AuthPlan {
   const scrub = inputs.canScrub ?? hasBubblewrap(inputs.env);
   const plan = credentialPlan(inputs, scrub);
-  const credential = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"].find(
-    (name) => plan.env[name],
-  );
+  const credential = CLAUDE_CREDENTIALS.find((name) => plan.env[name]);
   if (credential && !scrub) {
     plan.warnings.push(
       `bubblewrap is not installed, so Claude Code cannot hide ${credential} from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) to scrub it`,
@@ -217,7 +216,7 @@ export function hasBubblewrap(env: NodeJS.ProcessEnv): boolean {
 /** The credential variables the host's own Claude Code setup may rely on (inherit mode). */
 function hostCredentials(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"]) {
+  for (const name of CLAUDE_CREDENTIALS) {
     const value = env[name];
     if (value) out[name] = value;
   }
