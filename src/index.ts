@@ -3,7 +3,6 @@
  * Everything public is exported here, by name.
  */
 
-export type { BudgetLimits, BudgetUsage } from "./budget/allowance.js";
 export type { BudgetSettings, BudgetSnapshot, FundedClaim, RoleBudget } from "./budget/tracker.js";
 export { BudgetTracker, FALLBACK_RESERVATION_USD } from "./budget/tracker.js";
 export type { Clock } from "./clock.js";
@@ -54,6 +53,7 @@ export type {
 export { LedgerClient } from "./ledger/client.js";
 export type { SyncMode } from "./ledger/database.js";
 export type { Listed, ReportData, ReportEvent, ReportTask } from "./ledger/report-queries.js";
+export type { BudgetLimits, BudgetUsage } from "./ledger/rules/allowance.js";
 export type { ClaimEnd } from "./ledger/task-transitions.js";
 export type {
   Asset,
@@ -99,7 +99,7 @@ export type { PricingUpdateOptions, PricingUpdateResult } from "./pricing/update
 export { updatePricing } from "./pricing/update.js";
 export type { ProducerEventName, ProducerEvents } from "./producer/events.js";
 export { ProducerEventEmitter } from "./producer/events.js";
-export type { ProducerOptions, ReportWriter, RunSummary } from "./producer/producer.js";
+export type { ProducerOptions, RunSummary } from "./producer/producer.js";
 export { Producer } from "./producer/producer.js";
 export type { ReportInput } from "./report/morning-report.js";
 export {
@@ -108,6 +108,7 @@ export {
   reportPath,
   writeMorningReport,
 } from "./report/morning-report.js";
+export type { ReportWriter } from "./report/report-writer.js";
 export type { AuthPlan } from "./runtimes/claude/auth.js";
 export { planAuth } from "./runtimes/claude/auth.js";
 export type { ClaudeInvokerOptions } from "./runtimes/claude/invoker.js";

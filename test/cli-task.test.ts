@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { LedgerClient, type Task } from "../src/index.js";
 import {
   checkSeedTasks,
   EXAMPLE_SEED_FILE_TEXT,
   EXAMPLE_SEED_ROLES,
   EXAMPLE_SEED_TASKS,
-} from "../src/cli/task/seed-file.js";
-import { LedgerClient, type Task } from "../src/index.js";
+} from "../src/seed/seed-file.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 

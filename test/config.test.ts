@@ -4,8 +4,8 @@ import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { findConfigPath } from "../src/config/find.js";
 import { loadConfig, parseConfig } from "../src/config/load.js";
-import { editDistance, suggest } from "../src/config/suggest.js";
 import { ConfigError } from "../src/errors.js";
+import { editDistance, suggest } from "../src/text/suggest.js";
 
 let dir: string;
 

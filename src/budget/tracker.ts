@@ -4,8 +4,8 @@ import type { ProducerConfig } from "../config/types.js";
 import { BudgetExceeded, ProducerError } from "../errors.js";
 import type { Reservation, ReserveOutcome, Settlement } from "../ledger/budget.js";
 import type { ClaimAndReserve, LedgerClient } from "../ledger/client.js";
+import { allowanceFor, type BudgetLimits } from "../ledger/rules/allowance.js";
 import type { Task } from "../ledger/types.js";
-import { allowanceFor, type BudgetLimits } from "./allowance.js";
 
 /** Reservation used when neither the role nor the `producer` role sets one. */
 export const FALLBACK_RESERVATION_USD = 0.05;

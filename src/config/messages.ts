@@ -4,7 +4,7 @@
  * reading these are editing a YAML file and need the key, the rule and what they wrote.
  */
 import type { z } from "zod";
-import { suggest } from "./suggest.js";
+import { suggest } from "../text/suggest.js";
 
 /** How a value the user wrote is quoted back to them, kept short. */
 export function show(value: unknown): string {

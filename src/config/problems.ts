@@ -4,8 +4,8 @@
  * the file before formatting them.
  */
 import type { z } from "zod";
+import { suggest } from "../text/suggest.js";
 import { KNOWN_KEYS } from "./schema.js";
-import { suggest } from "./suggest.js";
 
 /** A problem whose key path is still a list of segments. */
 export interface FoundProblem {

@@ -3,7 +3,7 @@
  * example, .env.example and the .gitignore lines. The last three may meet files the user
  * already has, so they come with "merge" helpers that only add what is missing.
  */
-import { EXAMPLE_SEED_ROLES, EXAMPLE_SEED_TASKS, type SeedTask } from "../cli/task/seed-file.js";
+import { EXAMPLE_SEED_ROLES, EXAMPLE_SEED_TASKS, type SeedTask } from "../seed/seed-file.js";
 import type { InitAnswers } from "./config-file.js";
 import type { ScaffoldRole } from "./roles.js";
 

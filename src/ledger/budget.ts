@@ -1,7 +1,7 @@
-import { allowanceFor, type BudgetLimits, type BudgetUsage, EPSILON } from "../budget/allowance.js";
 import type { BudgetScope } from "../errors.js";
 import { LedgerError } from "../errors.js";
 import type { Actor, LedgerCore } from "./core.js";
+import { allowanceFor, type BudgetLimits, type BudgetUsage, EPSILON } from "./rules/allowance.js";
 
 /** Money held for one call in flight. `amountUsd` is also the call's spending limit. */
 export interface Reservation {

@@ -1,5 +1,5 @@
-import { suggest } from "../config/suggest.js";
 import { LedgerError } from "../errors.js";
+import { suggest } from "../text/suggest.js";
 import type { Actor, LedgerCore } from "./core.js";
 import { toTask } from "./rows.js";
 import type { NewTask, Task } from "./types.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { suggest } from "../config/suggest.js";
 import { LedgerError, TaskClaimRace } from "../errors.js";
+import { suggest } from "../text/suggest.js";
 import { releaseHeldForTaskSync } from "./budget.js";
 import type { Actor, LedgerCore } from "./core.js";
 import { toTask } from "./rows.js";

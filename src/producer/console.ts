@@ -1,6 +1,6 @@
-import type { Style } from "../cli/style.js";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
+import type { Style } from "../text/style.js";
 import type { ProducerEventEmitter, ProducerEventName, ProducerEvents } from "./events.js";
 
 /** How `producer run` prints: readable lines, or one JSON object per line for collectors. */

@@ -13,6 +13,7 @@ import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
 import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pricing/book.js";
 import { isStale, tableAgeDays } from "../pricing/table.js";
+import type { ReportWriter } from "../report/report-writer.js";
 import { apiKey } from "../runtimes/claude/auth.js";
 import type { Runtime } from "../runtimes/types.js";
 import { AUDIT_KEY_VARIABLE, Redactor } from "../secrets/redactor.js";
@@ -25,12 +26,6 @@ import {
 import { ProducerEventEmitter } from "./events.js";
 import { IdleTracker, idleReason } from "./idle.js";
 import { Waker } from "./wake.js";
-
-/** Writes the morning report; the Producer calls it every `report_interval_hours`. */
-export interface ReportWriter {
-  /** Writes the report for a UTC day (default today) and resolves to its path. */
-  write(day?: string): Promise<string>;
-}
 
 /** Everything a Producer is built from. Only `config` and `ledger` are required. */
 export interface ProducerOptions {

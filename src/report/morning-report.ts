@@ -9,7 +9,7 @@ import { type KillSwitchState, KillSwitchWatcher } from "../killswitch/kill-swit
 import type { LedgerClient } from "../ledger/client.js";
 import type { Listed, ReportData, ReportTask } from "../ledger/report-queries.js";
 import { isStale, loadPriceTable, tableAgeDays } from "../pricing/table.js";
-import type { ReportWriter } from "../producer/producer.js";
+import type { ReportWriter } from "./report-writer.js";
 
 /** Everything a morning report is rendered from. */
 export interface ReportInput {

@@ -7,8 +7,8 @@ import { resolveTargetDir } from "../../init/target-dir.js";
 import { attachConsole } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
+import { styleFor } from "../../text/style.js";
 import { type CommandEnv, openProjectLedger } from "../context.js";
-import { styleFor } from "../style.js";
 import { serveDashboard } from "./ui.js";
 
 /** `producer demo [--dir DIR] [--ui]`: the whole loop offline, in a minute or less. */

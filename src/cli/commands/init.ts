@@ -14,8 +14,8 @@ import {
 } from "../../init/scaffold.js";
 import { resolveTargetDir } from "../../init/target-dir.js";
 import { askAnswers, defaultAnswers, InitCancelled } from "../../init/wizard.js";
+import { type Style, styleFor } from "../../text/style.js";
 import type { CommandEnv } from "../context.js";
-import { type Style, styleFor } from "../style.js";
 
 interface InitOptions {
   dir?: string;

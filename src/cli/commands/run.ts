@@ -5,8 +5,8 @@ import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
+import { styleFor } from "../../text/style.js";
 import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
-import { styleFor } from "../style.js";
 
 /** `producer run [--once] [--log-format text|json]`: the long-running dispatcher. */
 export function registerRun(program: Command, ctx: () => CommandEnv): void {

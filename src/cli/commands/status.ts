@@ -6,8 +6,8 @@ import { type KillSwitchState, KillSwitchWatcher } from "../../killswitch/kill-s
 import type { LedgerClient } from "../../ledger/client.js";
 import { TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
 import { needsAttentionPath } from "../../notify/notifier.js";
+import { type Style, styleFor } from "../../text/style.js";
 import { type CommandEnv, withProjectLedger } from "../context.js";
-import { type Style, styleFor } from "../style.js";
 import { type Cell, renderTable, usd } from "../task/table.js";
 
 /** One role's line of the queue: tasks per status, pending split by why it waits. */

@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { suggest } from "../../config/suggest.js";
 import { LedgerError, UsageError } from "../../errors.js";
 import type { LedgerClient } from "../../ledger/client.js";
 import type { Task } from "../../ledger/types.js";
 import { requireRole } from "../../ledger/validate.js";
+import { parseSeedText, readSeedFile, toNewTasks } from "../../seed/seed-file.js";
+import { styleFor } from "../../text/style.js";
+import { suggest } from "../../text/suggest.js";
 import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
-import { styleFor } from "../style.js";
 import { loadTaskDetail, renderTaskDetail } from "../task/detail.js";
 import {
   parseIdList,
@@ -17,7 +18,6 @@ import {
   parseStatuses,
   readStdin,
 } from "../task/flags.js";
-import { parseSeedText, readSeedFile, toNewTasks } from "../task/seed-file.js";
 import { renderTaskTable } from "../task/table.js";
 
 interface AddFlags {

@@ -3,7 +3,7 @@ import { existingAttemptLog } from "../../attempts/output-log.js";
 import { LedgerError } from "../../errors.js";
 import type { LedgerClient } from "../../ledger/client.js";
 import type { Asset, AuditRow, Decision, Task, TaskAttempt } from "../../ledger/types.js";
-import type { Style } from "../style.js";
+import type { Style } from "../../text/style.js";
 import { renderTable, statusCell, taskUsd } from "./table.js";
 
 /** How many of a task's audit rows `task show` includes, newest kept. */

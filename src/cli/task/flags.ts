@@ -3,10 +3,12 @@
  * caught here, before the ledger opens; whether a role, id or transition makes sense is left
  * to the ledger, whose refusals are operational (exit 1).
  */
-import { suggest } from "../../config/suggest.js";
-import { oneLineMessage, ProducerError, UsageError } from "../../errors.js";
+
+import { oneLineMessage, UsageError } from "../../errors.js";
 import { type Payload, TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
 import { isoInstantMs } from "../../ledger/validate.js";
+import { suggest } from "../../text/suggest.js";
+import { decodeUtf8 } from "../../text/utf8.js";
 
 /** `--priority`: a whole number from 1 to 9. */
 export function parsePriority(value: string | undefined): number | undefined {
@@ -104,16 +106,4 @@ export async function readStdin(
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
   }
   return decodeUtf8(Buffer.concat(chunks), `${what} on stdin`);
-}
-
-/**
- * Bytes as UTF-8 text (a leading byte-order mark dropped). Invalid bytes are refused rather
- * than stored as U+FFFD, which would silently change the text.
- */
-export function decodeUtf8(bytes: Uint8Array, what: string): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new ProducerError(`${what} is not valid UTF-8 text`);
-  }
 }

@@ -1,6 +1,6 @@
 /** Plain-text tables and task formatting shared by `producer task` and `producer status`. */
 import type { Task, TaskStatus } from "../../ledger/types.js";
-import type { Style } from "../style.js";
+import type { Style } from "../../text/style.js";
 
 /** One column: its header and which side its cells line up on. */
 export interface Column {

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { suggest } from "../../config/suggest.js";
-import { asError, oneLineMessage, ProducerError } from "../../errors.js";
-import type { NewTask, Payload } from "../../ledger/types.js";
-import { isoInstantMs } from "../../ledger/validate.js";
-import { decodeUtf8 } from "./flags.js";
+import { asError, oneLineMessage, ProducerError } from "../errors.js";
+import type { NewTask, Payload } from "../ledger/types.js";
+import { isoInstantMs } from "../ledger/validate.js";
+import { suggest } from "../text/suggest.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 // `null` is accepted as "not given": people writing JSON by hand often spell absence that way.
 const line = () => z.string().trim().min(1);

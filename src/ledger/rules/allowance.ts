@@ -1,4 +1,4 @@
-import type { BudgetScope } from "../errors.js";
+import type { BudgetScope } from "../../errors.js";
 
 /** The limits one reservation is checked against. */
 export interface BudgetLimits {
