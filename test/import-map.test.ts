@@ -28,7 +28,7 @@ function sourceFiles(dir: string): string[] {
 /** `cli` for src/cli/main.ts, `clock` for src/clock.ts. */
 function topOf(file: string): string {
   const parts = relative(SRC, file).split(sep);
-  return parts.length > 1 ? parts[0]! : parts[0]!.replace(/\.ts$/, "");
+  return parts.length > 1 ? parts[0]! : parts[0]!.replace(/\.(ts|js)$/, "");
 }
 
 /** Every relative import of every source file, static or dynamic, type-only included. */
