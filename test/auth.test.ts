@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.js";
 import { bundledPriceTable, ClaudeAgentInvoker, planAuth } from "../src/index.js";
+import { hasBubblewrap } from "../src/runtimes/claude/auth.js";
 import { configFrom } from "./helpers/config.js";
 import { FAKE_CLAUDE_PATH } from "./helpers/fake-anthropic.js";
 import { tempProjectWithLedger } from "./helpers/project.js";
@@ -166,8 +167,19 @@ describe("auth modes", () => {
     expect(plan(true).warnings).toEqual([]);
     expect(plan(false).env.CLAUDE_CODE_SUBPROCESS_ENV_SCRUB).toBeUndefined();
     expect(plan(false).warnings).toEqual([
-      "bubblewrap is not installed, so Claude Code cannot hide ANTHROPIC_API_KEY from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) to scrub it",
+      "bubblewrap is not installed or cannot run here, so Claude Code cannot hide ANTHROPIC_API_KEY from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) where it can create namespaces to scrub it",
     ]);
+  });
+
+  it("counts bubblewrap only when it can run, not merely when it is installed", () => {
+    const bin = (exit: number) => {
+      const dir = tempDir("auth-bwrap-");
+      writeFileSync(join(dir, "bwrap"), `#!/bin/sh\nexit ${exit}\n`, { mode: 0o755 });
+      return dir;
+    };
+    expect(hasBubblewrap({ PATH: bin(1) })).toBe(false);
+    expect(hasBubblewrap({ PATH: bin(0) })).toBe(true);
+    expect(hasBubblewrap({ PATH: tempDir("auth-nobwrap-") })).toBe(false);
   });
 
   it("bypass_permissions is an opt-in of any mode, with the sandbox flag only as root", () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import {
   accessSync,
   constants,
@@ -71,7 +72,7 @@ export function planAuth(inputs: AuthInputs): AuthPlan {
   const credential = CLAUDE_CREDENTIALS.find((name) => plan.env[name]);
   if (credential && !scrub) {
     plan.warnings.push(
-      `bubblewrap is not installed, so Claude Code cannot hide ${credential} from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) to scrub it`,
+      `bubblewrap is not installed or cannot run here, so Claude Code cannot hide ${credential} from the shells its Bash tool starts: an agent with Bash can read it. Install bubblewrap (e.g. apt-get install bubblewrap) where it can create namespaces to scrub it`,
     );
   }
   if (!inputs.bypassPermissions) return plan;
@@ -199,16 +200,34 @@ function linkCredentials(target: string, link: string): void {
   }
 }
 
-/** Whether an executable `bwrap` is on the PATH of `env`. */
+/** Whether each `bwrap` found so far can make a sandbox here (tried once per path). */
+const bubblewrapWorks = new Map<string, boolean>();
+
+/**
+ * Whether a working `bwrap` is on the PATH of `env`. Installed is not enough: where user
+ * namespaces are not allowed (some containers, AppArmor defaults) it exists but cannot run,
+ * and a Claude Code told to scrub with it would refuse to start at all.
+ */
 export function hasBubblewrap(env: NodeJS.ProcessEnv): boolean {
   for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
+    const bwrap = join(dir, "bwrap");
     try {
-      accessSync(join(dir, "bwrap"), constants.X_OK);
-      return true;
+      accessSync(bwrap, constants.X_OK);
     } catch {
-      // Not in this folder.
+      continue; // Not in this folder.
     }
+    let works = bubblewrapWorks.get(bwrap);
+    if (works === undefined) {
+      const probe = spawnSync(
+        bwrap,
+        ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "true"],
+        { stdio: "ignore", timeout: 5000 },
+      );
+      works = probe.status === 0;
+      bubblewrapWorks.set(bwrap, works);
+    }
+    return works;
   }
   return false;
 }
