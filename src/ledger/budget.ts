@@ -289,19 +289,20 @@ export function releaseHeldForTaskSync(
   actor: Actor,
   reason: string,
 ): number {
-  const ids = (
-    core
-      .prepare("SELECT id FROM budget_reservations WHERE task_id = ? AND state = 'held'")
-      .all(taskId) as { id: string }[]
-  ).map((r) => r.id);
-  if (ids.length === 0) return 0;
-  core
-    .prepare(
-      "UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE task_id = ? AND state = 'held'",
-    )
-    .run(core.now(), taskId);
-  auditReleased(core, actor, ids, reason);
+  const ids = released(core, "task_id = ? AND state = 'held'", taskId);
+  if (ids.length > 0) auditReleased(core, actor, ids, reason);
   return ids.length;
+}
+
+/** Marks the holds `where` selects as released, in one statement; returns their ids. */
+function released(core: LedgerCore, where: string, ...params: unknown[]): string[] {
+  return (
+    core
+      .prepare(
+        `UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${where} RETURNING id`,
+      )
+      .all(core.now(), ...params) as { id: string }[]
+  ).map((r) => r.id);
 }
 
 function auditReleased(core: LedgerCore, actor: Actor, ids: string[], reason: string): void {
@@ -331,12 +332,8 @@ export function orphanHoldsSync(core: LedgerCore): string[] {
  * the rest of the day. Audited when it finds any. Returns the released reservation ids.
  */
 export function releaseOrphanHoldsSync(core: LedgerCore, actor: string): string[] {
-  const ids = orphanHoldsSync(core);
-  if (ids.length === 0) return ids;
-  core
-    .prepare(`UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${ORPHAN}`)
-    .run(core.now());
-  auditReleased(core, actor, ids, "their task is no longer claimed");
+  const ids = released(core, ORPHAN);
+  if (ids.length > 0) auditReleased(core, actor, ids, "their task is no longer claimed");
   return ids;
 }
 

@@ -83,12 +83,6 @@ export interface LedgerOptions {
   lockTimeoutMs?: number;
   /** Limits on tasks filed by agents (created by one of `roles`); none when omitted. */
   guardrails?: Guardrails;
-  /**
-   * Whether to act for the dispatch this process runs inside, found by its token (see
-   * `findDispatchToken`). Default true: an agent's own scripts cannot write as a human or as
-   * another role. The Producer and tests pass false only where they know they are not agents.
-   */
-  asDispatch?: boolean;
 }
 
 /** The running dispatch a client acts for: its task and its role. */
@@ -184,7 +178,9 @@ export class LedgerClient {
         busyTimeoutMs: 1_000,
       }),
     );
-    const found = options.asDispatch === false ? null : findDispatchToken();
+    // Inside a dispatch (found by its token, see identity/) every write is the dispatch's:
+    // there is deliberately no option to opt out, or an agent's own script would take it.
+    const found = findDispatchToken();
     // Inside a dispatch the project's roles and guardrails apply, whatever the caller passed.
     const project = found?.config && !options.guardrails ? await projectLimits(found.config) : null;
     const core = new LedgerCore(
@@ -209,11 +205,6 @@ export class LedgerClient {
       client.dispatch = who;
     }
     return client;
-  }
-
-  /** The dispatch this client acts for, or null outside any dispatch. */
-  get actingFor(): DispatchIdentity | null {
-    return this.dispatch ? { ...this.dispatch } : null;
   }
 
   /** The running dispatch a token names, or null (a wrong token, a claim that ended). */

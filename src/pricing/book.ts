@@ -2,10 +2,35 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Clock } from "../clock.js";
 import { asError } from "../errors.js";
+import type { LedgerClient } from "../ledger/client.js";
 import { bundledPriceTable, loadPriceTable, type PriceTable } from "./table.js";
 
 /** The audit action `producer pricing update` records, with the written file's digest. */
 export const PRICES_RECORDED_ACTION = "pricing.updated";
+
+/** Records in the ledger that a human's update wrote `file` with this sha256 (hex). */
+export async function recordPriceDigest(
+  ledger: Pick<LedgerClient, "appendAudit">,
+  file: string,
+  digest: string,
+): Promise<void> {
+  await ledger.appendAudit({
+    action: PRICES_RECORDED_ACTION,
+    entityType: "pricing",
+    entityId: null,
+    details: { file, sha256: digest },
+  });
+}
+
+/** The sha256 (hex) the newest recorded price update wrote, or null when none was recorded. */
+export async function recordedPriceDigest(
+  ledger: Pick<LedgerClient, "latestAudit">,
+): Promise<string | null> {
+  const row = await ledger.latestAudit(PRICES_RECORDED_ACTION);
+  if (!row) return null;
+  const digest = (JSON.parse(row.details) as { sha256?: unknown }).sha256;
+  return typeof digest === "string" ? digest : null;
+}
 
 /** What a change of the override file led to. */
 export type PriceBookChange =

@@ -11,7 +11,7 @@ import type { Task } from "../ledger/types.js";
 import { pushChannelFor } from "../notify/from-config.js";
 import type { Notifier } from "../notify/notifier.js";
 import { ProjectNotifier } from "../notify/notifier.js";
-import { PRICES_RECORDED_ACTION, PriceBook, type PriceBookChange } from "../pricing/book.js";
+import { PriceBook, type PriceBookChange, recordedPriceDigest } from "../pricing/book.js";
 import { isStale, tableAgeDays } from "../pricing/table.js";
 import type { ReportWriter } from "../report/report-writer.js";
 import { apiKey } from "../runtimes/claude/auth.js";
@@ -95,12 +95,7 @@ export class Producer {
     this.prices = new PriceBook({
       overrideFile: config.pricing.overrideFile,
       clock: this.clock,
-      recordedDigest: async () => {
-        const row = await ledger.latestAudit(PRICES_RECORDED_ACTION);
-        if (!row) return null;
-        const digest = (JSON.parse(row.details) as { sha256?: unknown }).sha256;
-        return typeof digest === "string" ? digest : null;
-      },
+      recordedDigest: () => recordedPriceDigest(ledger),
     });
     this.context = {
       config,

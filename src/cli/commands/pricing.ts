@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ProducerError, UsageError } from "../../errors.js";
-import { PRICES_RECORDED_ACTION } from "../../pricing/book.js";
+import { recordPriceDigest } from "../../pricing/book.js";
 import { formatPriceDiff } from "../../pricing/diff.js";
 import { type PriceSource, parsePriceSource, updatePricing } from "../../pricing/update.js";
 import {
@@ -69,12 +69,7 @@ export function registerPricing(program: Command, ctx: () => CommandEnv): void {
         record: async (digest: string) => {
           const ledger = await openProjectLedger(config, env.env, "cli");
           try {
-            await ledger.appendAudit({
-              action: PRICES_RECORDED_ACTION,
-              entityType: "pricing",
-              entityId: null,
-              details: { file: config.pricing.overrideFile, sha256: digest },
-            });
+            await recordPriceDigest(ledger, config.pricing.overrideFile, digest);
           } finally {
             await ledger.close();
           }
