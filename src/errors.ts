@@ -14,13 +14,59 @@ export class ProducerError extends Error {
   }
 }
 
+/**
+ * What kind of ledger failure this is, so callers map it without re-querying (the dashboard:
+ * 400, 404, 409, 409, 503):
+ * - `invalid`: the request itself is wrong (bad input, unknown role, a guardrail);
+ * - `not_found`: it names a task, reservation or record that does not exist;
+ * - `transition`: the thing exists but its state does not allow this (requeue a done task);
+ * - `conflict`: another worker got there first (a claim race, a lost claim); try again;
+ * - `storage`: the store failed (disk full, corrupt, read-only, locked too long, unreachable).
+ */
+export type LedgerErrorCode = "invalid" | "not_found" | "transition" | "conflict" | "storage";
+
 /** A ledger operation was refused (bad input, unknown id, illegal transition) or failed. */
-export class LedgerError extends ProducerError {}
+export class LedgerError extends ProducerError {
+  readonly code: LedgerErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown; code?: LedgerErrorCode }) {
+    super(message, options);
+    this.code = options?.code ?? "invalid";
+  }
+}
+
+/** Names something the ledger does not hold. */
+export class LedgerNotFound extends LedgerError {
+  constructor(message: string) {
+    super(message, { code: "not_found" });
+  }
+}
+
+/** The entity's state does not allow the change. */
+export class LedgerTransitionRefused extends LedgerError {
+  constructor(message: string) {
+    super(message, { code: "transition" });
+  }
+}
+
+/** The store itself failed: disk, corruption, permissions, a lock held too long, the network. */
+export class LedgerStorageError extends LedgerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: "storage" });
+  }
+}
 
 /** Another worker claimed the task first. Harmless: try the next one. */
 export class TaskClaimRace extends LedgerError {
   constructor(readonly taskId: string) {
-    super(`task ${taskId} was claimed by another worker first`);
+    super(`task ${taskId} was claimed by another worker first`, { code: "conflict" });
+  }
+}
+
+/** The claim was lost (recovered, killed) before its holder ended it. */
+export class ClaimLost extends LedgerError {
+  constructor(message: string) {
+    super(message, { code: "conflict" });
   }
 }
 

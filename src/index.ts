@@ -21,11 +21,15 @@ export type {
   RoleConfig,
   RuntimeKind,
 } from "./config/types.js";
-export type { BudgetScope, ConfigProblem } from "./errors.js";
+export type { BudgetScope, ConfigProblem, LedgerErrorCode } from "./errors.js";
 export {
   BudgetExceeded,
+  ClaimLost,
   ConfigError,
   LedgerError,
+  LedgerNotFound,
+  LedgerStorageError,
+  LedgerTransitionRefused,
   ProducerError,
   TaskClaimRace,
   UsageError,
@@ -37,24 +41,33 @@ export {
 } from "./killswitch/auto-arm.js";
 export type { KillMode, KillSwitchState } from "./killswitch/kill-switch.js";
 export { KillSwitchWatcher } from "./killswitch/kill-switch.js";
-export type {
-  AuditEvent,
-  AuditProblem,
-  AuditVerification,
-} from "./ledger/audit.js";
-export { AUDIT_GENESIS_PREV_HASH, AuditLogger } from "./ledger/audit.js";
+export type { AuditEvent } from "./ledger/audit/chain.js";
+export { AUDIT_GENESIS_PREV_HASH } from "./ledger/audit/chain.js";
+export type { AuditProblem, AuditVerification } from "./ledger/audit/verify.js";
 export type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./ledger/budget.js";
+export type { ClaimAndReserve, FinishedClaim } from "./ledger/claim-and-fund.js";
+export { LedgerClient } from "./ledger/client.js";
+export type { QueueFlow } from "./ledger/dashboard-reads.js";
 export type {
   ActorOption,
-  ClaimAndReserve,
-  FinishedClaim,
-  LedgerOptions,
-} from "./ledger/client.js";
-export { LedgerClient } from "./ledger/client.js";
-export type { SyncMode } from "./ledger/database.js";
+  AgentLedger,
+  AuditAppend,
+  AuditLedger,
+  ClaimRequest,
+  ClientSettings,
+  Ledger,
+  NoticeLedger,
+  RecoveryOptions,
+} from "./ledger/ledger.js";
+export type { NewNotification, NotificationRecord } from "./ledger/notifications.js";
+export type { LedgerConfig, LedgerOptions } from "./ledger/open.js";
+export { openLedger } from "./ledger/open.js";
 export type { Listed, ReportData, ReportEvent, ReportTask } from "./ledger/report-queries.js";
 export type { BudgetLimits, BudgetUsage } from "./ledger/rules/allowance.js";
-export type { ClaimEnd } from "./ledger/task-transitions.js";
+export type { Guardrails } from "./ledger/rules/guardrails.js";
+export type { ClaimEnd } from "./ledger/rules/transitions.js";
+export type { Dialect, LockTarget, Params, Storage, Tx } from "./ledger/storage.js";
+export type { DispatchIdentity, QueueSummaryRow } from "./ledger/task-queries.js";
 export type {
   Asset,
   AuditRow,

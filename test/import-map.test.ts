@@ -81,6 +81,44 @@ describe("the import map", () => {
     expect(cycles).toEqual([]);
   });
 
+  it("keeps better-sqlite3 inside the SQLite backend, reached only through the factory", () => {
+    const backend = join(SRC, "ledger", "sqlite");
+    const inside = (file: string) => file.startsWith(`${backend}${sep}`);
+    const naming = sourceFiles(SRC).filter(
+      (file) =>
+        !inside(file) &&
+        /better-sqlite3|\bSqlite[A-Z]\w*|\bSyncMode\b/.test(readFileSync(file, "utf8")),
+    );
+    expect(naming.map((f) => relative(SRC, f))).toEqual([]);
+    const into = imports()
+      .filter(({ from, to }) => inside(to) && !inside(from))
+      .map(({ from, spec }) => `${relative(SRC, from)} imports ${spec}`);
+    // The factory picks the backend; every other module sees the Storage port only.
+    expect(into).toEqual(["ledger/open.ts imports ./sqlite/index.js"]);
+  });
+
+  it("gives the public API no type that names the SQLite backend", () => {
+    // Everything index.ts reaches through static imports (types included) is its public
+    // surface; a dynamic import() is where a backend is loaded at run time, not named.
+    const seen = new Set<string>();
+    const queue = [join(SRC, "index.ts")];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, "utf8");
+      for (const match of text.matchAll(/\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+        queue.push(resolve(dirname(file), match[1]!).replace(/\.js$/, ".ts"));
+      }
+    }
+    const reached = [...seen].map((f) => relative(SRC, f));
+    expect(reached.filter((f) => f.startsWith(`ledger${sep}sqlite`))).toEqual([]);
+    const index = readFileSync(join(SRC, "index.ts"), "utf8");
+    for (const name of ["SyncMode", "AuditLogger", "processIdentity", "Database", "dbPath"]) {
+      expect(index).not.toMatch(new RegExp(`\\b${name}\\b`));
+    }
+  });
+
   it("can fail: an upward import is named", () => {
     // The check itself, on a made-up edge: the ledger importing the Producer.
     const from = join(SRC, "ledger", "client.ts");

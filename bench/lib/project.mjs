@@ -26,7 +26,8 @@ export async function makeProject({
   const agents = roles
     .map(
       (name) =>
-        `  ${name}:\n    daily_cap_usd: 10000\n    dispatch_reservation_usd: 0.01\n    runtime: exec\n    command: ${JSON.stringify(NOOP_AGENT)}\n${role}`,
+        // Agents see only an allowlisted environment: the log's variable is passed by name.
+        `  ${name}:\n    daily_cap_usd: 10000\n    dispatch_reservation_usd: 0.01\n    runtime: exec\n    command: ${JSON.stringify(NOOP_AGENT)}\n    env: [BENCH_AGENT_LOG]\n${role}`,
     )
     .join("");
   const yaml = `project_name: bench\nbudget:\n  project_ceiling_usd: 100000\n${top}agents:\n${agents}`;

@@ -3,7 +3,8 @@ import { systemClock, utcToday } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { BudgetExceeded, ProducerError } from "../errors.js";
 import type { Reservation, ReserveOutcome, Settlement } from "../ledger/budget.js";
-import type { ClaimAndReserve, LedgerClient } from "../ledger/client.js";
+import type { ClaimAndReserve } from "../ledger/claim-and-fund.js";
+import type { Ledger } from "../ledger/ledger.js";
 import { allowanceFor, type BudgetLimits } from "../ledger/rules/allowance.js";
 import type { Task } from "../ledger/types.js";
 
@@ -54,7 +55,7 @@ export class BudgetTracker {
   private warnedFallback = false;
 
   constructor(
-    private readonly ledger: LedgerClient,
+    private readonly ledger: Ledger,
     private readonly settings: BudgetSettings,
     options: { clock?: Clock; warn?: (message: string) => void; actor?: string } = {},
   ) {

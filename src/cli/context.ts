@@ -3,7 +3,8 @@ import { loadConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { findDispatchToken } from "../identity/dispatch-token.js";
-import { LedgerClient } from "../ledger/client.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { openLedger } from "../ledger/open.js";
 
 /** What every project command starts from: where it runs and which environment it sees. */
 export interface CommandEnv {
@@ -48,19 +49,13 @@ export async function openProjectLedger(
   env: NodeJS.ProcessEnv,
   actor: string = cliActor(env),
 ) {
-  return LedgerClient.open({
-    dbPath: config.ledgerDb,
-    roles: Object.keys(config.agents),
-    actor,
-    guardrails: config.guardrails,
-    create: false,
-  });
+  return openLedger(config, { actor, create: false });
 }
 
 /** Runs `work` with the project ledger open, closing it whatever happens. */
 export async function withProjectLedger<T>(
   ctx: CommandEnv,
-  work: (ledger: LedgerClient, config: ProducerConfig) => Promise<T>,
+  work: (ledger: Ledger, config: ProducerConfig) => Promise<T>,
 ): Promise<T> {
   const config = await loadProject(ctx);
   const ledger = await openProjectLedger(config, ctx.env);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProducerError } from "../errors.js";
-import { LedgerClient } from "../ledger/client.js";
+import { openLedgerFile } from "../ledger/open.js";
 
 /** Marks a folder as made by `producer demo`, so a second run may start it over. */
 const MARKER = ".producer-demo";
@@ -79,7 +79,7 @@ export async function scaffoldDemo(dir: string): Promise<{ dir: string; seeded: 
       `# ${name}\n\nYou are the ${name} agent: you ${r.mission}. Record your decisions, register the files you make, and file the next role's work before you stop.\n`,
     );
   }
-  const ledger = await LedgerClient.open({
+  const ledger = await openLedgerFile({
     dbPath: join(root, "agent-state", "ledger.db"),
     roles: Object.keys(ROLES),
     actor: "demo",

@@ -9,7 +9,7 @@ import { CONFIG_FILE_NAME } from "../config/find.js";
 import { parseConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
 import { asError, ProducerError } from "../errors.js";
-import { LedgerClient } from "../ledger/client.js";
+import { openLedger } from "../ledger/open.js";
 import { type InitAnswers, promptPath, renderConfig } from "./config-file.js";
 import {
   mergeClaudeMd,
@@ -91,7 +91,7 @@ function shown(dir: string, path: string): string {
  */
 async function checkExistingLedger(config: ProducerConfig, dir: string): Promise<void> {
   try {
-    const ledger = await LedgerClient.open({ dbPath: config.ledgerDb, create: false });
+    const ledger = await openLedger(config, { create: false });
     await ledger.close();
   } catch (error) {
     throw new ProducerError(
@@ -170,12 +170,7 @@ export async function scaffoldProject(options: ScaffoldOptions): Promise<Scaffol
   }
 
   if (!ledgerExists) {
-    const ledger = await LedgerClient.open({
-      dbPath: config.ledgerDb,
-      roles: Object.keys(config.agents),
-      actor: "init",
-      create: true,
-    });
+    const ledger = await openLedger(config, { actor: "init", create: true });
     await ledger.close();
   }
   return {

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import type { Clock } from "../clock.js";
 import { systemClock, utcIsoNow } from "../clock.js";
 import { asError, ProducerError } from "../errors.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { AuditLedger } from "../ledger/ledger.js";
 
 /** Whether in-flight calls may finish (`finish`) or are aborted at once (`now`). */
 export type KillMode = "finish" | "now";
@@ -39,7 +39,7 @@ export class KillSwitchWatcher {
   constructor(
     /** Absolute path of the kill-switch file (`kill_switch` in producer.yaml). */
     readonly path: string,
-    private readonly options: { clock?: Clock; ledger?: LedgerClient } = {},
+    private readonly options: { clock?: Clock; ledger?: AuditLedger } = {},
   ) {
     this.clock = options.clock ?? systemClock;
   }

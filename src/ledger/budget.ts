@@ -1,7 +1,9 @@
 import type { BudgetScope } from "../errors.js";
-import { LedgerError } from "../errors.js";
-import type { Actor, LedgerCore } from "./core.js";
-import { allowanceFor, type BudgetLimits, type BudgetUsage, EPSILON } from "./rules/allowance.js";
+import { LedgerError, LedgerNotFound, LedgerTransitionRefused } from "../errors.js";
+import { type AuditEvent, appendAudit } from "./audit/chain.js";
+import { allowanceFor, type BudgetLimits, type BudgetUsage } from "./rules/allowance.js";
+import { capHitReason, settlementVerdict } from "./rules/cap-hit.js";
+import { type Actor, newIdOf, nowOf, type Scope } from "./scope.js";
 
 /** Money held for one call in flight. `amountUsd` is also the call's spending limit. */
 export interface Reservation {
@@ -50,56 +52,63 @@ export interface RoleBudgetRow {
   capHitReason: string | null;
 }
 
-export function usageSync(core: LedgerCore, day: string, role: string): BudgetUsage {
-  const spent = core
-    .prepare(
-      `SELECT COALESCE(SUM(spent_usd), 0) AS project,
-              COALESCE(SUM(CASE WHEN role = ? THEN spent_usd END), 0) AS role
-         FROM budget WHERE day = ?`,
-    )
-    .get(role, day) as { project: number; role: number };
-  const held = core
-    .prepare(
-      `SELECT COALESCE(SUM(amount_usd), 0) AS project, COUNT(*) AS project_n,
-              COALESCE(SUM(CASE WHEN role = ? THEN amount_usd END), 0) AS role,
-              COUNT(CASE WHEN role = ? THEN 1 END) AS role_n
-         FROM budget_reservations WHERE day = ? AND state = 'held'`,
-    )
-    .get(role, role, day) as { project: number; project_n: number; role: number; role_n: number };
+/** One role's spend and holds for a day, with the project's. Exact under the day's lock. */
+export async function usageOf(scope: Scope, day: string, role: string): Promise<BudgetUsage> {
+  const { tx } = scope;
+  const spent = await tx.one<{ project: number; role: number }>(
+    `SELECT COALESCE(SUM(spent_usd), 0) AS project,
+            COALESCE(SUM(CASE WHEN role = ? THEN spent_usd END), 0) AS role
+       FROM budget WHERE day = ?`,
+    [role, day],
+  );
+  const held = await tx.one<{ project: number; project_n: number; role: number; role_n: number }>(
+    `SELECT COALESCE(SUM(amount_usd), 0) AS project, COUNT(*) AS project_n,
+            COALESCE(SUM(CASE WHEN role = ? THEN amount_usd END), 0) AS role,
+            ${tx.dialect.countIf("role = ?")} AS role_n
+       FROM budget_reservations WHERE day = ? AND state = 'held'`,
+    [role, role, day],
+  );
   return {
-    roleSpentUsd: spent.role,
-    roleReservedUsd: held.role,
-    roleHeld: held.role_n,
-    projectSpentUsd: spent.project,
-    projectReservedUsd: held.project,
-    projectHeld: held.project_n,
+    roleSpentUsd: Number(spent?.role ?? 0),
+    roleReservedUsd: Number(held?.role ?? 0),
+    roleHeld: Number(held?.role_n ?? 0),
+    projectSpentUsd: Number(spent?.project ?? 0),
+    projectReservedUsd: Number(held?.project ?? 0),
+    projectHeld: Number(held?.project_n ?? 0),
   };
 }
 
-function ensureRow(core: LedgerCore, day: string, role: string): void {
-  core.prepare("INSERT OR IGNORE INTO budget (day, role) VALUES (?, ?)").run(day, role);
+function ensureRow(scope: Scope, day: string, role: string): Promise<number> {
+  return scope.tx.run(scope.tx.dialect.insertIgnore("budget", ["day", "role"]), [day, role]);
 }
 
 /** Marks the role [CAP HIT] for the day; true when it was not marked yet. */
-function markCapHit(core: LedgerCore, day: string, role: string, reason: string): boolean {
-  ensureRow(core, day, role);
-  return (
-    core
-      .prepare(
-        "UPDATE budget SET cap_hit_at = ?, cap_hit_reason = ? WHERE day = ? AND role = ? AND cap_hit_at IS NULL",
-      )
-      .run(core.now(), reason, day, role).changes === 1
+async function markCapHit(scope: Scope, day: string, role: string, reason: string) {
+  await ensureRow(scope, day, role);
+  const changes = await scope.tx.run(
+    "UPDATE budget SET cap_hit_at = ?, cap_hit_reason = ? WHERE day = ? AND role = ? AND cap_hit_at IS NULL",
+    [nowOf(scope), reason, day, role],
   );
+  return changes === 1;
 }
 
-/** Checks and holds in one step; must run inside the caller's write transaction. */
-export function reserveSync(
-  core: LedgerCore,
+function audit(scope: Scope, event: Omit<AuditEvent, "ts" | "entityType">) {
+  return appendAudit(scope, { ...event, ts: nowOf(scope), entityType: "budget" });
+}
+
+/**
+ * Checks and holds in one step; must run inside the caller's write transaction. The day's
+ * lock comes first: the project ceiling spans every role, so no two reservations of a day
+ * may read the sums at once.
+ */
+export async function reserve(
+  scope: Scope,
   request: { day: string; role: string; taskId: string | null; minimumUsd: number },
   limits: BudgetLimits,
   actor: Actor,
-): ReserveOutcome {
-  const usage = usageSync(core, request.day, request.role);
+): Promise<ReserveOutcome> {
+  await scope.tx.lock({ kind: "budget-day", day: request.day });
+  const usage = await usageOf(scope, request.day, request.role);
   const allowance = allowanceFor(usage, limits, request.minimumUsd);
   if (!allowance.ok && allowance.transient) {
     // Money held by calls in flight is not gone: the caller waits, nobody is told.
@@ -113,17 +122,12 @@ export function reserveSync(
     };
   }
   if (!allowance.ok) {
-    const reason =
-      allowance.scope === "role"
-        ? `daily cap $${limits.roleCapUsd} reached`
-        : `project ceiling $${limits.ceilingUsd} reached`;
-    const firstToday = markCapHit(core, request.day, request.role, reason);
+    const reason = capHitReason(allowance.scope, limits);
+    const firstToday = await markCapHit(scope, request.day, request.role, reason);
     if (firstToday) {
-      core.audit.appendSync({
-        ts: core.now(),
+      await audit(scope, {
         actor,
         action: "budget.cap_hit",
-        entityType: "budget",
         entityId: request.role,
         details: { day: request.day, scope: allowance.scope, cap_usd: allowance.capUsd, ...usage },
       });
@@ -138,30 +142,27 @@ export function reserveSync(
     };
   }
   const reservation: Reservation = {
-    id: core.newId(),
+    id: newIdOf(scope),
     day: request.day,
     role: request.role,
     taskId: request.taskId,
     amountUsd: allowance.amountUsd,
   };
-  core
-    .prepare(
-      "INSERT INTO budget_reservations (id, day, role, task_id, amount_usd, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .run(
+  await scope.tx.run(
+    "INSERT INTO budget_reservations (id, day, role, task_id, amount_usd, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    [
       reservation.id,
       reservation.day,
       reservation.role,
       reservation.taskId,
       reservation.amountUsd,
-      core.now(),
-    );
+      nowOf(scope),
+    ],
+  );
   // Audited, so `audit verify` can rebuild which holds are open from the chain alone.
-  core.audit.appendSync({
-    ts: core.now(),
+  await audit(scope, {
     actor,
     action: "budget.held",
-    entityType: "budget",
     entityId: reservation.role,
     details: {
       day: reservation.day,
@@ -173,41 +174,47 @@ export function reserveSync(
   return { ok: true, reservation };
 }
 
-function closeReservation(
-  core: LedgerCore,
+async function closeReservation(
+  scope: Scope,
   id: string,
   state: "settled" | "released",
   cost: number | null,
-) {
-  const row = core
-    .prepare(
-      "SELECT id, day, role, task_id, amount_usd, state FROM budget_reservations WHERE id = ?",
-    )
-    .get(id) as
-    | {
-        id: string;
-        day: string;
-        role: string;
-        task_id: string | null;
-        amount_usd: number;
-        state: string;
-      }
-    | undefined;
-  if (!row) throw new LedgerError(`no budget reservation with id ${JSON.stringify(id)}`);
+): Promise<Reservation> {
+  const row = await scope.tx.one<{
+    id: string;
+    day: string;
+    role: string;
+    task_id: string | null;
+    amount_usd: number;
+    state: string;
+  }>("SELECT id, day, role, task_id, amount_usd, state FROM budget_reservations WHERE id = ?", [
+    id,
+  ]);
+  if (!row) throw new LedgerNotFound(`no budget reservation with id ${JSON.stringify(id)}`);
   // A hold released by crash recovery can still be settled: the money was spent all the same.
   if (row.state === "settled" || (state === "released" && row.state !== "held")) {
-    throw new LedgerError(`budget reservation ${id} is already ${row.state}`);
+    throw new LedgerTransitionRefused(`budget reservation ${id} is already ${row.state}`);
   }
-  core
-    .prepare("UPDATE budget_reservations SET state = ?, cost_usd = ?, closed_at = ? WHERE id = ?")
-    .run(state, cost, core.now(), id);
+  await scope.tx.run(
+    "UPDATE budget_reservations SET state = ?, cost_usd = ?, closed_at = ? WHERE id = ?",
+    [state, cost, nowOf(scope), id],
+  );
   return {
     id: row.id,
     day: row.day,
     role: row.role,
     taskId: row.task_id,
-    amountUsd: row.amount_usd,
-  } satisfies Reservation;
+    amountUsd: Number(row.amount_usd),
+  };
+}
+
+/** The day a reservation was made on, for the lock its settlement takes first. */
+async function dayOf(scope: Scope, reservationId: string): Promise<string | undefined> {
+  const row = await scope.tx.one<{ day: string }>(
+    "SELECT day FROM budget_reservations WHERE id = ?",
+    [reservationId],
+  );
+  return row?.day;
 }
 
 /**
@@ -215,52 +222,45 @@ function closeReservation(
  * midnight is charged to the day whose cap let it start), releases the hold, and reports a
  * soft-cap crossing or a cap passed after the fact, each once per role per day.
  */
-export function settleSync(
-  core: LedgerCore,
+export async function settle(
+  scope: Scope,
   reservationId: string,
   costUsd: number,
   limits: BudgetLimits,
   actor: Actor,
-): Settlement {
+): Promise<Settlement> {
   if (!Number.isFinite(costUsd) || costUsd < 0) {
     throw new LedgerError(`a call's cost must be a non-negative number, got ${costUsd}`);
   }
-  const reservation = closeReservation(core, reservationId, "settled", costUsd);
+  const lockDay = await dayOf(scope, reservationId);
+  if (lockDay !== undefined) await scope.tx.lock({ kind: "budget-day", day: lockDay });
+  const reservation = await closeReservation(scope, reservationId, "settled", costUsd);
   const { day, role } = reservation;
-  ensureRow(core, day, role);
-  core
-    .prepare("UPDATE budget SET spent_usd = spent_usd + ? WHERE day = ? AND role = ?")
-    .run(costUsd, day, role);
-  const usage = usageSync(core, day, role);
+  await ensureRow(scope, day, role);
+  await scope.tx.run("UPDATE budget SET spent_usd = spent_usd + ? WHERE day = ? AND role = ?", [
+    costUsd,
+    day,
+    role,
+  ]);
+  const usage = await usageOf(scope, day, role);
   const overshootUsd = Math.max(0, costUsd - reservation.amountUsd);
+  const verdict = settlementVerdict(usage, limits);
   let softCapCrossed = false;
-  if (usage.roleSpentUsd + EPSILON >= limits.softCapRatio * limits.roleCapUsd) {
+  if (verdict.softCapReached) {
     softCapCrossed =
-      core
-        .prepare(
-          "UPDATE budget SET soft_cap_at = ? WHERE day = ? AND role = ? AND soft_cap_at IS NULL",
-        )
-        .run(core.now(), day, role).changes === 1;
+      (await scope.tx.run(
+        "UPDATE budget SET soft_cap_at = ? WHERE day = ? AND role = ? AND soft_cap_at IS NULL",
+        [nowOf(scope), day, role],
+      )) === 1;
   }
   let exceeded: Settlement["exceeded"] = null;
-  const overRole = usage.roleSpentUsd > limits.roleCapUsd + EPSILON;
-  const overProject = usage.projectSpentUsd > limits.ceilingUsd + EPSILON;
-  if (overRole || overProject) {
-    const scope: BudgetScope = overProject ? "project" : "role";
-    const capUsd = overProject ? limits.ceilingUsd : limits.roleCapUsd;
-    const firstToday = markCapHit(
-      core,
-      day,
-      role,
-      `${scope === "role" ? "daily cap" : "project ceiling"} $${capUsd} passed after the fact`,
-    );
-    exceeded = { scope, capUsd, firstToday };
+  if (verdict.exceeded) {
+    const { scope: over, capUsd, reason } = verdict.exceeded;
+    exceeded = { scope: over, capUsd, firstToday: await markCapHit(scope, day, role, reason) };
   }
-  core.audit.appendSync({
-    ts: core.now(),
+  await audit(scope, {
     actor,
     action: exceeded ? "budget.exceeded" : "budget.settled",
-    entityType: "budget",
     entityId: role,
     details: {
       day,
@@ -276,41 +276,41 @@ export function settleSync(
 }
 
 /** Gives a hold back unspent (the call never started, or was aborted before any cost). */
-export function releaseSync(core: LedgerCore, reservationId: string, actor: Actor): Reservation {
-  const reservation = closeReservation(core, reservationId, "released", null);
-  auditReleased(core, actor, [reservationId], "given back unspent");
+export async function releaseHold(
+  scope: Scope,
+  reservationId: string,
+  actor: Actor,
+): Promise<Reservation> {
+  const reservation = await closeReservation(scope, reservationId, "released", null);
+  await auditReleased(scope, actor, [reservationId], "given back unspent");
   return reservation;
 }
 
 /** Releases every hold of a task (its claim was recovered, killed or changed), audited. */
-export function releaseHeldForTaskSync(
-  core: LedgerCore,
+export async function releaseHeldForTask(
+  scope: Scope,
   taskId: string,
   actor: Actor,
   reason: string,
-): number {
-  const ids = released(core, "task_id = ? AND state = 'held'", taskId);
-  if (ids.length > 0) auditReleased(core, actor, ids, reason);
+): Promise<number> {
+  const ids = await released(scope, "task_id = ? AND state = 'held'", taskId);
+  if (ids.length > 0) await auditReleased(scope, actor, ids, reason);
   return ids.length;
 }
 
 /** Marks the holds `where` selects as released, in one statement; returns their ids. */
-function released(core: LedgerCore, where: string, ...params: unknown[]): string[] {
-  return (
-    core
-      .prepare(
-        `UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${where} RETURNING id`,
-      )
-      .all(core.now(), ...params) as { id: string }[]
-  ).map((r) => r.id);
+async function released(scope: Scope, where: string, ...params: unknown[]): Promise<string[]> {
+  const rows = await scope.tx.all<{ id: string }>(
+    `UPDATE budget_reservations SET state = 'released', closed_at = ? WHERE ${where} RETURNING id`,
+    [nowOf(scope), ...params],
+  );
+  return rows.map((r) => r.id);
 }
 
-function auditReleased(core: LedgerCore, actor: Actor, ids: string[], reason: string): void {
-  core.audit.appendSync({
-    ts: core.now(),
+async function auditReleased(scope: Scope, actor: Actor, ids: string[], reason: string) {
+  await audit(scope, {
     actor,
     action: "budget.holds_released",
-    entityType: "budget",
     entityId: null,
     details: { reservations: ids, reason },
   });
@@ -320,10 +320,11 @@ const ORPHAN = `state = 'held' AND task_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = task_id AND t.status = 'in_progress')`;
 
 /** Ids of the holds whose task is no longer claimed (a read: no write lock taken). */
-export function orphanHoldsSync(core: LedgerCore): string[] {
-  return (
-    core.prepare(`SELECT id FROM budget_reservations WHERE ${ORPHAN}`).all() as { id: string }[]
-  ).map((r) => r.id);
+export async function orphanHolds(scope: Scope): Promise<string[]> {
+  const rows = await scope.tx.all<{ id: string }>(
+    `SELECT id FROM budget_reservations WHERE ${ORPHAN}`,
+  );
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -331,17 +332,16 @@ export function orphanHoldsSync(core: LedgerCore): string[] {
  * changed behind a crashed Producer's back): money held for no call would block its role for
  * the rest of the day. Audited when it finds any. Returns the released reservation ids.
  */
-export function releaseOrphanHoldsSync(core: LedgerCore, actor: string): string[] {
-  const ids = released(core, ORPHAN);
-  if (ids.length > 0) auditReleased(core, actor, ids, "their task is no longer claimed");
+export async function releaseOrphanHolds(scope: Scope, actor: string): Promise<string[]> {
+  const ids = await released(scope, ORPHAN);
+  if (ids.length > 0) await auditReleased(scope, actor, ids, "their task is no longer claimed");
   return ids;
 }
 
 /** Every role's row for a day (roles without spend or holds are absent). */
-export function dayBudgetSync(core: LedgerCore, day: string): RoleBudgetRow[] {
-  return core
-    .prepare(
-      `SELECT r.role AS role,
+export async function dayBudget(scope: Scope, day: string): Promise<RoleBudgetRow[]> {
+  const rows = await scope.tx.all<RoleBudgetRow>(
+    `SELECT r.role AS role,
               COALESCE(b.spent_usd, 0) AS spentUsd,
               COALESCE(h.reserved, 0) AS reservedUsd,
               COALESCE(h.n, 0) AS heldCount,
@@ -353,21 +353,27 @@ export function dayBudgetSync(core: LedgerCore, day: string): RoleBudgetRow[] {
                       FROM budget_reservations WHERE day = @day AND state = 'held' GROUP BY role) h
            ON h.role = r.role
         ORDER BY r.role`,
-    )
-    .all({ day }) as RoleBudgetRow[];
+    { day },
+  );
+  return rows.map((r) => ({
+    ...r,
+    spentUsd: Number(r.spentUsd),
+    reservedUsd: Number(r.reservedUsd),
+    heldCount: Number(r.heldCount),
+  }));
 }
 
 /** Total spend per day and role over [fromDay, toDay], for charts. */
-export function spendByDaySync(
-  core: LedgerCore,
+export async function spendByDay(
+  scope: Scope,
   fromDay: string,
   toDay: string,
-): { day: string; role: string; spentUsd: number }[] {
-  return core
-    .prepare(
-      "SELECT day, role, spent_usd AS spentUsd FROM budget WHERE day BETWEEN ? AND ? ORDER BY day, role",
-    )
-    .all(fromDay, toDay) as { day: string; role: string; spentUsd: number }[];
+): Promise<{ day: string; role: string; spentUsd: number }[]> {
+  const rows = await scope.tx.all<{ day: string; role: string; spentUsd: number }>(
+    "SELECT day, role, spent_usd AS spentUsd FROM budget WHERE day BETWEEN ? AND ? ORDER BY day, role",
+    [fromDay, toDay],
+  );
+  return rows.map((r) => ({ ...r, spentUsd: Number(r.spentUsd) }));
 }
 
 export type { BudgetLimits, BudgetUsage };

@@ -1,4 +1,5 @@
-import type { LedgerCore } from "./core.js";
+import { appendAudit } from "./audit/chain.js";
+import { newIdOf, nowOf, type Scope } from "./scope.js";
 
 /** A notification as the ledger keeps it. */
 export interface NotificationRecord {
@@ -45,9 +46,9 @@ function toRecord(r: Row): NotificationRecord {
     kind: r.kind,
     title: r.title,
     message: r.message,
-    priority: r.priority,
+    priority: Number(r.priority),
     tags: JSON.parse(r.tags) as string[],
-    needsHuman: r.needs_human === 1,
+    needsHuman: Number(r.needs_human) === 1,
     sequenceId: r.sequence_id,
     delivery: r.delivery,
     deliveryError: r.delivery_error,
@@ -55,10 +56,13 @@ function toRecord(r: Row): NotificationRecord {
   };
 }
 
-export function recordNotificationSync(core: LedgerCore, n: NewNotification): NotificationRecord {
+export async function recordNotification(
+  scope: Scope,
+  n: NewNotification,
+): Promise<NotificationRecord> {
   const row: Row = {
-    id: core.newId(),
-    created_at: core.now(),
+    id: newIdOf(scope),
+    created_at: nowOf(scope),
     kind: n.kind,
     title: n.title,
     message: n.message,
@@ -70,13 +74,12 @@ export function recordNotificationSync(core: LedgerCore, n: NewNotification): No
     delivery_error: null,
     delivered_at: null,
   };
-  core
-    .prepare(
-      `INSERT INTO notifications (id, created_at, kind, title, message, priority, tags, needs_human, sequence_id, delivery)
-       VALUES (@id, @created_at, @kind, @title, @message, @priority, @tags, @needs_human, @sequence_id, @delivery)`,
-    )
-    .run(row);
-  core.audit.appendSync({
+  await scope.tx.run(
+    `INSERT INTO notifications (id, created_at, kind, title, message, priority, tags, needs_human, sequence_id, delivery)
+     VALUES (@id, @created_at, @kind, @title, @message, @priority, @tags, @needs_human, @sequence_id, @delivery)`,
+    row,
+  );
+  await appendAudit(scope, {
     ts: row.created_at,
     actor: "producer",
     action: "notification.recorded",
@@ -87,36 +90,33 @@ export function recordNotificationSync(core: LedgerCore, n: NewNotification): No
   return toRecord(row);
 }
 
-export function setDeliverySync(
-  core: LedgerCore,
+export async function setDelivery(
+  scope: Scope,
   id: string,
   delivery: "sent" | "failed",
   error: string | null,
-): void {
-  core
-    .prepare(
-      "UPDATE notifications SET delivery = ?, delivery_error = ?, delivered_at = ? WHERE id = ?",
-    )
-    .run(delivery, error, delivery === "sent" ? core.now() : null, id);
+): Promise<void> {
+  await scope.tx.run(
+    "UPDATE notifications SET delivery = ?, delivery_error = ?, delivered_at = ? WHERE id = ?",
+    [delivery, error, delivery === "sent" ? nowOf(scope) : null, id],
+  );
 }
 
-export function listNotificationsSync(
-  core: LedgerCore,
+export async function listNotifications(
+  scope: Scope,
   filter: { limit?: number; since?: string; until?: string; delivery?: string },
-): NotificationRecord[] {
-  return (
-    core
-      .prepare(
-        `SELECT * FROM notifications
-          WHERE (@since IS NULL OR created_at >= @since) AND (@until IS NULL OR created_at < @until)
-            AND (@delivery IS NULL OR delivery = @delivery)
-          ORDER BY id DESC LIMIT @limit`,
-      )
-      .all({
-        since: filter.since ?? null,
-        until: filter.until ?? null,
-        delivery: filter.delivery ?? null,
-        limit: filter.limit ?? -1,
-      }) as Row[]
-  ).map(toRecord);
+): Promise<NotificationRecord[]> {
+  const rows = await scope.tx.all<Row>(
+    `SELECT * FROM notifications
+      WHERE (@since IS NULL OR created_at >= @since) AND (@until IS NULL OR created_at < @until)
+        AND (@delivery IS NULL OR delivery = @delivery)
+      ORDER BY id DESC ${scope.tx.dialect.limit("limit")}`,
+    {
+      since: filter.since ?? null,
+      until: filter.until ?? null,
+      delivery: filter.delivery ?? null,
+      limit: filter.limit ?? -1,
+    },
+  );
+  return rows.map(toRecord);
 }

@@ -1,4 +1,4 @@
-import type { LedgerCore } from "./core.js";
+import type { Scope } from "./scope.js";
 
 /** A short list plus the full count it was cut from. */
 export interface Listed<T> {
@@ -47,44 +47,47 @@ const TASK_LINE = `id, agent_owner AS role, title, cost_usd AS costUsd, attempts
  * Gathers a report's facts for [since, until): every total by an aggregate query, every list
  * cut at `limit` rows, so a report on 100,000 tasks reads a few hundred rows.
  */
-export function reportDataSync(
-  core: LedgerCore,
+export async function reportData(
+  scope: Scope,
   window: { since: string; until: string; limit: number },
-): ReportData {
+): Promise<ReportData> {
+  const { tx } = scope;
   const p = window;
   let rowsFetched = 0;
-  const all = <T>(sql: string, params: Record<string, unknown>): T[] => {
-    const rows = core.prepare(sql).all(params) as T[];
+  const all = async <T>(sql: string, params: Record<string, unknown>): Promise<T[]> => {
+    const rows = await tx.all<T>(sql, params);
     rowsFetched += rows.length;
     return rows;
   };
-  const count = (sql: string, params: Record<string, unknown>): number =>
-    (core.prepare(sql).get(params) as { n: number }).n;
+  const count = async (sql: string, params: Record<string, unknown>): Promise<number> =>
+    Number((await tx.one<{ n: number }>(sql, params))?.n ?? 0);
 
-  // `+status` keeps SQLite off the status index: a day's finished rows are few, all done
+  // The status term stays unindexed (`+status` on SQLite): a day's finished rows are few, all done
   // rows may be many, so the finished_at index is the one to walk.
   const finishedIn = "finished_at >= @since AND finished_at < @until";
-  const shippedByRole = core
-    .prepare(
+  const status = tx.dialect.unindexed("status");
+  const shippedByRole = (
+    await tx.all<ReportData["shippedByRole"][number]>(
       `SELECT agent_owner AS role, COUNT(*) AS count, SUM(cost_usd) AS costUsd
-         FROM tasks WHERE +status = 'done' AND ${finishedIn}
+         FROM tasks WHERE ${status} = 'done' AND ${finishedIn}
         GROUP BY agent_owner ORDER BY agent_owner`,
+      p,
     )
-    .all(p) as ReportData["shippedByRole"];
-  const taskList = (where: string, at: string): Listed<ReportTask> => ({
-    count: count(`SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, p),
-    items: all<ReportTask>(
+  ).map((r) => ({ ...r, count: Number(r.count), costUsd: Number(r.costUsd) }));
+  const taskList = async (where: string, at: string): Promise<Listed<ReportTask>> => ({
+    count: await count(`SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, p),
+    items: await all<ReportTask>(
       `SELECT ${TASK_LINE}, ${at} AS at FROM tasks WHERE ${where} ORDER BY ${at} DESC LIMIT @limit`,
       p,
     ),
   });
-  const auditList = (action: string, reasonPath: string): Listed<ReportEvent> => ({
-    count: count(
+  const auditList = async (action: string, reasonKey: string): Promise<Listed<ReportEvent>> => ({
+    count: await count(
       `SELECT COUNT(*) AS n FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until`,
       p,
     ),
-    items: all<ReportEvent>(
-      `SELECT ts, actor, action, entity_id AS entityId, json_extract(details, '${reasonPath}') AS reason
+    items: await all<ReportEvent>(
+      `SELECT ts, actor, action, entity_id AS entityId, ${tx.dialect.jsonText("details", reasonKey)} AS reason
          FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until
         ORDER BY seq DESC LIMIT @limit`,
       p,
@@ -92,30 +95,30 @@ export function reportDataSync(
   });
   const data: Omit<ReportData, "rowsFetched"> = {
     shippedByRole,
-    shipped: taskList(`+status = 'done' AND ${finishedIn}`, "finished_at"),
+    shipped: await taskList(`${status} = 'done' AND ${finishedIn}`, "finished_at"),
     // Escalations wait for a human whenever they happened: all of them, not just today's.
-    escalated: taskList("status = 'escalated'", "updated_at"),
-    failed: taskList(`+status = 'failed' AND ${finishedIn}`, "finished_at"),
+    escalated: await taskList("status = 'escalated'", "updated_at"),
+    failed: await taskList(`${status} = 'failed' AND ${finishedIn}`, "finished_at"),
     assets: {
-      count: count(
+      count: await count(
         "SELECT COUNT(*) AS n FROM asset_registry WHERE created_at >= @since AND created_at < @until",
         p,
       ),
-      items: all(
+      items: await all(
         `SELECT path, agent_owner AS role, task_id AS taskId, kind, created_at AS at FROM asset_registry
           WHERE created_at >= @since AND created_at < @until ORDER BY id DESC LIMIT @limit`,
         p,
       ),
     },
-    recovered: auditList("= 'task.recovered'", "$.reason"),
-    killSwitch: auditList("IN ('killswitch.armed', 'killswitch.disarmed')", "$.reason"),
-    guardrailRefusals: auditList("= 'guardrail.refused'", "$.reason"),
+    recovered: await auditList("= 'task.recovered'", "reason"),
+    killSwitch: await auditList("IN ('killswitch.armed', 'killswitch.disarmed')", "reason"),
+    guardrailRefusals: await auditList("= 'guardrail.refused'", "reason"),
     deliveryFailures: {
-      count: count(
+      count: await count(
         "SELECT COUNT(*) AS n FROM notifications WHERE delivery = 'failed' AND created_at >= @since AND created_at < @until",
         p,
       ),
-      items: all(
+      items: await all(
         `SELECT title, delivery_error AS error, created_at AS at FROM notifications
           WHERE delivery = 'failed' AND created_at >= @since AND created_at < @until
           ORDER BY id DESC LIMIT @limit`,

@@ -1,7 +1,8 @@
-import { LedgerError } from "../errors.js";
+import { LedgerError, LedgerNotFound } from "../errors.js";
 import { suggest } from "../text/suggest.js";
-import type { Actor, LedgerCore } from "./core.js";
-import { toTask } from "./rows.js";
+import { appendAudit } from "./audit/chain.js";
+import { type Guardrails, guardrailRefusal } from "./rules/guardrails.js";
+import { type Actor, newIdOf, nowOf, requireTask, type Scope } from "./scope.js";
 import type { NewTask, Task } from "./types.js";
 import {
   requireInstant,
@@ -12,12 +13,7 @@ import {
   requireText,
 } from "./validate.js";
 
-/** Limits on agent-filed work, against runaway agents (`guardrails:` in producer.yaml). */
-export interface Guardrails {
-  maxDepth: number;
-  maxChildrenPerTask: number;
-  maxTasksPerRolePerHour: number;
-}
+export type { Guardrails };
 
 /**
  * A guardrail refused an agent-filed task. Thrown inside the insert transaction (so nothing
@@ -37,6 +33,25 @@ export class GuardrailRefusal extends LedgerError {
   }
 }
 
+/** The audit event that keeps a guardrail's refusal after its batch was rolled back. */
+export function refusalEvent(error: unknown, actor: Actor) {
+  const refusal = error instanceof GuardrailRefusal ? error : (error as Error)?.cause;
+  if (!(refusal instanceof GuardrailRefusal)) return null;
+  const { details } = refusal;
+  return {
+    action: "guardrail.refused",
+    entityType: "guardrail",
+    entityId: details.parentTaskId,
+    actor,
+    details: {
+      reason: refusal.message,
+      role: details.role,
+      title: details.title,
+      created_by: details.createdBy,
+    },
+  };
+}
+
 interface Prepared {
   id: string;
   agentOwner: string;
@@ -54,19 +69,20 @@ interface Prepared {
  * Inserts every task or none. Tasks in one batch may name each other by `ref` as parent (an
  * earlier one) or dependency (any one); cycles among them are refused.
  */
-export function insertTasksSync(
-  core: LedgerCore,
+export async function insertTasks(
+  scope: Scope,
   tasks: readonly NewTask[],
   actor: Actor,
   guardrails: Guardrails | null,
-): Task[] {
+): Promise<Task[]> {
+  const { tx } = scope;
   if (!Array.isArray(tasks) || tasks.length === 0) {
     throw new LedgerError("nothing to insert: give at least one task");
   }
   const byRef = new Map<string, number>();
   const prepared = tasks.map((task, index) =>
-    withPosition(tasks.length, index, task, () => {
-      const p = prepare(core, task, actor);
+    withPositionSync(tasks.length, index, task, () => {
+      const p = prepare(scope, task, actor);
       if (task.ref !== undefined) {
         const ref = requireLine("ref", task.ref, 200);
         if (byRef.has(ref)) throw new LedgerError(`ref "${ref}" is used by two tasks`);
@@ -77,46 +93,51 @@ export function insertTasksSync(
   );
   refuseCycles(tasks, prepared, byRef);
 
-  const now = core.now();
+  const now = nowOf(scope);
   const created: Task[] = [];
   const fresh = new Set<string>();
   const siblings = new Map<string, number>();
   const perCreator = new Map<string, number>();
   for (const [index, p] of prepared.entries()) {
-    withPosition(tasks.length, index, tasks[index]!, () => {
-      const parent = resolveParent(core, p.parentRef, byRef, prepared, index);
+    await withPosition(tasks.length, index, tasks[index]!, async () => {
+      const parent = await resolveParent(scope, p.parentRef, byRef, prepared, index);
       // An agent whose dispatch is retried files its follow-ups again: the same title for the
       // same role under the same parent, by the same creator, is the task already filed.
       const twin = parent
-        ? (core
-            .prepare(
-              `SELECT id FROM tasks WHERE parent_task_id = ? AND agent_owner = ? AND title = ?
-                 AND created_by = ? AND status != 'killed' LIMIT 1`,
-            )
-            .pluck()
-            .get(parent.id, p.agentOwner, p.title, p.createdBy) as string | undefined)
+        ? await tx.one<{ id: string }>(
+            `SELECT id FROM tasks WHERE parent_task_id = ? AND agent_owner = ? AND title = ?
+               AND created_by = ? AND status != 'killed' LIMIT 1`,
+            [parent.id, p.agentOwner, p.title, p.createdBy],
+          )
         : undefined;
       if (twin) {
-        p.id = twin;
-        created.push(toTask(core.stmt.getTask.get(twin)!));
+        p.id = twin.id;
+        created.push(await requireTask(scope, twin.id));
         return;
       }
-      const depIds = [
-        ...new Set(p.depRefs.map((d) => resolveDependency(core, d, byRef, prepared))),
-      ];
+      const depIds: string[] = [];
+      for (const ref of p.depRefs) {
+        const id = await resolveDependency(scope, ref, byRef, prepared);
+        if (!depIds.includes(id)) depIds.push(id);
+      }
       if (depIds.includes(p.id)) throw new LedgerError("a task cannot depend on itself");
-      const openDeps = depIds.filter((d) => core.stmt.taskExists.get(d)?.status !== "done").length;
+      let openDeps = 0;
+      for (const dep of depIds) {
+        if ((await taskState(scope, dep))?.status !== "done") openDeps++;
+      }
       const depth = parent ? parent.depth + 1 : 0;
       const sameParent = (siblings.get(parent?.id ?? "") ?? 0) + 1;
       const sameCreator = (perCreator.get(p.createdBy) ?? 0) + 1;
       // Only work an agent files is limited: humans and scripts may file what they like.
-      if (guardrails && core.roles?.includes(p.createdBy)) {
-        const refusal = checkGuardrails(core, guardrails, {
+      if (guardrails && scope.roles?.includes(p.createdBy)) {
+        const refusal = guardrailRefusal(guardrails, {
           depth,
           parentId: parent?.id ?? null,
           createdBy: p.createdBy,
-          sameParent,
-          sameCreator,
+          existingChildren: parent ? await childCount(scope, parent.id) : 0,
+          batchChildren: sameParent,
+          filedLastHour: await filedInLastHour(scope, p.createdBy),
+          batchFiled: sameCreator,
         });
         if (refusal) {
           throw new GuardrailRefusal(refusal, {
@@ -129,7 +150,7 @@ export function insertTasksSync(
       }
       siblings.set(parent?.id ?? "", sameParent);
       perCreator.set(p.createdBy, sameCreator);
-      core.stmt.insertTask.run({
+      await tx.run(INSERT_TASK, {
         id: p.id,
         agent_owner: p.agentOwner,
         title: p.title,
@@ -145,70 +166,72 @@ export function insertTasksSync(
         created_at: now,
         updated_at: now,
       });
-      core.auditTask(actor, "task.created", p.id, {
-        role: p.agentOwner,
-        title: p.title,
-        priority: p.priority,
-        parent_task_id: parent?.id ?? null,
-        depends_on: depIds,
+      await appendAudit(scope, {
+        ts: now,
+        actor,
+        action: "task.created",
+        entityType: "task",
+        entityId: p.id,
+        details: {
+          role: p.agentOwner,
+          title: p.title,
+          priority: p.priority,
+          parent_task_id: parent?.id ?? null,
+          depends_on: depIds,
+        },
       });
       fresh.add(p.id);
-      created.push(toTask(core.stmt.getTask.get(p.id)!));
+      created.push(await requireTask(scope, p.id));
     });
   }
   // Dependency rows last: a dependency may be a task later in the same batch.
   for (const task of created) {
     if (!fresh.has(task.id)) continue;
-    for (const dep of task.dependsOn) core.stmt.insertDep.run(task.id, dep);
+    for (const dep of task.dependsOn) {
+      await tx.run("INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)", [task.id, dep]);
+    }
   }
   return created;
 }
 
-function checkGuardrails(
-  core: LedgerCore,
-  limits: Guardrails,
-  c: {
-    depth: number;
-    parentId: string | null;
-    createdBy: string;
-    sameParent: number;
-    sameCreator: number;
-  },
-): string | null {
-  if (c.depth > limits.maxDepth) {
-    return `guardrail: this task would sit ${c.depth} levels below a human-filed task, past guardrails.max_depth ${limits.maxDepth}; a chain this deep is usually agents filing work for each other in a loop`;
-  }
-  if (c.parentId) {
-    const children = (
-      core.prepare("SELECT COUNT(*) AS n FROM tasks WHERE parent_task_id = ?").get(c.parentId) as {
-        n: number;
-      }
-    ).n;
-    if (children + c.sameParent > limits.maxChildrenPerTask) {
-      return `guardrail: task ${c.parentId} already has ${children} child tasks; guardrails.max_children_per_task is ${limits.maxChildrenPerTask}`;
-    }
-  }
-  const since = new Date(core.clock.now() - 3_600_000).toISOString();
-  const recent = (
-    core
-      .prepare("SELECT COUNT(*) AS n FROM tasks WHERE created_by = ? AND created_at > ?")
-      .get(c.createdBy, since) as { n: number }
-  ).n;
-  if (recent + c.sameCreator > limits.maxTasksPerRolePerHour) {
-    return `guardrail: role ${c.createdBy} filed ${recent} tasks in the last hour; guardrails.max_tasks_per_role_per_hour is ${limits.maxTasksPerRolePerHour}`;
-  }
-  return null;
+const INSERT_TASK = `INSERT INTO tasks (id, agent_owner, title, description, payload, priority,
+    parent_task_id, depth, depends_on, open_deps, not_before, created_by, created_at, updated_at)
+  VALUES (@id, @agent_owner, @title, @description, @payload, @priority, @parent_task_id,
+    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at)`;
+
+function taskState(scope: Scope, id: string) {
+  return scope.tx.one<{ status: string; depth: number }>(
+    "SELECT status, depth FROM tasks WHERE id = ?",
+    [id],
+  );
 }
 
-function prepare(core: LedgerCore, task: NewTask, actor: Actor): Prepared {
+async function childCount(scope: Scope, parentId: string): Promise<number> {
+  const row = await scope.tx.one<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM tasks WHERE parent_task_id = ?",
+    [parentId],
+  );
+  return Number(row?.n ?? 0);
+}
+
+async function filedInLastHour(scope: Scope, createdBy: string): Promise<number> {
+  const since = new Date(scope.clock.now() - 3_600_000).toISOString();
+  const row = await scope.tx.one<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM tasks WHERE created_by = ? AND created_at > ?",
+    [createdBy, since],
+  );
+  return Number(row?.n ?? 0);
+}
+
+function prepare(scope: Scope, task: NewTask, actor: Actor): Prepared {
   if (task === null || typeof task !== "object") throw new LedgerError("a task must be an object");
   const dependsOn = task.dependsOn ?? [];
   if (!Array.isArray(dependsOn) || dependsOn.some((d) => typeof d !== "string" || d === "")) {
     throw new LedgerError("dependsOn must be a list of task ids");
   }
   return {
-    id: core.newId(),
-    agentOwner: requireRole("agent owner", task.agentOwner, core.roles, suggest),
+    id: newIdOf(scope),
+    agentOwner: requireRole("agent owner", task.agentOwner, scope.roles, suggest),
     title: requireLine("title", task.title),
     description: requireText("description", task.description),
     payload: requirePayload(task.payload),
@@ -223,13 +246,13 @@ function prepare(core: LedgerCore, task: NewTask, actor: Actor): Prepared {
   };
 }
 
-function resolveParent(
-  core: LedgerCore,
+async function resolveParent(
+  scope: Scope,
   ref: string | null,
   byRef: Map<string, number>,
   prepared: Prepared[],
   index: number,
-): { id: string; depth: number } | null {
+): Promise<{ id: string; depth: number } | null> {
   if (ref === null) return null;
   const local = byRef.get(ref);
   if (local !== undefined) {
@@ -237,23 +260,23 @@ function resolveParent(
       throw new LedgerError(`parent "${ref}" must come before the tasks that name it`);
     }
     const id = prepared[local]!.id;
-    return { id, depth: core.stmt.taskExists.get(id)!.depth };
+    return { id, depth: Number((await taskState(scope, id))!.depth) };
   }
-  const row = core.stmt.taskExists.get(ref);
-  if (!row) throw new LedgerError(`parent task ${JSON.stringify(ref)} does not exist`);
-  return { id: ref, depth: row.depth };
+  const row = await taskState(scope, ref);
+  if (!row) throw new LedgerNotFound(`parent task ${JSON.stringify(ref)} does not exist`);
+  return { id: ref, depth: Number(row.depth) };
 }
 
-function resolveDependency(
-  core: LedgerCore,
+async function resolveDependency(
+  scope: Scope,
   ref: string,
   byRef: Map<string, number>,
   prepared: Prepared[],
-): string {
+): Promise<string> {
   const local = byRef.get(ref);
   if (local !== undefined) return prepared[local]!.id;
-  if (!core.stmt.taskExists.get(ref)) {
-    throw new LedgerError(`dependency ${JSON.stringify(ref)} does not exist`);
+  if (!(await taskState(scope, ref))) {
+    throw new LedgerNotFound(`dependency ${JSON.stringify(ref)} does not exist`);
   }
   return ref;
 }
@@ -277,15 +300,34 @@ function refuseCycles(tasks: readonly NewTask[], prepared: Prepared[], byRef: Ma
   for (let i = 0; i < prepared.length; i++) visit(i, []);
 }
 
-function withPosition<T>(count: number, index: number, task: NewTask, work: () => T): T {
+/** Names the task of a batch a refusal concerns: "task 2 of 3 ("Write docs"): ...". */
+function inPosition(count: number, index: number, task: NewTask, error: unknown): unknown {
+  if (count === 1 || !(error instanceof LedgerError)) return error;
+  const label =
+    typeof task?.title === "string" ? ` (${JSON.stringify(task.title.slice(0, 60))})` : "";
+  return new LedgerError(`task ${index + 1} of ${count}${label}: ${error.message}`, {
+    cause: error,
+    code: error.code,
+  });
+}
+
+function withPositionSync<T>(count: number, index: number, task: NewTask, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (count === 1 || !(error instanceof LedgerError)) throw error;
-    const label =
-      typeof task?.title === "string" ? ` (${JSON.stringify(task.title.slice(0, 60))})` : "";
-    throw new LedgerError(`task ${index + 1} of ${count}${label}: ${error.message}`, {
-      cause: error,
-    });
+    throw inPosition(count, index, task, error);
+  }
+}
+
+async function withPosition<T>(
+  count: number,
+  index: number,
+  task: NewTask,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw inPosition(count, index, task, error);
   }
 }

@@ -1,11 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { LedgerError, TaskClaimRace } from "../errors.js";
+import { TaskClaimRace } from "../errors.js";
 import { suggest } from "../text/suggest.js";
-import { releaseHeldForTaskSync } from "./budget.js";
-import type { Actor, LedgerCore } from "./core.js";
-import { toTask } from "./rows.js";
-import type { DispatchOutcome, Task, TaskStatus } from "./types.js";
+import { appendAudit } from "./audit/chain.js";
+import { releaseHeldForTask } from "./budget.js";
+import {
+  afterManualChange,
+  type ClaimEnd,
+  changedVerb,
+  claimEndRefusal,
+  END_STATUS,
+  type ManualChange,
+  manualChangeRefusal,
+  recoveryEscalates,
+} from "./rules/transitions.js";
+import { type Actor, nowOf, requireTask, type Scope } from "./scope.js";
+import type { DispatchOutcome, Task } from "./types.js";
 import { requireInstant, requireLine, requireRole } from "./validate.js";
+
+export type { ClaimEnd, ManualChange };
 
 /** How a claim is taken. */
 export interface ClaimOptions {
@@ -16,20 +28,57 @@ export interface ClaimOptions {
   actor: Actor;
 }
 
-/** Claims the best claimable task of `role`, or returns null when there is none. */
-export function claimNextSync(core: LedgerCore, role: string, options: ClaimOptions): Task | null {
-  const now = core.now();
-  const id = core.stmt.nextClaimable.get(role, now);
-  if (id === undefined) return null;
+/** Appends the audit row for a task change, stamped now. */
+export function auditTask(
+  scope: Scope,
+  actor: Actor,
+  action: string,
+  taskId: string,
+  details: Record<string, unknown>,
+) {
+  return appendAudit(scope, {
+    ts: nowOf(scope),
+    actor,
+    action,
+    entityType: "task",
+    entityId: taskId,
+    details,
+  });
+}
+
+/** The id of the best claimable task of `role` (priority, then age), if any. */
+export async function nextClaimable(scope: Scope, role: string): Promise<string | undefined> {
+  const row = await scope.tx.one<{ id: string }>(
+    `SELECT id FROM tasks
+      WHERE agent_owner = ? AND status = 'pending' AND open_deps = 0
+        AND (not_before IS NULL OR not_before <= ?)
+      ORDER BY priority, id LIMIT 1`,
+    [role, nowOf(scope)],
+  );
+  return row?.id;
+}
+
+/** Claims task `id` of `role` if still pending; throws TaskClaimRace when another got it. */
+export async function claimTask(scope: Scope, id: string, options: ClaimOptions): Promise<Task> {
+  const now = nowOf(scope);
+  await scope.tx.lock({ kind: "task", id });
   const token = randomUUID();
-  const lease = new Date(core.clock.now() + options.leaseMs).toISOString();
+  const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
   // Optimistic lock: the row must still be pending. Inside BEGIN IMMEDIATE this cannot miss
   // on SQLite; on a backend without a global write lock it is what keeps claims unique.
-  const { changes } = core.stmt.claim.run(token, options.claimedBy, lease, now, now, id);
+  const changes = await scope.tx.run(
+    `UPDATE tasks SET status = 'in_progress', claim_token = ?, claimed_by = ?,
+       lease_expires_at = ?, attempts = attempts + 1, started_at = ?, updated_at = ?
+     WHERE id = ? AND status = 'pending'`,
+    [token, options.claimedBy, lease, now, now, id],
+  );
   if (changes !== 1) throw new TaskClaimRace(id);
-  const task = toTask(core.stmt.getTask.get(id)!);
-  core.stmt.insertAttempt.run(id, task.attempts, token, now);
-  core.auditTask(options.actor, "task.claimed", id, {
+  const task = await requireTask(scope, id);
+  await scope.tx.run(
+    "INSERT INTO task_attempts (task_id, attempt, claim_token, started_at) VALUES (?, ?, ?, ?)",
+    [id, task.attempts, token, now],
+  );
+  await auditTask(scope, options.actor, "task.claimed", id, {
     attempt: task.attempts,
     claimed_by: options.claimedBy,
     lease_expires_at: lease,
@@ -37,65 +86,74 @@ export function claimNextSync(core: LedgerCore, role: string, options: ClaimOpti
   return task;
 }
 
+/** Claims the best claimable task of `role`, or returns null when there is none. */
+export async function claimNext(
+  scope: Scope,
+  role: string,
+  options: ClaimOptions,
+): Promise<Task | null> {
+  const id = await nextClaimable(scope, role);
+  return id === undefined ? null : claimTask(scope, id, options);
+}
+
 /** Extends a held lease; false when the claim is no longer ours. */
-export function heartbeatSync(
-  core: LedgerCore,
+export async function heartbeat(
+  scope: Scope,
   id: string,
   token: string,
   leaseMs: number,
-): boolean {
-  const lease = new Date(core.clock.now() + leaseMs).toISOString();
-  return core.stmt.heartbeat.run(lease, id, token).changes === 1;
+): Promise<boolean> {
+  const lease = new Date(scope.clock.now() + leaseMs).toISOString();
+  const changes = await scope.tx.run(
+    `UPDATE tasks SET lease_expires_at = ?
+      WHERE id = ? AND status = 'in_progress' AND claim_token = ?`,
+    [lease, id, token],
+  );
+  return changes === 1;
 }
 
-/** How a claimed task ends. */
-export type ClaimEnd =
-  | { kind: "done" }
-  | { kind: "failed"; error: string }
-  | { kind: "retry"; error: string; notBefore: string }
-  | { kind: "escalated"; error: string }
-  | { kind: "released"; reason: string };
+const FINISH_CLAIMED = `UPDATE tasks SET status = @status, claim_token = NULL, claimed_by = NULL,
+     lease_expires_at = NULL, not_before = @not_before, attempts = attempts - @uncount,
+     cost_usd = cost_usd + @cost_usd,
+     actual_cost_usd = CASE WHEN @actual_cost_usd IS NULL THEN actual_cost_usd
+                            ELSE COALESCE(actual_cost_usd, 0) + @actual_cost_usd END,
+     input_tokens = input_tokens + @input_tokens,
+     output_tokens = output_tokens + @output_tokens,
+     cache_creation_tokens = cache_creation_tokens + @cache_creation_tokens,
+     cache_read_tokens = cache_read_tokens + @cache_read_tokens,
+     model = COALESCE(@model, model), result = COALESCE(@result, result),
+     last_error = COALESCE(@last_error, last_error),
+     finished_at = @finished_at, updated_at = @now
+   WHERE id = @id AND status = 'in_progress' AND claim_token = @claim_token`;
 
-const END_STATUS: Record<ClaimEnd["kind"], TaskStatus> = {
-  done: "done",
-  failed: "failed",
-  retry: "pending",
-  escalated: "escalated",
-  released: "pending",
-};
+const CLOSE_ATTEMPT = `UPDATE task_attempts SET finished_at = ?, outcome = ?, error = ?, cost_usd = ?
+  WHERE task_id = ? AND claim_token = ?`;
 
 /**
  * Ends the claim identified by `token`: done, failed for good, back to pending for a retry,
  * escalated to a human, or released without counting the attempt (shutdown, kill --now).
  */
-export function endClaimSync(
-  core: LedgerCore,
+export async function endClaim(
+  scope: Scope,
   id: string,
   token: string,
   end: ClaimEnd,
   outcome: DispatchOutcome,
   actor: Actor,
-): Task {
-  const current = core.requireTask(id);
-  if (current.status !== "in_progress") {
-    throw new LedgerError(
-      `task ${id} is ${current.status}, not in progress: only a claimed task can be ${END_VERB[end.kind]}`,
-    );
-  }
-  if (current.claimToken !== token) {
-    throw new LedgerError(
-      `the claim on task ${id} is no longer held by this worker (its lease expired and it was recovered); the outcome was not recorded`,
-    );
-  }
+): Promise<Task> {
+  await scope.tx.lock({ kind: "task", id });
+  const current = await requireTask(scope, id);
+  const refusal = claimEndRefusal(current, token, end);
+  if (refusal) throw refusal;
   if (end.kind === "retry") {
-    end = { ...end, notBefore: requireInstant("retryAt", end.notBefore) ?? core.now() };
+    end = { ...end, notBefore: requireInstant("retryAt", end.notBefore) ?? nowOf(scope) };
   }
-  const now = core.now();
+  const now = nowOf(scope);
   const error = end.kind === "done" ? null : end.kind === "released" ? end.reason : end.error;
   const status = END_STATUS[end.kind];
   const cost = outcome.costUsd ?? 0;
   const usage = outcome.usage ?? {};
-  core.stmt.finishClaimed.run({
+  await scope.tx.run(FINISH_CLAIMED, {
     id,
     claim_token: token,
     status,
@@ -113,72 +171,57 @@ export function endClaimSync(
     finished_at: status === "pending" ? null : now,
     now,
   });
-  core.stmt.closeAttempt.run(now, end.kind, error, cost, id, token);
-  if (status === "done") core.stmt.releaseDependents.run(id);
-  core.auditTask(actor, `task.${end.kind}`, id, {
+  await scope.tx.run(CLOSE_ATTEMPT, [now, end.kind, error, cost, id, token]);
+  if (status === "done") {
+    await scope.tx.run(
+      `UPDATE tasks SET open_deps = open_deps - 1
+        WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?)`,
+      [id],
+    );
+  }
+  await auditTask(scope, actor, `task.${end.kind}`, id, {
     attempt: current.attempts,
     cost_usd: cost,
     ...(error === null ? {} : { error }),
     ...(end.kind === "retry" ? { not_before: end.notBefore } : {}),
   });
-  return toTask(core.stmt.getTask.get(id)!);
+  return requireTask(scope, id);
 }
 
-const END_VERB: Record<ClaimEnd["kind"], string> = {
-  done: "completed",
-  failed: "failed",
-  retry: "retried",
-  escalated: "escalated",
-  released: "released",
-};
-
-/** A human's (or the dashboard's) change to a task outside a claim. */
-export type ManualChange =
-  | { kind: "requeue"; reason?: string }
-  | { kind: "kill"; reason?: string }
-  | { kind: "reroute"; role: string; reason?: string };
-
-/** The statuses each manual change may start from. */
-const ALLOWED_FROM: Record<ManualChange["kind"], readonly TaskStatus[]> = {
-  requeue: ["failed", "escalated", "killed"],
-  kill: ["pending", "in_progress", "failed", "escalated"],
-  reroute: ["pending", "failed", "escalated"],
-};
+const SET_STATUS = `UPDATE tasks SET status = @status, agent_owner = @agent_owner, attempts = @attempts,
+     not_before = NULL, claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
+     last_error = COALESCE(@last_error, last_error), finished_at = @finished_at,
+     updated_at = @now
+   WHERE id = @id AND status = @from`;
 
 /** Requeue, kill or reroute a task, refusing transitions that make no sense. */
-export function changeTaskSync(
-  core: LedgerCore,
+export async function changeTask(
+  scope: Scope,
   id: string,
   change: ManualChange,
   actor: Actor,
-): Task {
-  const task = core.requireTask(id);
-  const allowed = ALLOWED_FROM[change.kind];
-  if (!allowed.includes(task.status)) {
-    throw new LedgerError(
-      `cannot ${change.kind} task ${id}: it is ${task.status.replace("_", " ")} (${change.kind} works on ${allowed.map((s) => s.replace("_", " ")).join(", ")} tasks)`,
-    );
-  }
+): Promise<Task> {
+  await scope.tx.lock({ kind: "task", id });
+  const task = await requireTask(scope, id);
+  const refusal = manualChangeRefusal(task, change);
+  if (refusal) throw refusal;
   const reason =
     change.reason === undefined || change.reason === ""
       ? null
       : requireLine("reason", change.reason, 2000);
   const role =
     change.kind === "reroute"
-      ? requireRole("role", change.role, core.roles, suggest)
+      ? requireRole("role", change.role, scope.roles, suggest)
       : task.agentOwner;
-  if (change.kind === "reroute" && role === task.agentOwner && task.status === "pending") {
-    throw new LedgerError(`task ${id} already belongs to ${role}`);
-  }
-  const status: TaskStatus = change.kind === "kill" ? "killed" : "pending";
-  const now = core.now();
-  const freshStart = status === "pending" && task.status !== "pending";
-  const { changes } = core.stmt.setStatus.run({
+  const sameRole = manualChangeRefusal(task, change, role);
+  if (sameRole) throw sameRole;
+  const { status, freshStart } = afterManualChange(task, change);
+  const now = nowOf(scope);
+  const changes = await scope.tx.run(SET_STATUS, {
     id,
     from: task.status,
     status,
     agent_owner: role,
-    // A requeued or rerouted task gets a fresh set of retries.
     attempts: freshStart ? 0 : task.attempts,
     last_error: change.kind === "kill" && reason ? `killed: ${reason}` : null,
     finished_at: status === "killed" ? now : null,
@@ -186,22 +229,18 @@ export function changeTaskSync(
   });
   if (changes !== 1) throw new TaskClaimRace(id);
   if (task.status === "in_progress" && task.claimToken) {
-    core.stmt.closeAttempt.run(now, "killed", reason, 0, id, task.claimToken);
+    await scope.tx.run(CLOSE_ATTEMPT, [now, "killed", reason, 0, id, task.claimToken]);
   }
+  const verb = changedVerb(change.kind);
   // The money held for its call goes back with the claim. A call still running settles
   // what it spent all the same when it ends (a released hold can still be settled).
-  releaseHeldForTaskSync(
-    core,
-    id,
-    actor,
-    `the task was ${change.kind === "kill" ? "killed" : `${change.kind}d`}`,
-  );
-  core.auditTask(actor, `task.${change.kind === "kill" ? "killed" : `${change.kind}d`}`, id, {
+  await releaseHeldForTask(scope, id, actor, `the task was ${verb}`);
+  await auditTask(scope, actor, `task.${verb}`, id, {
     from_status: task.status,
     ...(change.kind === "reroute" ? { from_role: task.agentOwner, to_role: role } : {}),
     ...(reason ? { reason } : {}),
   });
-  return toTask(core.stmt.getTask.get(id)!);
+  return requireTask(scope, id);
 }
 
 /**
@@ -209,17 +248,18 @@ export function changeTaskSync(
  * died). The attempt stays counted: back to pending while retries remain, and escalated once
  * `maxRetries` retries are used up, so a task that kills its worker every time still ends.
  */
-export function recoverClaimSync(
-  core: LedgerCore,
+export async function recoverClaim(
+  scope: Scope,
   id: string,
   why: string,
   actor: Actor,
   maxRetries = Number.POSITIVE_INFINITY,
-): Task {
-  const task = core.requireTask(id);
-  const now = core.now();
-  const spent = task.attempts > maxRetries;
-  core.stmt.setStatus.run({
+): Promise<Task> {
+  await scope.tx.lock({ kind: "task", id });
+  const task = await requireTask(scope, id);
+  const now = nowOf(scope);
+  const spent = recoveryEscalates(task, maxRetries);
+  await scope.tx.run(SET_STATUS, {
     id,
     from: "in_progress",
     status: spent ? "escalated" : "pending",
@@ -229,41 +269,64 @@ export function recoverClaimSync(
     finished_at: spent ? now : null,
     now,
   });
-  if (task.claimToken) core.stmt.closeAttempt.run(now, "recovered", why, 0, id, task.claimToken);
-  releaseHeldForTaskSync(core, id, actor, "its claim was recovered");
-  core.auditTask(actor, "task.recovered", id, {
+  if (task.claimToken) {
+    await scope.tx.run(CLOSE_ATTEMPT, [now, "recovered", why, 0, id, task.claimToken]);
+  }
+  await releaseHeldForTask(scope, id, actor, "its claim was recovered");
+  await auditTask(scope, actor, "task.recovered", id, {
     attempt: task.attempts,
     claimed_by: task.claimedBy,
     reason: why,
     ...(spent && { escalated: true }),
   });
-  return toTask(core.stmt.getTask.get(id)!);
+  return requireTask(scope, id);
+}
+
+/** Ids of the claims whose lease ran out before now. */
+export async function expiredLeases(scope: Scope): Promise<string[]> {
+  const rows = await scope.tx.all<{ id: string }>(
+    `SELECT id FROM tasks WHERE status = 'in_progress' AND lease_expires_at < ?
+      ORDER BY lease_expires_at`,
+    [nowOf(scope)],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Claim holders (`host:pid`) on this scope's host, each with the tasks it holds. */
+export async function claimsOnThisHost(scope: Scope): Promise<Map<string, string[]>> {
+  const rows = await scope.tx.all<{ id: string; claimed_by: string }>(
+    "SELECT id, claimed_by FROM tasks WHERE status = 'in_progress' AND claimed_by LIKE ?",
+    [`${scope.host}:%`],
+  );
+  const byHolder = new Map<string, string[]>();
+  for (const { id, claimed_by } of rows) {
+    byHolder.set(claimed_by, [...(byHolder.get(claimed_by) ?? []), id]);
+  }
+  return byHolder;
 }
 
 /**
  * Records the cost of a call whose claim was lost meanwhile (a human killed the task, or its
  * lease was recovered): the money was spent, so the task carries it, status unchanged.
  */
-export function recordLateCostSync(
-  core: LedgerCore,
+export async function recordLateCost(
+  scope: Scope,
   id: string,
   outcome: DispatchOutcome,
   why: string,
   actor: Actor,
-): Task {
-  const task = core.requireTask(id);
+): Promise<Task> {
+  const task = await requireTask(scope, id);
   const usage = outcome.usage ?? {};
-  core
-    .prepare(
-      `UPDATE tasks SET cost_usd = cost_usd + @cost,
-         actual_cost_usd = CASE WHEN @actual IS NULL THEN actual_cost_usd
-                                ELSE COALESCE(actual_cost_usd, 0) + @actual END,
-         input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
-         cache_creation_tokens = cache_creation_tokens + @cache_creation,
-         cache_read_tokens = cache_read_tokens + @cache_read, updated_at = @now
-       WHERE id = @id`,
-    )
-    .run({
+  await scope.tx.run(
+    `UPDATE tasks SET cost_usd = cost_usd + @cost,
+       actual_cost_usd = CASE WHEN @actual IS NULL THEN actual_cost_usd
+                              ELSE COALESCE(actual_cost_usd, 0) + @actual END,
+       input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
+       cache_creation_tokens = cache_creation_tokens + @cache_creation,
+       cache_read_tokens = cache_read_tokens + @cache_read, updated_at = @now
+     WHERE id = @id`,
+    {
       id,
       cost: outcome.costUsd ?? 0,
       actual: outcome.actualCostUsd ?? null,
@@ -271,12 +334,49 @@ export function recordLateCostSync(
       output: usage.outputTokens ?? 0,
       cache_creation: usage.cacheCreationTokens ?? 0,
       cache_read: usage.cacheReadTokens ?? 0,
-      now: core.now(),
-    });
-  core.auditTask(actor, "task.late_outcome", id, {
+      now: nowOf(scope),
+    },
+  );
+  await auditTask(scope, actor, "task.late_outcome", id, {
     status: task.status,
     cost_usd: outcome.costUsd ?? 0,
     reason: why,
   });
-  return toTask(core.stmt.getTask.get(id)!);
+  return requireTask(scope, id);
+}
+
+/** Recovers every claim whose lease ran out (its Producer died or hung); each is audited. */
+export async function recoverExpired(
+  scope: Scope,
+  actor: Actor,
+  maxRetries?: number,
+): Promise<Task[]> {
+  const recovered: Task[] = [];
+  for (const id of await expiredLeases(scope)) {
+    const why = "lease expired: the worker holding it stopped renewing it";
+    recovered.push(await recoverClaim(scope, id, why, actor, maxRetries));
+  }
+  return recovered;
+}
+
+/**
+ * Recovers the claims held by processes on this host that no longer exist, so a restarted
+ * Producer need not wait for their leases to run out.
+ */
+export async function recoverDead(
+  scope: Scope,
+  isAlive: (pid: number) => boolean,
+  actor: Actor,
+  maxRetries?: number,
+): Promise<Task[]> {
+  const recovered: Task[] = [];
+  for (const [holder, ids] of await claimsOnThisHost(scope)) {
+    const pid = Number(holder.slice(scope.host.length + 1));
+    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    for (const id of ids) {
+      const why = `the process holding it (${holder}) is gone`;
+      recovered.push(await recoverClaim(scope, id, why, actor, maxRetries));
+    }
+  }
+  return recovered;
 }

@@ -4,7 +4,7 @@ import type { Clock } from "../clock.js";
 import { systemClock, utcIsoNow } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { asError } from "../errors.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { NoticeLedger } from "../ledger/ledger.js";
 import type { NotificationRecord } from "../ledger/notifications.js";
 import { quoted } from "../text/markdown.js";
 import type { Notice } from "./notice.js";
@@ -32,7 +32,7 @@ export class ProjectNotifier implements Notifier {
   private readonly clock: Clock;
 
   constructor(
-    private readonly ledger: LedgerClient,
+    private readonly ledger: NoticeLedger,
     private readonly config: Pick<ProducerConfig, "agentStateDir" | "projectName">,
     private readonly options: {
       clock?: Clock;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Clock } from "../clock.js";
 import { asError } from "../errors.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { AuditLedger, Ledger } from "../ledger/ledger.js";
 import { bundledPriceTable, loadPriceTable, type PriceTable } from "./table.js";
 
 /** The audit action `producer pricing update` records, with the written file's digest. */
@@ -10,7 +10,7 @@ export const PRICES_RECORDED_ACTION = "pricing.updated";
 
 /** Records in the ledger that a human's update wrote `file` with this sha256 (hex). */
 export async function recordPriceDigest(
-  ledger: Pick<LedgerClient, "appendAudit">,
+  ledger: AuditLedger,
   file: string,
   digest: string,
 ): Promise<void> {
@@ -24,7 +24,7 @@ export async function recordPriceDigest(
 
 /** The sha256 (hex) the newest recorded price update wrote, or null when none was recorded. */
 export async function recordedPriceDigest(
-  ledger: Pick<LedgerClient, "latestAudit">,
+  ledger: Pick<Ledger, "latestAudit">,
 ): Promise<string | null> {
   const row = await ledger.latestAudit(PRICES_RECORDED_ACTION);
   if (!row) return null;

@@ -5,8 +5,8 @@ import type { ProducerConfig } from "../config/types.js";
 import { asError } from "../errors.js";
 import type { FailureBurstDetector } from "../killswitch/auto-arm.js";
 import type { Reservation } from "../ledger/budget.js";
-import type { LedgerClient } from "../ledger/client.js";
-import type { ClaimEnd } from "../ledger/task-transitions.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { ClaimEnd } from "../ledger/rules/transitions.js";
 import type { Task } from "../ledger/types.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { PriceBook } from "../pricing/book.js";
@@ -21,7 +21,7 @@ import { saneResult } from "./sane-result.js";
 /** What one dispatch needs from the Producer around it. */
 export interface DispatchContext {
   config: ProducerConfig;
-  ledger: LedgerClient;
+  ledger: Ledger;
   budget: BudgetTracker;
   runtimes: Partial<Record<string, Runtime>>;
   clock: Clock;

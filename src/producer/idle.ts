@@ -1,4 +1,4 @@
-import type { QueueSummaryRow } from "../ledger/client.js";
+import type { QueueSummaryRow } from "../ledger/task-queries.js";
 
 /** Counts consecutive polls with nothing to do, and says when idleness starts and ends. */
 export class IdleTracker {

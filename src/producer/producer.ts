@@ -6,7 +6,7 @@ import type { ProducerConfig, RuntimeKind } from "../config/types.js";
 import { asError } from "../errors.js";
 import { FailureBurstDetector } from "../killswitch/auto-arm.js";
 import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
-import { LedgerClient } from "../ledger/client.js";
+import type { Ledger } from "../ledger/ledger.js";
 import type { Task } from "../ledger/types.js";
 import { pushChannelFor } from "../notify/from-config.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -31,7 +31,7 @@ import { Waker } from "./wake.js";
 export interface ProducerOptions {
   config: ProducerConfig;
   /** An open ledger; give it `roles` and `guardrails` from the config. */
-  ledger: LedgerClient;
+  ledger: Ledger;
   /** Runtimes by kind; the Claude runtime is created lazily when a role needs it. */
   runtimes?: Partial<Record<RuntimeKind, Runtime>>;
   clock?: Clock;
@@ -63,6 +63,7 @@ export class Producer {
   private readonly context: DispatchContext;
   private readonly prices: PriceBook;
   private waker: Waker | null = null;
+  private stopWatching: (() => void) | null = null;
   private stopping = false;
   private killSwitchSeen: string | null = null;
   private abortedForKillAt: string | null = null;
@@ -125,10 +126,11 @@ export class Producer {
   async run(options: { once?: boolean } = {}): Promise<RunSummary> {
     const { config, ledger } = this.options;
     await this.ensureRuntimes();
-    this.waker = new Waker(
-      [`${config.ledgerDb}-wal`, config.ledgerDb, config.killSwitch],
-      (message) => this.events.emit("loop_error", { message }),
-    );
+    const onWatchError = (message: string) => this.events.emit("loop_error", { message });
+    this.waker = new Waker([config.killSwitch], onWatchError);
+    // Any process's commit to the ledger wakes the loop; the backend knows how to see one.
+    const waker = this.waker;
+    this.stopWatching = ledger.watch(() => waker.poke(), onWatchError);
     this.events.emit("started", {
       pid: process.pid,
       roles: Object.keys(config.agents),
@@ -141,7 +143,7 @@ export class Producer {
         action: "producer.started",
         entityType: "producer",
         actor: "producer",
-        details: { claimed_by: LedgerClient.processIdentity(), once: Boolean(options.once) },
+        details: { claimed_by: this.options.ledger.workerIdentity, once: Boolean(options.once) },
       });
       await this.recovered(
         await ledger.recoverDeadClaims(isAlive, {
@@ -167,6 +169,8 @@ export class Producer {
       await Promise.all([...this.running.values()].map((r) => r.done));
       await this.seal();
     } finally {
+      this.stopWatching?.();
+      this.stopWatching = null;
       this.waker.close();
       this.waker = null;
     }
@@ -239,7 +243,7 @@ export class Producer {
           continue;
         const funded = await this.budget.claimAndReserve(role, {
           leaseMs: config.leaseSeconds * 1000,
-          claimedBy: LedgerClient.processIdentity(),
+          claimedBy: this.options.ledger.workerIdentity,
         });
         if (funded.kind === "empty") {
           exhausted.add(role);

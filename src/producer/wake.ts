@@ -2,10 +2,10 @@ import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 
 /**
- * Lets the loop sleep until the next poll, or less: it wakes as soon as the ledger's WAL or
- * the kill-switch file changes (inotify, no busy polling) or something in the process pokes
- * it (a dispatch finished, a signal arrived). Where file watching is unavailable it falls back
- * to the timer alone.
+ * Lets the loop sleep until the next poll, or less: it wakes as soon as a watched file (the
+ * kill switch) changes (inotify, no busy polling) or something pokes it (the ledger saw a
+ * commit, a dispatch finished, a signal arrived). Where file watching is unavailable it falls
+ * back to the timer alone.
  */
 export class Waker {
   private readonly watchers: FSWatcher[] = [];

@@ -6,7 +6,7 @@ import { isCalendarDay, systemClock, utcIsoNow, utcToday } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { type KillSwitchState, KillSwitchWatcher } from "../killswitch/kill-switch.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { Ledger } from "../ledger/ledger.js";
 import type { Listed, ReportData, ReportTask } from "../ledger/report-queries.js";
 import { isStale, loadPriceTable, tableAgeDays } from "../pricing/table.js";
 import type { ReportWriter } from "./report-writer.js";
@@ -189,7 +189,7 @@ export function renderMorningReport(r: ReportInput): string {
 /** Gathers, renders and writes the report of `day` (UTC); resolves to its path. */
 export async function writeMorningReport(
   config: ProducerConfig,
-  ledger: LedgerClient,
+  ledger: Ledger,
   options: { day?: string; clock?: Clock } = {},
 ): Promise<string> {
   const clock = options.clock ?? systemClock;
@@ -228,7 +228,7 @@ export async function writeMorningReport(
 export class MorningReportWriter implements ReportWriter {
   constructor(
     private readonly config: ProducerConfig,
-    private readonly ledger: LedgerClient,
+    private readonly ledger: Ledger,
     private readonly clock: Clock = systemClock,
   ) {}
 

@@ -1,6 +1,6 @@
 import type { ProducerConfig, RoleConfig, RuntimeKind } from "../config/types.js";
 import { DISPATCH_TOKEN_VARIABLE, dispatchTokenFor } from "../identity/dispatch-token.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { Ledger } from "../ledger/ledger.js";
 import type { Task, TokenUsage } from "../ledger/types.js";
 import type { PriceTable } from "../pricing/table.js";
 
@@ -69,7 +69,7 @@ export interface DispatchRequest {
   /** The environment the agent starts from (PRODUCER_* are added by the runtime). */
   env: NodeJS.ProcessEnv;
   /** The ledger the agent's tools write to. */
-  ledger: LedgerClient;
+  ledger: Ledger;
   /**
    * The prices tokens are charged at: the table the Producer loaded at start (or after a
    * human's `producer pricing update`), never re-read from disk during a call.

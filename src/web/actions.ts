@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { relative } from "node:path";
 import { utcToday } from "../clock.js";
-import { LedgerError, TaskClaimRace, UsageError } from "../errors.js";
+import { LedgerError, UsageError } from "../errors.js";
 import type { KillMode, KillSwitchState } from "../killswitch/kill-switch.js";
 import type { NewTask, Payload, Task } from "../ledger/types.js";
 import { charCount, requirePriority } from "../ledger/validate.js";
@@ -110,8 +110,9 @@ export async function fileTask(deps: DashboardDeps, body: Body): Promise<Task> {
     };
     return await deps.ledger.insertTask(task, { actor: UI_ACTOR });
   } catch (error) {
-    // The ledger's own checks (title on one line, sizes...): the input was wrong.
-    if (error instanceof LedgerError) throw badRequest(error.message);
+    // The ledger's own checks (title on one line, sizes...): the input was wrong. A full disk
+    // or a locked ledger keeps its own code (503).
+    if (error instanceof LedgerError && error.code === "invalid") throw badRequest(error.message);
     throw error;
   }
 }
@@ -134,18 +135,11 @@ export async function changeTask(
   // Nothing but control characters is no reason either.
   if (change === "kill" && reason === "") throw badRequest("reason is required");
   const options = { actor: UI_ACTOR, reason: reason || undefined };
-  try {
-    if (change === "requeue") return await deps.ledger.requeue(id, options);
-    if (change === "kill") return await deps.ledger.kill(id, options);
-    return await deps.ledger.reroute(id, role(deps, body.role), options);
-  } catch (error) {
-    if (error instanceof TaskClaimRace) throw new HttpError(409, error.message);
-    if (error instanceof LedgerError) {
-      const exists = (await deps.ledger.getTask(id)) !== null;
-      throw new HttpError(exists ? 409 : 404, error.message);
-    }
-    throw error;
-  }
+  // A refusal carries its code: unknown id 404, a status that does not allow it 409 (the
+  // app's error handler maps them).
+  if (change === "requeue") return deps.ledger.requeue(id, options);
+  if (change === "kill") return deps.ledger.kill(id, options);
+  return deps.ledger.reroute(id, role(deps, body.role), options);
 }
 
 /** Pulls the brake as `ui` (audited); `now: true` also aborts calls in flight. */

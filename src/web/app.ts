@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { asError, ProducerError, UsageError } from "../errors.js";
+import { asError, LedgerError, ProducerError, UsageError } from "../errors.js";
 import {
   armKillSwitch,
   type Body,
@@ -16,7 +16,7 @@ import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
 import { chartData, parseQueueRange } from "./charts.js";
 import type { DashboardDeps } from "./deps.js";
 import { attemptOutput, taskDetail } from "./detail.js";
-import { HttpError } from "./http-error.js";
+import { HttpError, LEDGER_STATUS } from "./http-error.js";
 import { hostGuard, securityHeaders, writeGuard } from "./security.js";
 import { dashboardState, parseTaskQuery } from "./state.js";
 
@@ -107,6 +107,9 @@ export function createDashboardApp(
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
     if (error instanceof UsageError) return c.json({ error: error.message }, 400);
+    if (error instanceof LedgerError) {
+      return c.json({ error: error.message }, LEDGER_STATUS[error.code]);
+    }
     // Our named errors explain themselves (a file that cannot be written...); others are bugs.
     if (error instanceof ProducerError) return c.json({ error: error.message }, 500);
     const message = asError(error).message;

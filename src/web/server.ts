@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { ProducerError } from "../errors.js";
 import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
-import type { LedgerClient } from "../ledger/client.js";
+import type { Ledger } from "../ledger/ledger.js";
 import { createDashboardApp } from "./app.js";
 import { loadAssets } from "./assets.js";
 import { newLaunchToken } from "./security.js";
@@ -22,7 +22,7 @@ const BIND_ADDRESS = "127.0.0.1";
 export interface DashboardOptions {
   config: ProducerConfig;
   /** An open ledger; the dashboard never closes it. */
-  ledger: LedgerClient;
+  ledger: Ledger;
   /**
    * Listen on exactly this port (taken: an error). Omitted: the first free one from 5050 up.
    * 0 lets the system pick any free port.

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { type BudgetSnapshot, BudgetTracker } from "../../budget/tracker.js";
 import type { ProducerConfig } from "../../config/types.js";
 import { type KillSwitchState, KillSwitchWatcher } from "../../killswitch/kill-switch.js";
-import type { LedgerClient } from "../../ledger/client.js";
+import type { Ledger } from "../../ledger/ledger.js";
 import { TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
 import { needsAttentionPath } from "../../notify/notifier.js";
 import { type Style, styleFor } from "../../text/style.js";
@@ -70,7 +70,7 @@ function readAttention(config: ProducerConfig): ProjectStatus["attention"] {
 
 /** Gathers the status from aggregate queries and the state files; nothing is changed. */
 export async function projectStatus(
-  ledger: LedgerClient,
+  ledger: Ledger,
   config: ProducerConfig,
 ): Promise<ProjectStatus> {
   const [counts, summary, running, escalated, budget] = await Promise.all([
@@ -96,10 +96,9 @@ export async function projectStatus(
   for (const s of summary) {
     const line = roles.get(s.role);
     if (!line) continue;
-    // SUM() over no matching rows is NULL in SQLite.
-    line.ready = s.ready ?? 0;
-    line.waitingOnDependencies = s.waitingOnDependencies ?? 0;
-    line.delayed = s.delayed ?? 0;
+    line.ready = s.ready;
+    line.waitingOnDependencies = s.waitingOnDependencies;
+    line.delayed = s.delayed;
   }
   const kill = new KillSwitchWatcher(config.killSwitch).state();
   const queue = [...roles.values()];

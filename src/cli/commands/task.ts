@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { LedgerError, UsageError } from "../../errors.js";
-import type { LedgerClient } from "../../ledger/client.js";
+import { LedgerError, LedgerNotFound, UsageError } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
 import type { Task } from "../../ledger/types.js";
 import { requireRole } from "../../ledger/validate.js";
 import { parseSeedText, readSeedFile, toNewTasks } from "../../seed/seed-file.js";
@@ -246,7 +246,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
           if (error instanceof LedgerError) {
             throw new LedgerError(
               `${file === "-" ? "stdin" : file}: ${error.message}; nothing was imported`,
-              { cause: error },
+              { cause: error, code: error.code },
             );
           }
           throw error;
@@ -273,8 +273,8 @@ function noFilter(flags: ListFlags): boolean {
   );
 }
 
-async function requireTask(ledger: LedgerClient, id: string): Promise<Task> {
+async function requireTask(ledger: Ledger, id: string): Promise<Task> {
   const found = await ledger.getTask(id);
-  if (!found) throw new LedgerError(`no task with id ${JSON.stringify(id)}`);
+  if (!found) throw new LedgerNotFound(`no task with id ${JSON.stringify(id)}`);
   return found;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ProducerConfig } from "../../config/types.js";
 import { UsageError } from "../../errors.js";
-import type { LedgerClient } from "../../ledger/client.js";
+import type { Ledger } from "../../ledger/ledger.js";
 import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 
 /** `producer ui [--port N] [--no-browser]`: the local dashboard, until Ctrl-C. */
@@ -31,7 +31,7 @@ export function registerUi(program: Command, ctx: () => CommandEnv): void {
 export async function serveDashboard(
   env: CommandEnv,
   config: ProducerConfig,
-  ledger: LedgerClient,
+  ledger: Ledger,
   options: { port?: number; browser: boolean },
 ): Promise<void> {
   // Loaded here, not at the top: quick commands should not pay for the web server.

@@ -1,7 +1,7 @@
 /** `producer task show`: everything the ledger knows about one task, gathered and rendered. */
 import { existingAttemptLog } from "../../attempts/output-log.js";
-import { LedgerError } from "../../errors.js";
-import type { LedgerClient } from "../../ledger/client.js";
+import { LedgerNotFound } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
 import type { Asset, AuditRow, Decision, Task, TaskAttempt } from "../../ledger/types.js";
 import type { Style } from "../../text/style.js";
 import { renderTable, statusCell, taskUsd } from "./table.js";
@@ -26,12 +26,12 @@ export interface TaskDetail {
 
 /** Reads a task's detail; an unknown id is the ledger's own `no task with id` refusal. */
 export async function loadTaskDetail(
-  ledger: LedgerClient,
+  ledger: Ledger,
   id: string,
   agentStateDir: string,
 ): Promise<TaskDetail> {
   const task = await ledger.getTask(id);
-  if (!task) throw new LedgerError(`no task with id ${JSON.stringify(id)}`);
+  if (!task) throw new LedgerNotFound(`no task with id ${JSON.stringify(id)}`);
   const [parent, dependencies, children, attempts, decisions, assets, audit] = await Promise.all([
     task.parentTaskId ? ledger.getTask(task.parentTaskId) : Promise.resolve(null),
     Promise.all(task.dependsOn.map((d) => ledger.getTask(d))),

@@ -1,7 +1,7 @@
 import type { McpSdkServerConfigWithInstance } from "@anthropic-ai/claude-agent-sdk";
 import { z } from "zod";
 import { asError, ProducerError } from "../../errors.js";
-import type { LedgerClient } from "../../ledger/client.js";
+import type { AgentLedger } from "../../ledger/ledger.js";
 import type { Task, TaskStatus } from "../../ledger/types.js";
 import { TASK_STATUSES } from "../../ledger/types.js";
 
@@ -53,7 +53,7 @@ function view(task: Task) {
  */
 export function createLedgerServer(
   sdk: Sdk,
-  ledger: LedgerClient,
+  ledger: AgentLedger,
   task: Task,
   counters: ToolCounters,
 ): McpSdkServerConfigWithInstance {

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { asError, LedgerError } from "../errors.js";
+import { asError, LedgerError, LedgerStorageError } from "../../errors.js";
 import { MIGRATIONS } from "./migrations/index.js";
 
-/** A better-sqlite3 handle. Only code under src/ledger/ ever sees one. */
+/** A better-sqlite3 handle. Only code under src/ledger/sqlite/ ever sees one. */
 export type Db = Database.Database;
 
 /** How hard SQLite works to make a commit durable; see SQLite's `PRAGMA synchronous`. */
@@ -25,7 +25,7 @@ export interface OpenOptions {
 /** Opens the ledger file, switches it to WAL and applies pending migrations. */
 export function openDatabase(file: string, options: OpenOptions): Db {
   if (!options.create && !existsSync(file)) {
-    throw new LedgerError(
+    throw new LedgerStorageError(
       `ledger not found at ${file}: run \`producer init\` in the project, or check ledger_db in producer.yaml`,
     );
   }
@@ -89,16 +89,16 @@ function isBusy(error: unknown): boolean {
 export async function withBusyRetry<T>(
   file: string,
   deadlineMs: number,
-  work: () => T,
+  work: () => T | Promise<T>,
 ): Promise<T> {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
     try {
-      return work();
+      return await work();
     } catch (error) {
       if (!isBusy(error)) throw describeSqliteError(error, file);
       if (Date.now() - started >= deadlineMs) {
-        throw new LedgerError(
+        throw new LedgerStorageError(
           `the ledger ${file} stayed locked by another process for ${Math.round(deadlineMs / 1000)} s; close whatever holds it (a sqlite3 shell, a backup) and retry`,
           { cause: error },
         );
@@ -108,35 +108,47 @@ export async function withBusyRetry<T>(
   }
 }
 
-/** Turns a raw SQLite failure into a LedgerError that names the file and what to do. */
+/**
+ * Turns a raw SQLite failure into a LedgerError that names the file and what to do; failures
+ * of the store itself carry the `storage` code.
+ */
 export function describeSqliteError(error: unknown, file: string): Error {
   if (error instanceof LedgerError) return error;
   const err = asError(error);
   const code = (error as { code?: unknown })?.code;
   switch (code) {
     case "SQLITE_NOTADB":
-      return new LedgerError(`${file} is not a SQLite database: point ledger_db at the ledger`, {
-        cause: err,
-      });
+      return new LedgerStorageError(
+        `${file} is not a SQLite database: point ledger_db at the ledger`,
+        {
+          cause: err,
+        },
+      );
     case "SQLITE_READONLY":
     case "SQLITE_READONLY_DBMOVED":
     case "SQLITE_READONLY_RECOVERY":
     case "SQLITE_READONLY_CANTINIT":
     case "SQLITE_READONLY_DIRECTORY":
-      return new LedgerError(
+      return new LedgerStorageError(
         `the ledger ${file} is read-only: the producer needs write access to it and its folder`,
         { cause: err },
       );
     case "SQLITE_CANTOPEN":
-      return new LedgerError(
+      return new LedgerStorageError(
         `cannot open the ledger ${file}: check that the folder exists and is writable`,
         { cause: err },
       );
     case "SQLITE_CORRUPT":
-      return new LedgerError(`the ledger ${file} is corrupt (${err.message})`, { cause: err });
+      return new LedgerStorageError(`the ledger ${file} is corrupt (${err.message})`, {
+        cause: err,
+      });
     case "SQLITE_FULL":
-      return new LedgerError(`the disk holding ${file} is full`, { cause: err });
+      return new LedgerStorageError(`the disk holding ${file} is full`, { cause: err });
     default:
-      return err;
+      return typeof code === "string" && code.startsWith("SQLITE_IOERR")
+        ? new LedgerStorageError(`the ledger ${file} could not be read or written (${code})`, {
+            cause: err,
+          })
+        : err;
   }
 }

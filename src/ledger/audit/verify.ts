@@ -1,0 +1,303 @@
+import type { Scope } from "../scope.js";
+import type { Tx } from "../storage.js";
+import {
+  AUDITED_ENTITIES,
+  type AuditedEntity,
+  digestColumns,
+  digestOf,
+  rowHash,
+} from "./canonical.js";
+import { AUDIT_GENESIS_PREV_HASH, AUDIT_SEAL_ACTION, sealMac } from "./chain.js";
+
+/** Why verification failed, naming the first row that does not fit. */
+export interface AuditProblem {
+  /** seq of the first bad audit row, or null when the problem is a data row or the head. */
+  seq: number | null;
+  /** The audited entity concerned, when the problem is a data row edited behind the log. */
+  entityId?: string;
+  reason: string;
+  expected?: string;
+  actual?: string;
+}
+
+/** Result of walking the chain. */
+export interface AuditVerification {
+  ok: boolean;
+  rowsChecked: number;
+  /**
+   * With a key: the seq of the newest seal that proved the chain up to it, or null (no key
+   * given, or no seal). Rows after it are covered by the hash chain alone.
+   */
+  sealedThrough: number | null;
+  /** row_hash of the last row (genesis when empty) and the number of rows. */
+  headHash: string;
+  rowCount: number;
+  entitiesChecked: number;
+  problem: AuditProblem | null;
+}
+
+type ChainRow = [number, string, string, string, string, string | null, string, string, string];
+
+/**
+ * Walks the whole chain from genesis, then compares every audited row with the digest its
+ * last audit row recorded, then rebuilds the money from the chain. Stops at the first problem
+ * and names it. With `expectedHead` (a head hash printed earlier, e.g. in a morning report) it
+ * also proves the log was not truncated or rewritten since. Run in a read transaction: one
+ * snapshot.
+ */
+export async function verifyChain(
+  scope: Scope,
+  options: { expectedHead?: string; key?: string } = {},
+): Promise<AuditVerification> {
+  let prevHash = AUDIT_GENESIS_PREV_HASH;
+  let prevSeq = 0;
+  let rowsChecked = 0;
+  let sealedThrough: number | null = null;
+  let sawExpectedHead = options.expectedHead === AUDIT_GENESIS_PREV_HASH;
+  const result = (problem: AuditProblem | null, entitiesChecked = 0): AuditVerification => ({
+    ok: problem === null,
+    rowsChecked,
+    sealedThrough,
+    headHash: prevHash,
+    rowCount: rowsChecked,
+    entitiesChecked,
+    problem,
+  });
+  const chain = scope.tx.batches(
+    "SELECT seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash FROM audit_log ORDER BY seq",
+  );
+  for await (const batch of chain) {
+    for (const row of batch as ChainRow[]) {
+      const [rawSeq, ts, actor, action, entityType, entityId, details, storedPrev, stored] = row;
+      const seq = Number(rawSeq);
+      if (storedPrev !== prevHash) {
+        return result({
+          seq,
+          reason:
+            seq === prevSeq + 1
+              ? `row ${seq} does not follow row ${prevSeq}: a row before it was removed, inserted or reordered`
+              : `row ${seq} follows row ${prevSeq}: the rows between were removed, or rows were reordered`,
+          expected: prevHash,
+          actual: storedPrev,
+        });
+      }
+      const computed = rowHash(storedPrev, {
+        seq,
+        ts,
+        actor,
+        action,
+        entityType,
+        entityId,
+        details,
+      });
+      if (computed !== stored) {
+        return result({
+          seq,
+          reason: `row ${seq} was edited: its contents no longer match its hash`,
+          expected: computed,
+          actual: stored,
+        });
+      }
+      if (options.key && action === AUDIT_SEAL_ACTION) {
+        const mac = (JSON.parse(details) as { mac?: unknown }).mac;
+        if (mac !== sealMac(options.key, storedPrev)) {
+          return result({
+            seq,
+            reason: `seal row ${seq} does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it`,
+          });
+        }
+        sealedThrough = seq;
+      }
+      prevHash = stored;
+      prevSeq = seq;
+      rowsChecked++;
+      if (stored === options.expectedHead) sawExpectedHead = true;
+    }
+  }
+  if (options.expectedHead !== undefined && !sawExpectedHead) {
+    return result({
+      seq: null,
+      reason: `the expected head ${options.expectedHead} is not in the chain: the log was truncated or rewritten after it was recorded (it now ends at row ${prevSeq})`,
+      expected: options.expectedHead,
+      actual: prevHash,
+    });
+  }
+  if (options.key && sealedThrough === null && rowsChecked > 0) {
+    return result({
+      seq: null,
+      reason:
+        "no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
+    });
+  }
+  const entities = await verifyEntities(scope.tx);
+  return result(entities.problem ?? (await verifyMoney(scope.tx)), entities.checked);
+}
+
+async function verifyEntities(tx: Tx): Promise<{ checked: number; problem: AuditProblem | null }> {
+  let checked = 0;
+  for (const type of Object.keys(AUDITED_ENTITIES) as AuditedEntity[]) {
+    const recorded = new Map<string, { seq: number; digest: string | null }>();
+    const latest = tx.batches(
+      `SELECT a.entity_id, a.seq, ${tx.dialect.jsonText("a.details", "digest")} AS digest
+         FROM audit_log a
+         JOIN (SELECT MAX(seq) AS seq FROM audit_log WHERE entity_type = ? GROUP BY entity_id) l
+           ON a.seq = l.seq`,
+      [type],
+    );
+    for await (const batch of latest) {
+      for (const [id, seq, digest] of batch as [string, number, string | null][]) {
+        recorded.set(id, { seq: Number(seq), digest });
+      }
+    }
+    const live = tx.batches(`SELECT ${digestColumns(type)} FROM ${AUDITED_ENTITIES[type].table}`);
+    for await (const batch of live) {
+      for (const values of batch) {
+        const id = String(values[0]);
+        const audit = recorded.get(id);
+        if (!audit) {
+          return {
+            checked,
+            problem: {
+              seq: null,
+              entityId: id,
+              reason: `${type} ${id} has no audit history: it was written behind the ledger's back`,
+            },
+          };
+        }
+        const digest = digestOf(type, values);
+        if (audit.digest !== null && digest !== audit.digest) {
+          return {
+            checked,
+            problem: {
+              seq: audit.seq,
+              entityId: id,
+              reason: `${type} ${id} was edited behind the ledger's back: it no longer matches audit row ${audit.seq}`,
+              expected: audit.digest,
+              actual: digest,
+            },
+          };
+        }
+        recorded.delete(id);
+        checked++;
+      }
+    }
+    const [missing] = recorded;
+    if (missing) {
+      return {
+        checked,
+        problem: {
+          seq: missing[1].seq,
+          entityId: missing[0],
+          reason: `${type} ${missing[0]} was deleted behind the ledger's back (last audited at row ${missing[1].seq})`,
+        },
+      };
+    }
+  }
+  return { checked, problem: null };
+}
+
+/**
+ * Rebuilds the money from the chain and holds the tables to it: each day's spend per role
+ * (the audited settlements), the holds still open (audited when taken, settled or released),
+ * and the notifications recorded. A table edited behind the ledger's back (`UPDATE budget SET
+ * spent_usd = 0`, a deleted hold or notice) disagrees with the chain.
+ */
+async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
+  const key = (day: unknown, role: unknown) => `${String(role)} on ${String(day)}`;
+  const spent = new Map<string, number>();
+  const open = new Map<string, string>();
+  const closed = new Set<string>();
+  const money = tx.batches(
+    `SELECT action, entity_id, details FROM audit_log
+      WHERE action IN ('budget.held', 'budget.settled', 'budget.exceeded', 'budget.holds_released')
+      ORDER BY seq`,
+  );
+  for await (const batch of money) {
+    for (const [action, role, text] of batch as [string, string | null, string][]) {
+      const d = JSON.parse(text) as Record<string, unknown>;
+      if (action === "budget.held") {
+        open.set(String(d.reservation_id), key(d.day, role));
+      } else if (action === "budget.holds_released") {
+        for (const id of d.reservations as string[]) {
+          open.delete(id);
+          closed.add(id);
+        }
+      } else {
+        const k = key(d.day, role);
+        spent.set(k, (spent.get(k) ?? 0) + Number(d.cost_usd));
+        open.delete(String(d.reservation_id));
+        closed.add(String(d.reservation_id));
+      }
+    }
+  }
+  const rows = await tx.all<{ day: string; role: string; spent_usd: number }>(
+    "SELECT day, role, spent_usd FROM budget",
+  );
+  for (const { day, role, spent_usd } of rows) {
+    const usd = Number(spent_usd);
+    const k = key(day, role);
+    const audited = spent.get(k) ?? 0;
+    spent.delete(k);
+    if (Math.abs(usd - audited) > 1e-6) {
+      return {
+        seq: null,
+        reason: `the budget of ${k} says $${usd} spent, but its audited settlements add up to $${audited}: the budget table was edited behind the ledger's back`,
+      };
+    }
+  }
+  for (const [k, audited] of spent) {
+    if (audited > 1e-6) {
+      return {
+        seq: null,
+        reason: `the budget of ${k} is missing, but its audited settlements add up to $${audited}: it was deleted behind the ledger's back`,
+      };
+    }
+  }
+  const held = await tx.all<{ id: string; day: string; role: string }>(
+    "SELECT id, day, role FROM budget_reservations WHERE state = 'held'",
+  );
+  for (const { id, day, role } of held) {
+    if (closed.has(id)) {
+      return {
+        seq: null,
+        reason: `hold ${id} (${key(day, role)}) is held, but the chain closed it: the budget holds were edited behind the ledger's back`,
+      };
+    }
+    // Not in the chain either way: a hold taken before holds were audited.
+    open.delete(id);
+  }
+  const [missing] = open;
+  if (missing) {
+    return {
+      seq: null,
+      reason: `hold ${missing[0]} (${missing[1]}) is open in the chain but not held: it was released or deleted behind the ledger's back`,
+    };
+  }
+  const notices = new Set<string>();
+  for await (const batch of tx.batches(
+    "SELECT entity_id FROM audit_log WHERE action = 'notification.recorded'",
+  )) {
+    for (const [id] of batch) notices.add(String(id));
+  }
+  for await (const batch of tx.batches("SELECT id FROM notifications")) {
+    for (const [raw] of batch) {
+      const id = String(raw);
+      if (!notices.delete(id)) {
+        return {
+          seq: null,
+          entityId: id,
+          reason: `notification ${id} has no audit row: it was written behind the ledger's back`,
+        };
+      }
+    }
+  }
+  const [deleted] = notices;
+  if (deleted) {
+    return {
+      seq: null,
+      entityId: deleted,
+      reason: `notification ${deleted} was deleted behind the ledger's back`,
+    };
+  }
+  return null;
+}

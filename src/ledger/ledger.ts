@@ -1,0 +1,260 @@
+import type { Clock } from "../clock.js";
+import type { AuditVerification } from "./audit/verify.js";
+import type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./budget.js";
+import type { ClaimAndReserve, FinishedClaim } from "./claim-and-fund.js";
+import type { QueueFlow } from "./dashboard-reads.js";
+import type { NewNotification, NotificationRecord } from "./notifications.js";
+import type { ReportData } from "./report-queries.js";
+import type { BudgetLimits, BudgetUsage } from "./rules/allowance.js";
+import type { Guardrails } from "./rules/guardrails.js";
+import type { ClaimEnd } from "./rules/transitions.js";
+import type { DispatchIdentity, QueueSummaryRow } from "./task-queries.js";
+import type {
+  Asset,
+  AuditRow,
+  Decision,
+  DispatchOutcome,
+  NewAsset,
+  NewDecision,
+  NewTask,
+  Task,
+  TaskAttempt,
+  TaskFilter,
+  TaskStatus,
+} from "./types.js";
+
+/** Who a client is: its clock, the project's roles and guardrails, and its default actor. */
+export interface ClientSettings {
+  clock?: Clock;
+  /** The configured roles; when given, tasks for any other role are refused. */
+  roles?: readonly string[];
+  /** Who this client acts as in the audit log and `created_by` (default `library`). */
+  actor?: string;
+  /** Limits on tasks filed by agents (created by one of `roles`); none when omitted. */
+  guardrails?: Guardrails;
+  /** Set inside a dispatch: every write is that dispatch's, whatever a call says. */
+  dispatch?: DispatchIdentity;
+}
+
+/** Per-call attribution override. */
+export interface ActorOption {
+  actor?: string;
+}
+
+/** Options of claim recovery. */
+export interface RecoveryOptions extends ActorOption {
+  /** Retries a task may use (`retry.max_retries`); past them a recovered claim escalates. */
+  maxRetries?: number;
+}
+
+/** How a claim is taken: its lease, and who holds it (default this process). */
+export interface ClaimRequest extends ActorOption {
+  leaseMs?: number;
+  claimedBy?: string;
+}
+
+/** An audit event a caller appends itself (kill switch, pricing, notifications...). */
+export interface AuditAppend {
+  action: string;
+  entityType: string;
+  entityId?: string | null;
+  details?: Record<string, unknown>;
+  actor?: string;
+}
+
+/**
+ * The project's durable task bus, whatever database holds it. Every state change commits
+ * together with its hash-chained audit row. Failures are `LedgerError`s whose `code` says
+ * what kind (invalid, not_found, transition, conflict, storage).
+ */
+export interface Ledger {
+  /** `host:pid` of this process, as its claims record it. */
+  readonly workerIdentity: string;
+  /** Where the ledger lives, for messages: a file path, or a URL without its password. */
+  readonly location: string;
+
+  // ---- tasks: filing
+  /** Files one task. Unknown roles, empty titles, bad payloads and missing ids are refused. */
+  insertTask(task: NewTask, options?: ActorOption): Promise<Task>;
+  /** Files many tasks in one transaction: all of them, or none when any is invalid. */
+  insertTasks(tasks: readonly NewTask[], options?: ActorOption): Promise<Task[]>;
+
+  // ---- tasks: reading (never with a claim token: it is the claim holder's alone)
+  getTask(id: string): Promise<Task | null>;
+  /** Tasks matching the filter, newest first. */
+  listTasks(filter?: TaskFilter): Promise<Task[]>;
+  /** How many tasks match the filter (limit/offset ignored). */
+  countTasks(filter?: TaskFilter): Promise<number>;
+  countByRoleAndStatus(): Promise<{ role: string; status: TaskStatus; count: number }[]>;
+  /** The children a task's agent filed, oldest first. */
+  listChildren(id: string): Promise<Task[]>;
+  /** Every dispatch attempt of a task, oldest first. */
+  listAttempts(id: string): Promise<TaskAttempt[]>;
+  /** Per role: ready, waiting on dependencies, delayed by a backoff, running. */
+  queueSummary(): Promise<QueueSummaryRow[]>;
+  /** Tasks created and finished per bucket, for the dashboard's queue chart. */
+  queueFlow(window: { since: string; until: string; bucket: "day" | "hour" }): Promise<QueueFlow>;
+  /** The running dispatch a token names, or null (a wrong token, a claim that ended). */
+  dispatchIdentity(token: string): Promise<DispatchIdentity | null>;
+
+  // ---- tasks: claims
+  /**
+   * Claims the highest-priority, oldest claimable task of `role` (pending, dependencies done,
+   * not_before passed), or returns null. The claim carries a fresh token and a lease.
+   */
+  claimNext(role: string, options?: ClaimRequest): Promise<Task | null>;
+  /** Renews a claim's lease. Resolves false when the claim is no longer held. */
+  heartbeat(id: string, claimToken: string, leaseMs?: number): Promise<boolean>;
+  /** Ends a claim: done, failed, retried later, escalated, or released uncounted. */
+  endClaim(
+    id: string,
+    claimToken: string,
+    end: ClaimEnd,
+    outcome?: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task>;
+  complete(
+    id: string,
+    claimToken: string,
+    outcome?: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task>;
+  /** A failed dispatch: with `retryAt` back to pending from then, without it failed for good. */
+  fail(
+    id: string,
+    claimToken: string,
+    failure: { error: string; retryAt?: string | null },
+    outcome?: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task>;
+  escalate(
+    id: string,
+    claimToken: string,
+    error: string,
+    outcome?: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task>;
+  /** Gives a claim back without counting the attempt (shutdown, `kill --now`). */
+  release(
+    id: string,
+    claimToken: string,
+    reason: string,
+    outcome?: DispatchOutcome,
+    options?: ActorOption,
+  ): Promise<Task>;
+  /** Ends every claim whose lease ran out: pending again, or escalated past `maxRetries`. */
+  recoverExpiredLeases(options?: RecoveryOptions): Promise<Task[]>;
+  /** Recovers the claims of processes on this host that no longer exist. */
+  recoverDeadClaims(isAlive: (pid: number) => boolean, options?: RecoveryOptions): Promise<Task[]>;
+  /** Ends a claim and settles its reservation in one transaction (see FinishedClaim). */
+  finishClaim(
+    id: string,
+    claimToken: string,
+    end: ClaimEnd,
+    outcome: DispatchOutcome,
+    options?: ActorOption & { settle?: { reservationId: string; limits: BudgetLimits } },
+  ): Promise<FinishedClaim>;
+
+  // ---- budget
+  /** Checks the role's cap and the ceiling and holds money for one call, atomically. */
+  reserveBudget(
+    request: { day: string; role: string; taskId?: string | null; minimumUsd: number },
+    limits: BudgetLimits,
+    options?: ActorOption,
+  ): Promise<ReserveOutcome>;
+  /** Claims the role's next task and reserves its budget in one transaction. */
+  claimAndReserve(
+    role: string,
+    budget: { day: string; minimumUsd: number; limits: BudgetLimits },
+    options?: ClaimRequest,
+  ): Promise<ClaimAndReserve>;
+  /** Records a call's cost against its reservation. */
+  settleBudget(
+    reservationId: string,
+    costUsd: number,
+    limits: BudgetLimits,
+    options?: ActorOption,
+  ): Promise<Settlement>;
+  /** Gives a hold back unspent. */
+  releaseBudget(reservationId: string): Promise<Reservation>;
+  /** Releases every hold whose task is no longer claimed; resolves to their ids. */
+  releaseOrphanHolds(options?: ActorOption): Promise<string[]>;
+  /** One role's spend and holds for a UTC day, with the project's totals. */
+  budgetUsage(day: string, role: string): Promise<BudgetUsage>;
+  /** Every role's budget row for a UTC day. */
+  budgetForDay(day: string): Promise<RoleBudgetRow[]>;
+  /** Spend per day and role between two UTC days, inclusive. */
+  spendByDay(
+    fromDay: string,
+    toDay: string,
+  ): Promise<{ day: string; role: string; spentUsd: number }[]>;
+
+  // ---- tasks: human actions
+  /** Puts a failed, escalated or killed task back to pending with fresh retries. */
+  requeue(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
+  /** Stops a task for good (pending, in progress, failed or escalated). */
+  kill(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
+  /** Gives a pending, failed or escalated task to another role, pending again. */
+  reroute(id: string, role: string, options?: ActorOption & { reason?: string }): Promise<Task>;
+
+  // ---- decisions, assets, notifications, reports
+  recordDecision(decision: NewDecision, options?: ActorOption): Promise<Decision>;
+  /** Registers a file an agent produced; the path must stay inside the project. */
+  registerAsset(asset: NewAsset, options?: ActorOption): Promise<Asset>;
+  listDecisions(filter?: { taskId?: string; limit?: number }): Promise<Decision[]>;
+  listAssets(filter?: {
+    taskId?: string;
+    since?: string;
+    until?: string;
+    limit?: number;
+  }): Promise<Asset[]>;
+  /** Keeps a notification (audited), before any attempt to push it. */
+  recordNotification(notification: NewNotification): Promise<NotificationRecord>;
+  setNotificationDelivery(
+    id: string,
+    delivery: "sent" | "failed",
+    error?: string | null,
+  ): Promise<void>;
+  listNotifications(filter?: {
+    limit?: number;
+    since?: string;
+    until?: string;
+    delivery?: string;
+  }): Promise<NotificationRecord[]>;
+  /** A report's facts for [since, until), from aggregate queries and short lists. */
+  reportData(window: { since: string; until: string; limit?: number }): Promise<ReportData>;
+
+  // ---- audit
+  /** Walks the chain and checks audited rows against it; see AuditVerification. */
+  verifyAuditChain(options?: { expectedHead?: string; key?: string }): Promise<AuditVerification>;
+  /** Seals the chain with PRODUCER_AUDIT_KEY; false when the newest row was already a seal. */
+  sealAudit(key: string): Promise<boolean>;
+  auditHead(): Promise<{ headHash: string; rowCount: number }>;
+  /** Newest audit rows first, optionally about one entity. */
+  recentAudit(limit?: number, entityId?: string): Promise<AuditRow[]>;
+  /** The newest audit row with `action`, or null. */
+  latestAudit(action: string): Promise<AuditRow | null>;
+  appendAudit(event: AuditAppend): Promise<AuditRow>;
+
+  // ---- life
+  /**
+   * Calls `onChange` soon after any process commits to the ledger (sometimes for nothing);
+   * returns a function that stops watching. Where watching is impossible, `onError` says so
+   * and the caller polls.
+   */
+  watch(onChange: () => void, onError?: (message: string) => void): () => void;
+  /** Closes the connection. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What the agents' ledger tools may do: file and read work, record what they decided. */
+export type AgentLedger = Pick<
+  Ledger,
+  "getTask" | "insertTask" | "listTasks" | "recordDecision" | "registerAsset"
+>;
+
+/** What the notifier needs: keep a notice, record its delivery. */
+export type NoticeLedger = Pick<Ledger, "recordNotification" | "setNotificationDelivery">;
+
+/** What the kill switch (and other auditors of their own events) need. */
+export type AuditLedger = Pick<Ledger, "appendAudit">;

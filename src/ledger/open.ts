@@ -1,0 +1,93 @@
+import { LedgerError } from "../errors.js";
+import { DISPATCH_TOKEN_VARIABLE, findDispatchToken } from "../identity/dispatch-token.js";
+import { LedgerClient } from "./client.js";
+import type { ClientSettings, Ledger } from "./ledger.js";
+import type { Storage } from "./storage.js";
+
+/** How to open a ledger file. Only `dbPath` is required. */
+export interface LedgerOptions extends Omit<ClientSettings, "dispatch"> {
+  /** Path of the SQLite file (`ledger_db` in producer.yaml). */
+  dbPath: string;
+  /** Create the file and schema if missing (default true; the CLI passes false). */
+  create?: boolean;
+  /** SQLite durability: NORMAL (default; safe in WAL against crashes) or FULL. */
+  synchronous?: "NORMAL" | "FULL";
+  /** Give up when another process holds the write lock this long (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+/** The parts of a project's config that say where its ledger is and what it allows. */
+export interface LedgerConfig {
+  ledgerDb: string;
+  agents: Readonly<Record<string, unknown>>;
+  guardrails?: ClientSettings["guardrails"];
+}
+
+/**
+ * Opens the project's ledger with its roles and guardrails, on the backend its config names
+ * (today a SQLite file, `ledger_db`).
+ */
+export function openLedger(
+  config: LedgerConfig,
+  options: Omit<LedgerOptions, "dbPath" | "roles" | "guardrails"> = {},
+): Promise<LedgerClient> {
+  return openLedgerFile({
+    ...options,
+    dbPath: config.ledgerDb,
+    roles: Object.keys(config.agents),
+    guardrails: config.guardrails,
+  });
+}
+
+/** Opens (creating when allowed) a SQLite ledger file and migrates it to the current schema. */
+export async function openLedgerFile(options: LedgerOptions): Promise<LedgerClient> {
+  if (!options || typeof options.dbPath !== "string" || options.dbPath === "") {
+    throw new LedgerError("LedgerClient.open needs a dbPath");
+  }
+  // Loaded here, not at the top: the backend's driver is only paid for by whoever opens one.
+  const { openSqliteStorage } = await import("./sqlite/index.js");
+  const storage = await openSqliteStorage({
+    file: options.dbPath,
+    create: options.create ?? true,
+    synchronous: options.synchronous ?? "NORMAL",
+    lockTimeoutMs: options.lockTimeoutMs ?? 30_000,
+  });
+  return connect(storage, options);
+}
+
+/** The roles and guardrails of the project a dispatch belongs to (its producer.yaml). */
+async function projectLimits(configPath: string) {
+  try {
+    const { loadConfig } = await import("../config/load.js");
+    const config = await loadConfig(configPath);
+    return { roles: Object.keys(config.agents), guardrails: config.guardrails };
+  } catch {
+    return null; // No readable config: the ledger's own checks still apply.
+  }
+}
+
+/**
+ * A client over an open storage. Inside a dispatch (found by its token, see identity/) every
+ * write is the dispatch's and the project's roles and guardrails apply, whatever the caller
+ * passed: there is deliberately no option to opt out, or an agent's own script would take it.
+ */
+export async function connect(storage: Storage, settings: ClientSettings): Promise<LedgerClient> {
+  const found = findDispatchToken();
+  if (!found) return new LedgerClient(storage, settings);
+  const project = found.config && !settings.guardrails ? await projectLimits(found.config) : null;
+  const limits = {
+    ...settings,
+    roles: settings.roles ?? project?.roles,
+    guardrails: settings.guardrails ?? project?.guardrails,
+  };
+  const dispatch = await new LedgerClient(storage, limits).dispatchIdentity(found.token);
+  if (!dispatch) {
+    await storage.close();
+    throw new LedgerError(
+      `this process belongs to a dispatch that has ended (its ${DISPATCH_TOKEN_VARIABLE} names no running dispatch): it may not write to the ledger`,
+    );
+  }
+  return new LedgerClient(storage, { ...limits, dispatch });
+}
+
+export type { Ledger };

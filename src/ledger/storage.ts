@@ -1,0 +1,81 @@
+/**
+ * The seam between the ledger's rules and a database. Everything above it (the operations in
+ * src/ledger/*.ts) is written once against these few calls; a backend (src/ledger/sqlite/,
+ * later PostgreSQL) only moves rows.
+ *
+ * SQL above the seam is a portable subset: `?` or `@name` parameters, ISO-8601 text for
+ * instants, and the {@link Dialect} for what differs between engines.
+ */
+
+/** Positional (`?`) or named (`@name`) parameters. */
+export type Params = readonly unknown[] | object;
+
+/**
+ * What a rule must hold before it reads and writes, so it stays exact on a database without
+ * one global write lock. SQLite's `BEGIN IMMEDIATE` already serialises every writer, so there
+ * these are no-ops; a server database takes a row or advisory lock. Taken in this order only:
+ * budget day, then task rows, then the audit head (last, just before commit).
+ */
+export type LockTarget =
+  | { kind: "budget-day"; day: string }
+  | { kind: "task"; id: string }
+  | { kind: "audit-head" };
+
+/** The parts of SQL that differ between engines. */
+export interface Dialect {
+  readonly name: "sqlite" | "postgres";
+  /** The text of JSON member `key` of a JSON text column, as SQL. */
+  jsonText(column: string, key: string): string;
+  /** How many rows satisfy `condition`, as an aggregate expression (0 over no rows). */
+  countIf(condition: string): string;
+  /** An INSERT that does nothing when the key already exists. */
+  insertIgnore(table: string, columns: readonly string[]): string;
+  /** A LIMIT clause for the `@name` parameter; a negative value means no limit. */
+  limit(parameter: string): string;
+  /** `column`, written so the planner will not pick its index (a hint only SQLite needs). */
+  unindexed(column: string): string;
+}
+
+/** One unit of work: every call runs inside the same transaction. */
+export interface Tx {
+  readonly dialect: Dialect;
+  /** Every row the statement returns. */
+  all<R>(sql: string, params?: Params): Promise<R[]>;
+  /** The first row, or undefined. */
+  one<R>(sql: string, params?: Params): Promise<R | undefined>;
+  /** Runs a statement that returns no rows; resolves to the number of rows it changed. */
+  run(sql: string, params?: Params): Promise<number>;
+  /** The rows as arrays of column values, in batches: for reads too big for one array. */
+  batches(sql: string, params?: Params, size?: number): AsyncIterable<unknown[][]>;
+  /** Holds `target` until the transaction ends (see {@link LockTarget}). */
+  lock(target: LockTarget): Promise<void>;
+}
+
+/**
+ * A database the ledger can live in. `transaction` is the only way to reach data: writes run
+ * exclusively (or under the locks they take), reads in one consistent snapshot.
+ */
+export interface Storage {
+  readonly dialect: Dialect;
+  /** Where the ledger lives, for messages: a file path, or a URL without its password. */
+  readonly location: string;
+  /** `host:pid` of this process, as claims record it; recovery compares hosts with it. */
+  readonly workerIdentity: string;
+  /** The host part of {@link workerIdentity}. */
+  readonly host: string;
+  /**
+   * Runs `work` in one transaction and commits; rolls back when it throws. A transaction the
+   * database could not run (locked, a serialisation failure) is retried from the start, so
+   * `work` must not have effects outside the transaction.
+   */
+  transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onChange` soon after any process commits to the ledger (it may also call it for
+   * nothing). Returns a function that stops watching. Never throws: where watching is not
+   * possible it reports through `onError` and the caller polls.
+   */
+  watch(onChange: () => void, onError?: (message: string) => void): () => void;
+  /** Runs raw SQL outside every rule: migrations, and tests that tamper with the ledger. */
+  exec(sql: string, params?: Params): Promise<unknown[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { dispatchTokenFor } from "../identity/dispatch-token.js";
+import { TASK_COLUMNS, type TaskRow, toAttempt, toTask } from "./rows.js";
+import { findTask, nowOf, type Scope } from "./scope.js";
+import type { Task, TaskAttempt, TaskFilter, TaskStatus } from "./types.js";
+
+/** One role's line of the queue summary. */
+export interface QueueSummaryRow {
+  role: string;
+  ready: number;
+  waitingOnDependencies: number;
+  delayed: number;
+  running: number;
+}
+
+/** The running dispatch a client acts for: its task and its role. */
+export interface DispatchIdentity {
+  taskId: string;
+  role: string;
+}
+
+/** A task as reads show it: without its claim token, which would let a reader end the claim. */
+export function hidden(task: Task): Task {
+  return task.claimToken === null ? task : { ...task, claimToken: null };
+}
+
+export async function getTask(scope: Scope, id: string): Promise<Task | null> {
+  const task = await findTask(scope, String(id));
+  return task ? hidden(task) : null;
+}
+
+function taskWhere(filter: TaskFilter): { where: string; params: Record<string, unknown> } {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.status !== undefined) {
+    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+    clauses.push(`status IN (${statuses.map((_, i) => `@status${i}`).join(", ") || "NULL"})`);
+    statuses.forEach((s, i) => {
+      params[`status${i}`] = s;
+    });
+  }
+  if (filter.role !== undefined) {
+    clauses.push("agent_owner = @role");
+    params.role = filter.role;
+  }
+  if (filter.parentTaskId !== undefined) {
+    clauses.push("parent_task_id = @parent");
+    params.parent = filter.parentTaskId;
+  }
+  if (filter.text !== undefined && filter.text !== "") {
+    clauses.push("(title LIKE @text ESCAPE '\\' OR description LIKE @text ESCAPE '\\')");
+    params.text = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}
+
+/** Tasks matching the filter, newest first. */
+export async function listTasks(scope: Scope, filter: TaskFilter): Promise<Task[]> {
+  const { where, params } = taskWhere(filter);
+  const rows = await scope.tx.all<TaskRow>(
+    `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY id DESC ${scope.tx.dialect.limit("limit")} OFFSET @offset`,
+    { ...params, limit: filter.limit ?? -1, offset: filter.offset ?? 0 },
+  );
+  return rows.map((r) => hidden(toTask(r)));
+}
+
+/** How many tasks match the filter (limit/offset ignored). */
+export async function countTasks(scope: Scope, filter: TaskFilter): Promise<number> {
+  const { where, params } = taskWhere(filter);
+  const row = await scope.tx.one<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${where}`, params);
+  return Number(row?.n ?? 0);
+}
+
+/** Task counts by role and status, in one aggregate query. */
+export async function countByRoleAndStatus(
+  scope: Scope,
+): Promise<{ role: string; status: TaskStatus; count: number }[]> {
+  const rows = await scope.tx.all<{ role: string; status: TaskStatus; count: number }>(
+    "SELECT agent_owner AS role, status, COUNT(*) AS count FROM tasks GROUP BY agent_owner, status ORDER BY agent_owner, status",
+  );
+  return rows.map((r) => ({ ...r, count: Number(r.count) }));
+}
+
+/** The children a task's agent filed, oldest first. */
+export async function listChildren(scope: Scope, id: string): Promise<Task[]> {
+  const rows = await scope.tx.all<TaskRow>(
+    `SELECT ${TASK_COLUMNS} FROM tasks WHERE parent_task_id = ? ORDER BY id`,
+    [id],
+  );
+  return rows.map((r) => hidden(toTask(r)));
+}
+
+/** Every dispatch attempt of a task, oldest first. */
+export async function listAttempts(scope: Scope, id: string): Promise<TaskAttempt[]> {
+  const rows = await scope.tx.all<Record<string, unknown>>(
+    "SELECT * FROM task_attempts WHERE task_id = ? ORDER BY started_at, attempt",
+    [id],
+  );
+  return rows.map(toAttempt);
+}
+
+/**
+ * Per role: tasks ready to claim now, waiting on dependencies, waiting for a backoff, and
+ * running. One aggregate query; used to explain idleness and by `producer status`.
+ */
+export async function queueSummary(scope: Scope): Promise<QueueSummaryRow[]> {
+  const count = scope.tx.dialect.countIf;
+  const rows = await scope.tx.all<QueueSummaryRow>(
+    `SELECT agent_owner AS role,
+            ${count("status = 'pending' AND open_deps = 0 AND (not_before IS NULL OR not_before <= @now)")} AS ready,
+            ${count("status = 'pending' AND open_deps > 0")} AS waitingOnDependencies,
+            ${count("status = 'pending' AND open_deps = 0 AND not_before > @now")} AS delayed,
+            ${count("status = 'in_progress'")} AS running
+       FROM tasks WHERE status IN ('pending', 'in_progress')
+      GROUP BY agent_owner ORDER BY agent_owner`,
+    { now: nowOf(scope) },
+  );
+  return rows.map((r) => ({
+    role: r.role,
+    ready: Number(r.ready),
+    waitingOnDependencies: Number(r.waitingOnDependencies),
+    delayed: Number(r.delayed),
+    running: Number(r.running),
+  }));
+}
+
+/** The running dispatch a token names, or null (a wrong token, a claim that ended). */
+export async function dispatchIdentity(
+  scope: Scope,
+  token: string,
+): Promise<DispatchIdentity | null> {
+  const running = await scope.tx.all<{ id: string; agent_owner: string; claim_token: string }>(
+    "SELECT id, agent_owner, claim_token FROM tasks WHERE status = 'in_progress'",
+  );
+  for (const { id, agent_owner, claim_token } of running) {
+    if (claim_token && dispatchTokenFor(claim_token) === token)
+      return { taskId: id, role: agent_owner };
+  }
+  return null;
+}

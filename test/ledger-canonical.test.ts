@@ -1,0 +1,70 @@
+// The audit chain's hashes must come out the same whatever driver read the row: a bigint as
+// text, a timestamp as a Date, a REAL that holds a whole number. These pin the canonical
+// forms; changing one breaks every chain already written.
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { digestOf, rowHash } from "../src/ledger/audit/canonical.js";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+// biome-ignore format: one column per line reads best against the pinned text below.
+const TASK_AS_SQLITE_READS_IT = [
+  "01TASK", "code", "Build it", "", "{\"a\":1}", 3, "pending", 0, null, "[]",
+  0.5, null, 10, 20, 0, 0, null, null, "cli",
+];
+const TASK_CANONICAL =
+  '["01TASK","code","Build it","","{\\"a\\":1}",3,"pending",0,null,"[]",0.5,null,10,20,0,0,null,null,"cli"]';
+
+describe("canonical audit hashing", () => {
+  it("pins the digest of a task row", () => {
+    expect(digestOf("task", TASK_AS_SQLITE_READS_IT)).toBe(sha256(TASK_CANONICAL));
+  });
+
+  it("hashes a row the same when a driver returns numbers as text", () => {
+    const asServerDriverReadsIt = TASK_AS_SQLITE_READS_IT.map((v) =>
+      typeof v === "number" ? String(v) : v,
+    );
+    expect(digestOf("task", asServerDriverReadsIt)).toBe(sha256(TASK_CANONICAL));
+    expect(
+      digestOf(
+        "task",
+        asServerDriverReadsIt.map((v, i) => (i === 10 ? 0.5 : v)),
+      ),
+    ).toBe(sha256(TASK_CANONICAL));
+  });
+
+  it("writes timestamps as ISO text whether the driver gives text or a Date", () => {
+    const at = "2026-05-06T09:00:00.000Z";
+    const decision = ["01D", null, "design", "note", "Chose tabs", "", at];
+    const canonical = `["01D",null,"design","note","Chose tabs","","${at}"]`;
+    expect(digestOf("decision", decision)).toBe(sha256(canonical));
+    expect(
+      digestOf(
+        "decision",
+        decision.map((v) => (v === at ? new Date(at) : v)),
+      ),
+    ).toBe(sha256(canonical));
+  });
+
+  it("pins a row hash, with its sequence number as a number whatever the driver gave", () => {
+    const fields = {
+      ts: "2026-05-06T09:00:00.000Z",
+      actor: "cli",
+      action: "task.created",
+      entityType: "task",
+      entityId: "01TASK",
+      details: '{"role":"code"}',
+    };
+    const prev = "0".repeat(64);
+    const pinned = sha256(
+      `${prev}[7,"2026-05-06T09:00:00.000Z","cli","task.created","task","01TASK","{\\"role\\":\\"code\\"}"]`,
+    );
+    expect(rowHash(prev, { seq: 7, ...fields })).toBe(pinned);
+    expect(rowHash(prev, { seq: "7", ...fields })).toBe(pinned);
+  });
+
+  it("can fail: a changed value changes the digest", () => {
+    const edited = TASK_AS_SQLITE_READS_IT.map((v, i) => (i === 10 ? 0.25 : v));
+    expect(digestOf("task", edited)).not.toBe(sha256(TASK_CANONICAL));
+  });
+});
