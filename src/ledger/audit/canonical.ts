@@ -103,6 +103,14 @@ export function digestColumns(type: AuditedEntity): string {
   return AUDITED_ENTITIES[type].columns.map(([name]) => name).join(", ");
 }
 
+// Built once: every audited write reads its row back through one of these.
+const ROW_BY_ID = Object.fromEntries(
+  (Object.keys(AUDITED_ENTITIES) as AuditedEntity[]).map((type) => [
+    type,
+    `SELECT ${digestColumns(type)} FROM ${AUDITED_ENTITIES[type].table} WHERE id = ?`,
+  ]),
+) as Record<AuditedEntity, string>;
+
 function normalise(kind: ColumnKind, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (kind === "number") return Number(value);
@@ -115,7 +123,15 @@ function normalise(kind: ColumnKind, value: unknown): unknown {
  */
 export function digestOf(type: AuditedEntity, values: readonly unknown[]): string {
   const columns = AUDITED_ENTITIES[type].columns;
-  return sha256Hex(JSON.stringify(values.map((v, i) => normalise(columns[i]![1], v))));
+  // Most rows need no change (SQLite returns exactly these types): verify digests every row.
+  const canonical = values.every((v, i) => isCanonical(columns[i]![1], v))
+    ? values
+    : values.map((v, i) => normalise(columns[i]![1], v));
+  return sha256Hex(JSON.stringify(canonical));
+}
+
+function isCanonical(kind: ColumnKind, value: unknown): boolean {
+  return value === null || typeof value === (kind === "number" ? "number" : "string");
 }
 
 /** The digest of the entity's row as it stands, or null when it does not exist. */
@@ -124,10 +140,7 @@ export async function auditedDigest(
   type: AuditedEntity,
   id: string,
 ): Promise<string | null> {
-  const row = await tx.one<Record<string, unknown>>(
-    `SELECT ${digestColumns(type)} FROM ${AUDITED_ENTITIES[type].table} WHERE id = ?`,
-    [id],
-  );
+  const row = await tx.one<Record<string, unknown>>(ROW_BY_ID[type], [id]);
   return row
     ? digestOf(
         type,

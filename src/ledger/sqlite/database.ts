@@ -76,7 +76,7 @@ function migrate(db: Db): void {
 }
 
 /** SQLite error codes that mean "another connection holds the lock; try again". */
-function isBusy(error: unknown): boolean {
+export function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT" || code === "SQLITE_LOCKED";
 }

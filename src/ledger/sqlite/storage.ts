@@ -4,7 +4,14 @@ import { basename, dirname } from "node:path";
 import type { Statement } from "better-sqlite3";
 import { LedgerError } from "../../errors.js";
 import type { Dialect, LockTarget, Params, Storage, Tx } from "../storage.js";
-import { type Db, openDatabase, type SyncMode, withBusyRetry } from "./database.js";
+import {
+  type Db,
+  describeSqliteError,
+  isBusy,
+  openDatabase,
+  type SyncMode,
+  withBusyRetry,
+} from "./database.js";
 
 /** How to open a SQLite ledger. */
 export interface SqliteOptions {
@@ -37,7 +44,9 @@ export class SqliteStorage implements Storage {
   readonly host = hostname();
   readonly workerIdentity = `${this.host}:${process.pid}`;
   /** Transactions of this connection run one after another (see `transaction`). */
-  private queue: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private closing: Promise<void> | null = null;
+  private readonly waiting: (() => void)[] = [];
   private closed = false;
   private readonly statements = new Map<string, AnyStatement>();
   private readonly control: Record<"write" | "read" | "commit" | "rollback", AnyStatement>;
@@ -68,12 +77,37 @@ export class SqliteStorage implements Storage {
     return new SqliteStorage(db, options.file, options.lockTimeoutMs);
   }
 
-  transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
-    // One connection holds one transaction at a time; the awaits inside `work` would otherwise
-    // let another call's statements run inside it.
-    return this.serial(() =>
-      withBusyRetry(this.location, this.lockTimeoutMs, () => this.once(mode, work)),
-    );
+  async transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await this.once(mode, work);
+    } catch (error) {
+      if (!isBusy(error)) throw describeSqliteError(error, this.location);
+      // Another process holds the lock past the busy timeout: wait for it without blocking.
+      return await withBusyRetry(this.location, this.lockTimeoutMs, () => this.once(mode, work));
+    } finally {
+      this.releaseConnection();
+    }
+  }
+
+  /**
+   * Takes the connection: one transaction at a time, or the awaits inside one would let
+   * another call's statements run inside it. Waiters are handed the connection in turn.
+   */
+  private async acquire(): Promise<void> {
+    if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    // Checked after the wait too: the connection may have been closed meanwhile.
+    if (this.closed) {
+      this.releaseConnection();
+      throw new LedgerError("the ledger client is closed");
+    }
+    this.busy = true;
+  }
+
+  private releaseConnection(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.busy = false;
   }
 
   private async once<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -86,13 +120,6 @@ export class SqliteStorage implements Storage {
       if (this.db.inTransaction) this.control.rollback.run();
       throw error;
     }
-  }
-
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new LedgerError("the ledger client is closed"));
-    const result = this.queue.then(work, work);
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   /**
@@ -111,15 +138,18 @@ export class SqliteStorage implements Storage {
   }
 
   private makeTx(): Tx {
+    // Plain functions over resolved promises: no async frame per statement. A statement that
+    // throws still rejects the awaiting operation.
     const bind = (params: Params | undefined): unknown[] =>
       params === undefined ? [] : Array.isArray(params) ? params : [params];
     return {
       dialect: this.dialect,
-      all: async <R>(sql: string, params?: Params) =>
-        this.statement(sql).all(...bind(params)) as R[],
-      one: async <R>(sql: string, params?: Params) =>
-        this.statement(sql).get(...bind(params)) as R | undefined,
-      run: async (sql: string, params?: Params) => this.statement(sql).run(...bind(params)).changes,
+      all: <R>(sql: string, params?: Params) =>
+        Promise.resolve(this.statement(sql).all(...bind(params)) as R[]),
+      one: <R>(sql: string, params?: Params) =>
+        Promise.resolve(this.statement(sql).get(...bind(params)) as R | undefined),
+      run: (sql: string, params?: Params) =>
+        Promise.resolve(this.statement(sql).run(...bind(params)).changes),
       batches: (sql: string, params?: Params, size = 2_000) => {
         const rows = this.statement(sql, true).iterate(...bind(params)) as Iterator<unknown[]>;
         return (async function* () {
@@ -162,7 +192,7 @@ export class SqliteStorage implements Storage {
   }
 
   exec(sql: string, params?: Params): Promise<unknown[]> {
-    return this.serial(async () => {
+    return this.exclusive(async () => {
       let statement: AnyStatement;
       try {
         statement = this.db.prepare(sql) as AnyStatement;
@@ -181,10 +211,22 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue;
-    this.db.close();
+  close(): Promise<void> {
+    // Whatever is running or waiting finishes first; a second call waits for the first.
+    this.closing ??= this.exclusive(async () => {
+      this.closed = true;
+      this.db.close();
+    });
+    return this.closing;
+  }
+
+  /** Runs `work` with the connection to itself, outside any transaction of ours. */
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.releaseConnection();
+    }
   }
 }
