@@ -43,10 +43,18 @@ export interface Tx {
   all<R>(sql: string, params?: Params): Promise<R[]>;
   /** The first row, or undefined. */
   one<R>(sql: string, params?: Params): Promise<R | undefined>;
+  /**
+   * The first row as an array of column values, or undefined: for wide rows read only to be
+   * hashed, where naming every column would cost more than the read.
+   */
+  tuple(sql: string, params?: Params): Promise<unknown[] | undefined>;
   /** Runs a statement that returns no rows; resolves to the number of rows it changed. */
   run(sql: string, params?: Params): Promise<number>;
-  /** The rows as arrays of column values, in batches: for reads too big for one array. */
-  batches(sql: string, params?: Params, size?: number): AsyncIterable<unknown[][]>;
+  /**
+   * Hands each row, as an array of column values, to `visit` until it returns false: for
+   * reads too big for one array. Resolves when the rows ran out or `visit` stopped.
+   */
+  scan(sql: string, params: Params | undefined, visit: (row: unknown[]) => boolean): Promise<void>;
   /** Holds `target` until the transaction ends (see {@link LockTarget}). */
   lock(target: LockTarget): Promise<void>;
 }

@@ -140,13 +140,8 @@ export async function auditedDigest(
   type: AuditedEntity,
   id: string,
 ): Promise<string | null> {
-  const row = await tx.one<Record<string, unknown>>(ROW_BY_ID[type], [id]);
-  return row
-    ? digestOf(
-        type,
-        AUDITED_ENTITIES[type].columns.map(([name]) => row[name]),
-      )
-    : null;
+  const values = await tx.tuple(ROW_BY_ID[type], [id]);
+  return values ? digestOf(type, values) : null;
 }
 
 /** The fields of an audit row its hash covers. */

@@ -63,57 +63,67 @@ export async function verifyChain(
     entitiesChecked,
     problem,
   });
-  const chain = scope.tx.batches(
-    "SELECT seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash FROM audit_log ORDER BY seq",
-  );
-  for await (const batch of chain) {
-    for (const row of batch as ChainRow[]) {
-      const [rawSeq, ts, actor, action, entityType, entityId, details, storedPrev, stored] = row;
-      const seq = Number(rawSeq);
-      if (storedPrev !== prevHash) {
-        return result({
-          seq,
-          reason:
-            seq === prevSeq + 1
-              ? `row ${seq} does not follow row ${prevSeq}: a row before it was removed, inserted or reordered`
-              : `row ${seq} follows row ${prevSeq}: the rows between were removed, or rows were reordered`,
-          expected: prevHash,
-          actual: storedPrev,
-        });
-      }
-      const computed = rowHash(storedPrev, {
+  // One row's check: the problem it shows, or null.
+  const check = (row: ChainRow): AuditProblem | null => {
+    const seq = Number(row[0]);
+    const action = row[3];
+    const details = row[6];
+    const storedPrev = row[7];
+    const stored = row[8];
+    if (storedPrev !== prevHash) {
+      return {
         seq,
-        ts,
-        actor,
-        action,
-        entityType,
-        entityId,
-        details,
-      });
-      if (computed !== stored) {
-        return result({
-          seq,
-          reason: `row ${seq} was edited: its contents no longer match its hash`,
-          expected: computed,
-          actual: stored,
-        });
-      }
-      if (options.key && action === AUDIT_SEAL_ACTION) {
-        const mac = (JSON.parse(details) as { mac?: unknown }).mac;
-        if (mac !== sealMac(options.key, storedPrev)) {
-          return result({
-            seq,
-            reason: `seal row ${seq} does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it`,
-          });
-        }
-        sealedThrough = seq;
-      }
-      prevHash = stored;
-      prevSeq = seq;
-      rowsChecked++;
-      if (stored === options.expectedHead) sawExpectedHead = true;
+        reason:
+          seq === prevSeq + 1
+            ? `row ${seq} does not follow row ${prevSeq}: a row before it was removed, inserted or reordered`
+            : `row ${seq} follows row ${prevSeq}: the rows between were removed, or rows were reordered`,
+        expected: prevHash,
+        actual: storedPrev,
+      };
     }
-  }
+    const computed = rowHash(storedPrev, {
+      seq,
+      ts: row[1],
+      actor: row[2],
+      action,
+      entityType: row[4],
+      entityId: row[5],
+      details,
+    });
+    if (computed !== stored) {
+      return {
+        seq,
+        reason: `row ${seq} was edited: its contents no longer match its hash`,
+        expected: computed,
+        actual: stored,
+      };
+    }
+    if (options.key && action === AUDIT_SEAL_ACTION) {
+      const mac = (JSON.parse(details) as { mac?: unknown }).mac;
+      if (mac !== sealMac(options.key, storedPrev)) {
+        return {
+          seq,
+          reason: `seal row ${seq} does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it`,
+        };
+      }
+      sealedThrough = seq;
+    }
+    prevHash = stored;
+    prevSeq = seq;
+    rowsChecked++;
+    if (stored === options.expectedHead) sawExpectedHead = true;
+    return null;
+  };
+  let broken: AuditProblem | null = null;
+  await scope.tx.scan(
+    "SELECT seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash FROM audit_log ORDER BY seq",
+    undefined,
+    (row) => {
+      broken = check(row as ChainRow);
+      return broken === null;
+    },
+  );
+  if (broken) return result(broken);
   if (options.expectedHead !== undefined && !sawExpectedHead) {
     return result({
       seq: null,
@@ -137,50 +147,51 @@ async function verifyEntities(tx: Tx): Promise<{ checked: number; problem: Audit
   let checked = 0;
   for (const type of Object.keys(AUDITED_ENTITIES) as AuditedEntity[]) {
     const recorded = new Map<string, { seq: number; digest: string | null }>();
-    const latest = tx.batches(
+    await tx.scan(
       `SELECT a.entity_id, a.seq, ${tx.dialect.jsonText("a.details", "digest")} AS digest
          FROM audit_log a
          JOIN (SELECT MAX(seq) AS seq FROM audit_log WHERE entity_type = ? GROUP BY entity_id) l
            ON a.seq = l.seq`,
       [type],
+      (row) => {
+        recorded.set(String(row[0]), { seq: Number(row[1]), digest: row[2] as string | null });
+        return true;
+      },
     );
-    for await (const batch of latest) {
-      for (const [id, seq, digest] of batch as [string, number, string | null][]) {
-        recorded.set(id, { seq: Number(seq), digest });
+    const compare = (values: unknown[]): AuditProblem | null => {
+      const id = String(values[0]);
+      const audit = recorded.get(id);
+      if (!audit) {
+        return {
+          seq: null,
+          entityId: id,
+          reason: `${type} ${id} has no audit history: it was written behind the ledger's back`,
+        };
       }
-    }
-    const live = tx.batches(`SELECT ${digestColumns(type)} FROM ${AUDITED_ENTITIES[type].table}`);
-    for await (const batch of live) {
-      for (const values of batch) {
-        const id = String(values[0]);
-        const audit = recorded.get(id);
-        if (!audit) {
-          return {
-            checked,
-            problem: {
-              seq: null,
-              entityId: id,
-              reason: `${type} ${id} has no audit history: it was written behind the ledger's back`,
-            },
-          };
-        }
-        const digest = digestOf(type, values);
-        if (audit.digest !== null && digest !== audit.digest) {
-          return {
-            checked,
-            problem: {
-              seq: audit.seq,
-              entityId: id,
-              reason: `${type} ${id} was edited behind the ledger's back: it no longer matches audit row ${audit.seq}`,
-              expected: audit.digest,
-              actual: digest,
-            },
-          };
-        }
-        recorded.delete(id);
-        checked++;
+      const digest = digestOf(type, values);
+      if (audit.digest !== null && digest !== audit.digest) {
+        return {
+          seq: audit.seq,
+          entityId: id,
+          reason: `${type} ${id} was edited behind the ledger's back: it no longer matches audit row ${audit.seq}`,
+          expected: audit.digest,
+          actual: digest,
+        };
       }
-    }
+      recorded.delete(id);
+      checked++;
+      return null;
+    };
+    let problem: AuditProblem | null = null;
+    await tx.scan(
+      `SELECT ${digestColumns(type)} FROM ${AUDITED_ENTITIES[type].table}`,
+      undefined,
+      (values) => {
+        problem = compare(values);
+        return problem === null;
+      },
+    );
+    if (problem) return { checked, problem };
     const [missing] = recorded;
     if (missing) {
       return {
@@ -207,13 +218,13 @@ async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
   const spent = new Map<string, number>();
   const open = new Map<string, string>();
   const closed = new Set<string>();
-  const money = tx.batches(
+  await tx.scan(
     `SELECT action, entity_id, details FROM audit_log
       WHERE action IN ('budget.held', 'budget.settled', 'budget.exceeded', 'budget.holds_released')
       ORDER BY seq`,
-  );
-  for await (const batch of money) {
-    for (const [action, role, text] of batch as [string, string | null, string][]) {
+    undefined,
+    (row) => {
+      const [action, role, text] = row as [string, string | null, string];
       const d = JSON.parse(text) as Record<string, unknown>;
       if (action === "budget.held") {
         open.set(String(d.reservation_id), key(d.day, role));
@@ -228,8 +239,9 @@ async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
         open.delete(String(d.reservation_id));
         closed.add(String(d.reservation_id));
       }
-    }
-  }
+      return true;
+    },
+  );
   const rows = await tx.all<{ day: string; role: string; spent_usd: number }>(
     "SELECT day, role, spent_usd FROM budget",
   );
@@ -274,22 +286,27 @@ async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
     };
   }
   const notices = new Set<string>();
-  for await (const batch of tx.batches(
+  await tx.scan(
     "SELECT entity_id FROM audit_log WHERE action = 'notification.recorded'",
-  )) {
-    for (const [id] of batch) notices.add(String(id));
-  }
-  for await (const batch of tx.batches("SELECT id FROM notifications")) {
-    for (const [raw] of batch) {
-      const id = String(raw);
-      if (!notices.delete(id)) {
-        return {
-          seq: null,
-          entityId: id,
-          reason: `notification ${id} has no audit row: it was written behind the ledger's back`,
-        };
-      }
-    }
+    undefined,
+    (row) => {
+      notices.add(String(row[0]));
+      return true;
+    },
+  );
+  let unaudited: string | null = null;
+  await tx.scan("SELECT id FROM notifications", undefined, (row) => {
+    const id = String(row[0]);
+    if (notices.delete(id)) return true;
+    unaudited = id;
+    return false;
+  });
+  if (unaudited !== null) {
+    return {
+      seq: null,
+      entityId: unaudited,
+      reason: `notification ${unaudited} has no audit row: it was written behind the ledger's back`,
+    };
   }
   const [deleted] = notices;
   if (deleted) {

@@ -148,26 +148,21 @@ export class SqliteStorage implements Storage {
         Promise.resolve(this.statement(sql).all(...bind(params)) as R[]),
       one: <R>(sql: string, params?: Params) =>
         Promise.resolve(this.statement(sql).get(...bind(params)) as R | undefined),
+      tuple: (sql: string, params?: Params) =>
+        Promise.resolve(this.statement(sql, true).get(...bind(params)) as unknown[] | undefined),
       run: (sql: string, params?: Params) =>
         Promise.resolve(this.statement(sql).run(...bind(params)).changes),
-      batches: (sql: string, params?: Params, size = 2_000) => {
+      scan: async (sql: string, params: Params | undefined, visit: (row: unknown[]) => boolean) => {
+        // One synchronous loop over the cursor: no array of rows, no promise per row.
         const rows = this.statement(sql, true).iterate(...bind(params)) as Iterator<unknown[]>;
-        return (async function* () {
-          try {
-            for (;;) {
-              const batch: unknown[][] = [];
-              for (let next = rows.next(); !next.done; next = rows.next()) {
-                batch.push(next.value);
-                if (batch.length === size) break;
-              }
-              if (batch.length === 0) return;
-              yield batch;
-            }
-          } finally {
-            // A reader that stops early must end the statement, or the connection stays busy.
-            rows.return?.();
+        try {
+          for (let next = rows.next(); !next.done; next = rows.next()) {
+            if (!visit(next.value)) return;
           }
-        })();
+        } finally {
+          // A reader that stops early must end the statement, or the connection stays busy.
+          rows.return?.();
+        }
       },
       // BEGIN IMMEDIATE holds the file's one write lock for the whole transaction.
       lock: async (_target: LockTarget) => undefined,
