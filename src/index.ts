@@ -46,7 +46,6 @@ export { AUDIT_GENESIS_PREV_HASH } from "./ledger/audit/chain.js";
 export type { AuditProblem, AuditVerification } from "./ledger/audit/verify.js";
 export type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./ledger/budget.js";
 export type { ClaimAndReserve, FinishedClaim } from "./ledger/claim-and-fund.js";
-export { LedgerClient } from "./ledger/client.js";
 export type { QueueFlow } from "./ledger/dashboard-reads.js";
 export type {
   ActorOption,
@@ -61,7 +60,7 @@ export type {
 } from "./ledger/ledger.js";
 export type { NewNotification, NotificationRecord } from "./ledger/notifications.js";
 export type { LedgerConfig, LedgerOptions } from "./ledger/open.js";
-export { openLedger } from "./ledger/open.js";
+export { LedgerClient, openLedger } from "./ledger/open.js";
 export type { Listed, ReportData, ReportEvent, ReportTask } from "./ledger/report-queries.js";
 export type { BudgetLimits, BudgetUsage } from "./ledger/rules/allowance.js";
 export type { Guardrails } from "./ledger/rules/guardrails.js";

@@ -10,9 +10,9 @@ import {
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
+import { LedgerClient } from "../src/index.js";
 import { parseRoles } from "../src/init/roles.js";
 import { suggestTopic } from "../src/init/wizard.js";
-import { LedgerClient } from "../src/ledger/client.js";
 import { checkSeedTasks, EXAMPLE_SEED_TASKS, toNewTasks } from "../src/seed/seed-file.js";
 import { PRODUCER_BIN, runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";

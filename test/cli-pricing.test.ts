@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { utcToday } from "../src/clock.js";
-import { LedgerClient } from "../src/ledger/client.js";
+import { LedgerClient } from "../src/index.js";
 import { bundledPriceTable, computeCost, loadPriceTable } from "../src/pricing/table.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 

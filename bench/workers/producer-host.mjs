@@ -29,13 +29,15 @@ syncBuiltinESMExports();
 const { LedgerClient, Producer, loadConfig } = await import("../../dist/index.js");
 
 const ledgerCalls = {};
-for (const method of Object.getOwnPropertyNames(LedgerClient.prototype)) {
+// The methods live on LedgerClient's base class (the ledger over any storage).
+const ledgerMethods = Object.getPrototypeOf(LedgerClient.prototype);
+for (const method of Object.getOwnPropertyNames(ledgerMethods)) {
   // Private helpers and the calls the public ones make are not counted twice.
-  const internal = ["constructor", "scopeOf", "read", "write", "actorOf", "claimOptions", "change"];
+  const internal = ["constructor", "read", "write", "actorOf", "claimOptions", "change"];
   if ([...internal, "endClaim", "workerIdentity", "location"].includes(method)) continue;
-  const original = Object.getOwnPropertyDescriptor(LedgerClient.prototype, method)?.value;
+  const original = Object.getOwnPropertyDescriptor(ledgerMethods, method)?.value;
   if (typeof original !== "function") continue;
-  LedgerClient.prototype[method] = function (...args) {
+  ledgerMethods[method] = function (...args) {
     const t0 = performance.now();
     if (!ledgerCalls[method]) ledgerCalls[method] = { calls: 0, ms: 0 };
     const stat = ledgerCalls[method];

@@ -13,7 +13,6 @@ import type {
   RecoveryOptions,
 } from "./ledger.js";
 import * as notices from "./notifications.js";
-import type { LedgerOptions } from "./open.js";
 import * as records from "./records.js";
 import { reportData } from "./report-queries.js";
 import type { BudgetLimits } from "./rules/allowance.js";
@@ -35,7 +34,7 @@ const DEFAULT_LEASE_MS = 30_000;
  * so a backend only moves rows. Open one with `openLedger` (from the project's config) or
  * `LedgerClient.open` (from a file path). The methods are documented on {@link Ledger}.
  */
-export class LedgerClient implements Ledger {
+export class StoredLedger implements Ledger {
   private readonly clock: Clock;
   private readonly roles: readonly string[] | null;
 
@@ -45,12 +44,6 @@ export class LedgerClient implements Ledger {
   ) {
     this.clock = settings.clock ?? systemClock;
     this.roles = settings.roles ?? null;
-  }
-
-  /** Opens a SQLite ledger file (created unless `create: false`) and migrates it. */
-  static async open(options: LedgerOptions): Promise<LedgerClient> {
-    const { openLedgerFile } = await import("./open.js");
-    return openLedgerFile(options);
   }
 
   get workerIdentity(): string {

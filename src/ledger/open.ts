@@ -1,8 +1,16 @@
 import { LedgerError } from "../errors.js";
 import { DISPATCH_TOKEN_VARIABLE, findDispatchToken } from "../identity/dispatch-token.js";
-import { LedgerClient } from "./client.js";
+import { StoredLedger } from "./client.js";
 import type { ClientSettings, Ledger } from "./ledger.js";
 import type { Storage } from "./storage.js";
+
+/** The ledger as the library gives it: {@link StoredLedger}, opened from a file or a config. */
+export class LedgerClient extends StoredLedger {
+  /** Opens a SQLite ledger file (created unless `create: false`) and migrates it. */
+  static open(options: LedgerOptions): Promise<LedgerClient> {
+    return openLedgerFile(options);
+  }
+}
 
 /** How to open a ledger file. Only `dbPath` is required. */
 export interface LedgerOptions extends Omit<ClientSettings, "dispatch"> {

@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import type { Tx } from "../storage.js";
+import type { AuditRow } from "../types.js";
 
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped. Two equal
@@ -144,15 +145,22 @@ export async function auditedDigest(
   return values ? digestOf(type, values) : null;
 }
 
-/** The fields of an audit row its hash covers. */
-export interface HashedAuditFields {
+/** The fields of an audit row its hash covers (a driver may give `seq` as text). */
+export type HashedAuditFields = Omit<AuditRow, "seq" | "prevHash" | "rowHash"> & {
   seq: number | string;
-  ts: string;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  details: string;
+};
+
+/** The hashed fields in their stored and hashed order, `seq` as a number. */
+export function hashedValues(row: HashedAuditFields): unknown[] {
+  return [
+    Number(row.seq),
+    row.ts,
+    row.actor,
+    row.action,
+    row.entityType,
+    row.entityId,
+    row.details,
+  ];
 }
 
 /**
@@ -160,16 +168,5 @@ export interface HashedAuditFields {
  * Pinned by a test, like {@link digestOf}.
  */
 export function rowHash(prevHash: string, row: HashedAuditFields): string {
-  return sha256Hex(
-    prevHash +
-      JSON.stringify([
-        Number(row.seq),
-        row.ts,
-        row.actor,
-        row.action,
-        row.entityType,
-        row.entityId,
-        row.details,
-      ]),
-  );
+  return sha256Hex(prevHash + JSON.stringify(hashedValues(row)));
 }

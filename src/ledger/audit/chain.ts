@@ -1,7 +1,13 @@
 import { createHmac } from "node:crypto";
 import type { Scope } from "../scope.js";
 import type { AuditRow } from "../types.js";
-import { auditedDigest, canonicalJson, isAuditedEntity, rowHash } from "./canonical.js";
+import {
+  auditedDigest,
+  canonicalJson,
+  hashedValues,
+  isAuditedEntity,
+  rowHash,
+} from "./canonical.js";
 
 /** prev_hash of the first audit row: 64 zeros. */
 export const AUDIT_GENESIS_PREV_HASH = "0".repeat(64);
@@ -81,17 +87,7 @@ export async function appendAudit(scope: Scope, event: AuditEvent): Promise<Audi
   const hash = rowHash(prevHash, row);
   await tx.run(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [
-      row.seq,
-      row.ts,
-      row.actor,
-      row.action,
-      row.entityType,
-      row.entityId,
-      row.details,
-      prevHash,
-      hash,
-    ],
+    [...hashedValues(row), prevHash, hash],
   );
   return { ...row, prevHash, rowHash: hash };
 }
