@@ -49,6 +49,7 @@ export class SqliteStorage implements Storage {
   private readonly waiting: (() => void)[] = [];
   private closed = false;
   private readonly statements = new Map<string, AnyStatement>();
+  private readonly rawStatements = new Map<string, AnyStatement>();
   private readonly control: Record<"write" | "read" | "commit" | "rollback", AnyStatement>;
   private readonly tx: Tx;
 
@@ -78,7 +79,9 @@ export class SqliteStorage implements Storage {
   }
 
   async transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
-    await this.acquire();
+    // A free, open connection is taken at once: most calls find it so.
+    if (this.busy || this.closed) await this.acquire();
+    else this.busy = true;
     try {
       return await this.once(mode, work);
     } catch (error) {
@@ -127,12 +130,13 @@ export class SqliteStorage implements Storage {
    * running most of the ledger's statements.
    */
   private statement(sql: string, raw = false): AnyStatement {
-    const key = raw ? `raw:${sql}` : sql;
-    let statement = this.statements.get(key);
+    // Two maps, not a prefixed key: the SQL text itself stays the key, its hash computed once.
+    const cache = raw ? this.rawStatements : this.statements;
+    let statement = cache.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql) as AnyStatement;
       if (raw) statement.raw(true);
-      this.statements.set(key, statement);
+      cache.set(sql, statement);
     }
     return statement;
   }
