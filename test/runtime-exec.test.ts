@@ -80,6 +80,28 @@ describe("exec runtime", () => {
     expect(seen.stdin).toContain("You are the code agent.");
   });
 
+  it("runs a bash agent without the user's ~/.bashrc (node hands it a socket for stdin)", async () => {
+    // Debian's bash sources ~/.bashrc when stdin is a socket and it thinks it is the top
+    // shell: that ran the user's setup in every agent (and took half a second here).
+    const { config, task, ledger } = await setup("ok-json");
+    const home = tempDir();
+    const marker = join(home, "bashrc-ran");
+    writeFileSync(join(home, ".bashrc"), `touch ${JSON.stringify(marker)}\n`);
+    const role = { ...config.agents.code!, command: ["bash", "-c", "echo started"] };
+    const result = await new ExecRuntime().invoke({
+      task,
+      role,
+      config,
+      budgetUsd: 1,
+      signal: new AbortController().signal,
+      env: { PATH: process.env.PATH, HOME: home },
+      ledger,
+      prices: bundledPriceTable(),
+    });
+    expect(result.ok).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("reports a non-zero exit with the stderr line and keeps the tail", async () => {
     const { invoke } = await setup("fail");
     const result = await invoke();

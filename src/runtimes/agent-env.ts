@@ -58,6 +58,11 @@ export function agentEnv(
     const value = source[name];
     if (value !== undefined) out[name] = value;
   }
+  // Node gives a child's stdio as sockets, and Debian's bash sources ~/.bashrc when its stdin
+  // is a socket and it believes it is the top shell (SHLVL below 1): every bash agent would
+  // then run the user's shell setup (half a second here, and whatever it exports, past this
+  // allowlist). Saying it runs below a shell keeps it a plain non-interactive shell.
+  if (!(Number(out.SHLVL) >= 1)) out.SHLVL = "1";
   const bin = producerBinDir(options.projectRoot);
   if (bin) {
     const rest = (out.PATH ?? "").split(delimiter).filter((p) => p && p !== bin);
