@@ -191,14 +191,23 @@ async function closeReservation(
     id,
   ]);
   if (!row) throw new LedgerNotFound(`no budget reservation with id ${JSON.stringify(id)}`);
+  // The day's sums change with it: its lock first (a no-op under SQLite's one write lock).
+  await scope.tx.lock({ kind: "budget-day", day: row.day });
   // A hold released by crash recovery can still be settled: the money was spent all the same.
   if (row.state === "settled" || (state === "released" && row.state !== "held")) {
     throw new LedgerTransitionRefused(`budget reservation ${id} is already ${row.state}`);
   }
-  await scope.tx.run(
-    "UPDATE budget_reservations SET state = ?, cost_usd = ?, closed_at = ? WHERE id = ?",
-    [state, cost, nowOf(scope), id],
+  // Only from the state just read: a backend without one write lock may have let another
+  // transaction close it in between.
+  const changed = await scope.tx.run(
+    "UPDATE budget_reservations SET state = ?, cost_usd = ?, closed_at = ? WHERE id = ? AND state = ?",
+    [state, cost, nowOf(scope), id, row.state],
   );
+  if (changed !== 1) {
+    throw new LedgerError(`budget reservation ${id} was closed by another worker meanwhile`, {
+      code: "conflict",
+    });
+  }
   return {
     id: row.id,
     day: row.day,
@@ -206,15 +215,6 @@ async function closeReservation(
     taskId: row.task_id,
     amountUsd: Number(row.amount_usd),
   };
-}
-
-/** The day a reservation was made on, for the lock its settlement takes first. */
-async function dayOf(scope: Scope, reservationId: string): Promise<string | undefined> {
-  const row = await scope.tx.one<{ day: string }>(
-    "SELECT day FROM budget_reservations WHERE id = ?",
-    [reservationId],
-  );
-  return row?.day;
 }
 
 /**
@@ -232,8 +232,6 @@ export async function settle(
   if (!Number.isFinite(costUsd) || costUsd < 0) {
     throw new LedgerError(`a call's cost must be a non-negative number, got ${costUsd}`);
   }
-  const lockDay = await dayOf(scope, reservationId);
-  if (lockDay !== undefined) await scope.tx.lock({ kind: "budget-day", day: lockDay });
   const reservation = await closeReservation(scope, reservationId, "settled", costUsd);
   const { day, role } = reservation;
   await ensureRow(scope, day, role);

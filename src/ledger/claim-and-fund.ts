@@ -1,4 +1,3 @@
-import { TaskClaimRace } from "../errors.js";
 import {
   type Reservation,
   type ReserveOutcome,
@@ -54,8 +53,8 @@ export async function claimAndReserve(
     options.actor,
   );
   if (!outcome.ok) return { kind: "refused", taskId: candidate, refusal: outcome };
+  // claimTask throws TaskClaimRace when the candidate was taken meanwhile.
   const task = await claimTask(scope, candidate, options);
-  if (task.id !== candidate) throw new TaskClaimRace(candidate);
   return { kind: "claimed", task, reservation: outcome.reservation };
 }
 

@@ -32,8 +32,7 @@ export async function findTask(scope: Scope, id: string): Promise<Task | null> {
 
 /** The task, or a LedgerNotFound naming the id that does not exist. */
 export async function requireTask(scope: Scope, id: string, what = "task"): Promise<Task> {
-  // The query itself, not findTask: this runs several times in every transaction.
-  const row = typeof id === "string" ? await scope.tx.one<TaskRow>(TASK_BY_ID, [id]) : undefined;
-  if (!row) throw new LedgerNotFound(`no ${what} with id ${JSON.stringify(id)}`);
-  return toTask(row);
+  const task = await findTask(scope, id);
+  if (!task) throw new LedgerNotFound(`no ${what} with id ${JSON.stringify(id)}`);
+  return task;
 }

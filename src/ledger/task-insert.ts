@@ -1,6 +1,6 @@
 import { LedgerError, LedgerNotFound } from "../errors.js";
 import { suggest } from "../text/suggest.js";
-import { appendAudit } from "./audit/chain.js";
+import { auditTask } from "./audit/chain.js";
 import { type Guardrails, guardrailRefusal } from "./rules/guardrails.js";
 import { type Actor, newIdOf, nowOf, requireTask, type Scope } from "./scope.js";
 import type { NewTask, Task } from "./types.js";
@@ -166,19 +166,12 @@ export async function insertTasks(
         created_at: now,
         updated_at: now,
       });
-      await appendAudit(scope, {
-        ts: now,
-        actor,
-        action: "task.created",
-        entityType: "task",
-        entityId: p.id,
-        details: {
-          role: p.agentOwner,
-          title: p.title,
-          priority: p.priority,
-          parent_task_id: parent?.id ?? null,
-          depends_on: depIds,
-        },
+      await auditTask(scope, actor, "task.created", p.id, {
+        role: p.agentOwner,
+        title: p.title,
+        priority: p.priority,
+        parent_task_id: parent?.id ?? null,
+        depends_on: depIds,
       });
       fresh.add(p.id);
       created.push(await requireTask(scope, p.id));

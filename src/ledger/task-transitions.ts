@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { TaskClaimRace } from "../errors.js";
 import { suggest } from "../text/suggest.js";
-import { appendAudit } from "./audit/chain.js";
+import { auditTask } from "./audit/chain.js";
 import { releaseHeldForTask } from "./budget.js";
 import {
   afterManualChange,
@@ -26,24 +26,6 @@ export interface ClaimOptions {
   /** `host:pid` of the claiming process (used to recover claims of dead processes). */
   claimedBy: string;
   actor: Actor;
-}
-
-/** Appends the audit row for a task change, stamped now. */
-export function auditTask(
-  scope: Scope,
-  actor: Actor,
-  action: string,
-  taskId: string,
-  details: Record<string, unknown>,
-) {
-  return appendAudit(scope, {
-    ts: nowOf(scope),
-    actor,
-    action,
-    entityType: "task",
-    entityId: taskId,
-    details,
-  });
 }
 
 /** The id of the best claimable task of `role` (priority, then age), if any. */
@@ -300,7 +282,9 @@ export async function claimsOnThisHost(scope: Scope): Promise<Map<string, string
   );
   const byHolder = new Map<string, string[]>();
   for (const { id, claimed_by } of rows) {
-    byHolder.set(claimed_by, [...(byHolder.get(claimed_by) ?? []), id]);
+    const held = byHolder.get(claimed_by);
+    if (held) held.push(id);
+    else byHolder.set(claimed_by, [id]);
   }
   return byHolder;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { relative } from "node:path";
 import { utcToday } from "../clock.js";
-import { LedgerError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import type { KillMode, KillSwitchState } from "../killswitch/kill-switch.js";
 import type { NewTask, Payload, Task } from "../ledger/types.js";
 import { charCount, requirePriority } from "../ledger/validate.js";
@@ -97,24 +97,19 @@ export function parsePayload(value: unknown): Payload {
 
 /** Files a task the way `producer task add` does, attributed to `ui`. */
 export async function fileTask(deps: DashboardDeps, body: Body): Promise<Task> {
-  try {
-    const task: NewTask = {
-      agentOwner: role(deps, body.role),
-      title: text(body, "title", { required: true, max: 500 }),
-      description: text(body, "description", { max: 256 * 1024 }),
-      payload: parsePayload(body.payload),
-      // The form sends "" for "not chosen". The ledger's check refuses true and [3], which
-      // Number() would have taken for 1 and 3.
-      priority: requirePriority(body.priority === "" ? undefined : body.priority),
-      createdBy: UI_ACTOR,
-    };
-    return await deps.ledger.insertTask(task, { actor: UI_ACTOR });
-  } catch (error) {
-    // The ledger's own checks (title on one line, sizes...): the input was wrong. A full disk
-    // or a locked ledger keeps its own code (503).
-    if (error instanceof LedgerError && error.code === "invalid") throw badRequest(error.message);
-    throw error;
-  }
+  const task: NewTask = {
+    agentOwner: role(deps, body.role),
+    title: text(body, "title", { required: true, max: 500 }),
+    description: text(body, "description", { max: 256 * 1024 }),
+    payload: parsePayload(body.payload),
+    // The form sends "" for "not chosen". The ledger's check refuses true and [3], which
+    // Number() would have taken for 1 and 3.
+    priority: requirePriority(body.priority === "" ? undefined : body.priority),
+    createdBy: UI_ACTOR,
+  };
+  // The ledger's own refusals (title on one line, sizes...) carry their code: the app's error
+  // handler answers `invalid` with 400, a full disk or a locked ledger with 503.
+  return deps.ledger.insertTask(task, { actor: UI_ACTOR });
 }
 
 /** A human's change to one task: the three the CLI offers. */

@@ -1,14 +1,12 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { LedgerError, LedgerNotFound, UsageError } from "../../errors.js";
-import type { Ledger } from "../../ledger/ledger.js";
-import type { Task } from "../../ledger/types.js";
+import { LedgerError, UsageError } from "../../errors.js";
 import { requireRole } from "../../ledger/validate.js";
 import { parseSeedText, readSeedFile, toNewTasks } from "../../seed/seed-file.js";
 import { styleFor } from "../../text/style.js";
 import { suggest } from "../../text/suggest.js";
 import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
-import { loadTaskDetail, renderTaskDetail } from "../task/detail.js";
+import { loadTaskDetail, renderTaskDetail, requireTask } from "../task/detail.js";
 import {
   parseIdList,
   parseInstant,
@@ -271,10 +269,4 @@ function noFilter(flags: ListFlags): boolean {
     flags.parent === undefined &&
     flags.search === undefined
   );
-}
-
-async function requireTask(ledger: Ledger, id: string): Promise<Task> {
-  const found = await ledger.getTask(id);
-  if (!found) throw new LedgerNotFound(`no task with id ${JSON.stringify(id)}`);
-  return found;
 }

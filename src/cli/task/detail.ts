@@ -24,14 +24,20 @@ export interface TaskDetail {
   audit: AuditRow[];
 }
 
+/** The task, or the ledger's own `no task with id` refusal. */
+export async function requireTask(ledger: Ledger, id: string): Promise<Task> {
+  const task = await ledger.getTask(id);
+  if (!task) throw new LedgerNotFound(`no task with id ${JSON.stringify(id)}`);
+  return task;
+}
+
 /** Reads a task's detail; an unknown id is the ledger's own `no task with id` refusal. */
 export async function loadTaskDetail(
   ledger: Ledger,
   id: string,
   agentStateDir: string,
 ): Promise<TaskDetail> {
-  const task = await ledger.getTask(id);
-  if (!task) throw new LedgerNotFound(`no task with id ${JSON.stringify(id)}`);
+  const task = await requireTask(ledger, id);
   const [parent, dependencies, children, attempts, decisions, assets, audit] = await Promise.all([
     task.parentTaskId ? ledger.getTask(task.parentTaskId) : Promise.resolve(null),
     Promise.all(task.dependsOn.map((d) => ledger.getTask(d))),

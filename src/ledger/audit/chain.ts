@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import type { Scope } from "../scope.js";
+import { nowOf, type Scope } from "../scope.js";
 import type { AuditRow } from "../types.js";
 import {
   auditedDigest,
@@ -30,7 +30,12 @@ export function sealMac(key: string, sealedHead: string): string {
   return createHmac("sha256", key).update(`seal:${sealedHead}`).digest("hex");
 }
 
-const HEAD = "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+/** The newest row's place, hash and action: what appending, sealing and the head all read. */
+function newestRow(scope: Scope) {
+  return scope.tx.one<{ seq: number; row_hash: string; action: string }>(
+    "SELECT seq, row_hash, action FROM audit_log ORDER BY seq DESC LIMIT 1",
+  );
+}
 
 interface RawAuditRow {
   seq: number;
@@ -73,7 +78,7 @@ export async function appendAudit(scope: Scope, event: AuditEvent): Promise<Audi
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
-  const last = await tx.one<{ seq: number; row_hash: string }>(HEAD);
+  const last = await newestRow(scope);
   const prevHash = last?.row_hash ?? AUDIT_GENESIS_PREV_HASH;
   const row = {
     seq: Number(last?.seq ?? 0) + 1,
@@ -92,12 +97,32 @@ export async function appendAudit(scope: Scope, event: AuditEvent): Promise<Audi
   return { ...row, prevHash, rowHash: hash };
 }
 
+/** Appends the audit row for a task change, stamped now. */
+export function auditTask(
+  scope: Scope,
+  actor: string,
+  action: string,
+  taskId: string,
+  details: Record<string, unknown>,
+) {
+  return appendAudit(scope, {
+    ts: nowOf(scope),
+    actor,
+    action,
+    entityType: "task",
+    entityId: taskId,
+    details,
+  });
+}
+
 /** True when the newest row is a seal (or there is no row): nothing to seal. */
 export async function isSealed(scope: Scope): Promise<boolean> {
-  const last = await scope.tx.one<{ action: string }>(
-    "SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1",
-  );
-  return last === undefined || last.action === AUDIT_SEAL_ACTION;
+  return !sealable(await newestRow(scope));
+}
+
+/** A newest row exists and is not itself a seal. */
+function sealable<T extends { action: string }>(newest: T | undefined): newest is T {
+  return newest !== undefined && newest.action !== AUDIT_SEAL_ACTION;
 }
 
 /**
@@ -106,21 +131,21 @@ export async function isSealed(scope: Scope): Promise<boolean> {
  * every later hash, without `verify` (given the key) noticing. Null when already sealed.
  */
 export async function sealChain(scope: Scope, key: string, ts: string, actor: string) {
-  if (await isSealed(scope)) return null;
-  const { headHash } = await chainHead(scope);
+  const last = await newestRow(scope);
+  if (!sealable(last)) return null;
   return appendAudit(scope, {
     ts,
     actor,
     action: AUDIT_SEAL_ACTION,
     entityType: "audit",
     entityId: null,
-    details: { mac: sealMac(key, headHash) },
+    details: { mac: sealMac(key, last.row_hash) },
   });
 }
 
 /** The current head: last row_hash (genesis when empty) and row count. */
 export async function chainHead(scope: Scope): Promise<{ headHash: string; rowCount: number }> {
-  const last = await scope.tx.one<{ row_hash: string }>(HEAD);
+  const last = await newestRow(scope);
   const count = await scope.tx.one<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log");
   return {
     headHash: last?.row_hash ?? AUDIT_GENESIS_PREV_HASH,

@@ -144,8 +144,6 @@ export class SqliteStorage implements Storage {
   private makeTx(): Tx {
     // Plain functions over resolved promises: no async frame per statement. A statement that
     // throws still rejects the awaiting operation.
-    const bind = (params: Params | undefined): unknown[] =>
-      params === undefined ? [] : Array.isArray(params) ? params : [params];
     return {
       dialect: this.dialect,
       all: <R>(sql: string, params?: Params) =>
@@ -203,9 +201,8 @@ export class SqliteStorage implements Storage {
         this.db.exec(sql);
         return [];
       }
-      const args = params === undefined ? [] : Array.isArray(params) ? params : [params];
-      if (statement.reader) return statement.all(...args);
-      statement.run(...args);
+      if (statement.reader) return statement.all(...bind(params));
+      statement.run(...bind(params));
       return [];
     });
   }
@@ -228,4 +225,9 @@ export class SqliteStorage implements Storage {
       this.releaseConnection();
     }
   }
+}
+
+/** better-sqlite3's arguments: positional parameters spread, named ones as one object. */
+function bind(params: Params | undefined): unknown[] {
+  return params === undefined ? [] : Array.isArray(params) ? params : [params];
 }
