@@ -14,13 +14,13 @@ function rechain(db: Database.Database): void {
     )
     .raw()
     .all() as unknown[][];
-  const update = db.prepare("UPDATE audit_log SET prev_hash = ?, row_hash = ? WHERE seq = ?");
+  const update = db.prepare("UPDATE audit_log SET row_hash = ? WHERE seq = ?");
   let prev = "0".repeat(64);
   for (const row of rows) {
     const hash = createHash("sha256")
       .update(prev + JSON.stringify(row))
       .digest("hex");
-    update.run(prev, hash, row[0]);
+    update.run(Buffer.from(hash, "hex"), row[0]);
     prev = hash;
   }
 }

@@ -38,7 +38,7 @@ type Tamper =
   | {
       kind: "edit";
       seq: number;
-      column: "actor" | "action" | "details" | "ts" | "row_hash" | "prev_hash";
+      column: "actor" | "action" | "details" | "ts" | "row_hash";
     }
   | { kind: "delete"; seq: number }
   | { kind: "swap"; seq: number }
@@ -70,15 +70,12 @@ function apply(path: string, t: Tamper, taskIds: string[]): void {
           db.prepare("UPDATE audit_log SET seq = ? WHERE seq = -1").run(t.seq + 1);
           break;
         case "insert": {
-          // Shift the tail up by one and forge a row chained to the row before.
+          // Shift the tail up by one and forge a row with a well-formed (32-byte) hash.
           db.prepare("UPDATE audit_log SET seq = -seq WHERE seq >= ?").run(t.seq);
           db.prepare("UPDATE audit_log SET seq = -seq + 1 WHERE seq < 0").run();
-          const prev = db.prepare("SELECT row_hash FROM audit_log WHERE seq = ?").get(t.seq - 1) as
-            | { row_hash: string }
-            | undefined;
           db.prepare(
-            "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash) VALUES (?, '2026-01-01T00:00:00.000Z', 'mallory', 'task.done', 'task', NULL, '{}', ?, ?)",
-          ).run(t.seq, prev?.row_hash ?? "0".repeat(64), "e".repeat(64));
+            "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, '2026-01-01T00:00:00.000Z', 'mallory', 'task.done', 'task', NULL, '{}', ?)",
+          ).run(t.seq, Buffer.alloc(32, 0xee));
           break;
         }
         case "task": {
@@ -119,7 +116,7 @@ describe("audit tamper-evidence (fuzz)", () => {
       fc.record({
         kind: fc.constant("edit" as const),
         seq: fc.integer({ min: 1, max: last }),
-        column: fc.constantFrom("actor", "action", "details", "ts", "row_hash", "prev_hash"),
+        column: fc.constantFrom("actor", "action", "details", "ts", "row_hash"),
       }),
       fc.record({
         kind: fc.constant("delete" as const),

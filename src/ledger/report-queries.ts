@@ -1,3 +1,4 @@
+import { RARE_ACTION_TERM } from "./audit/chain.js";
 import type { Scope } from "./scope.js";
 
 /** A short list plus the full count it was cut from. */
@@ -83,12 +84,14 @@ export async function reportData(
   });
   const auditList = async (action: string, reasonKey: string): Promise<Listed<ReportEvent>> => ({
     count: await count(
-      `SELECT COUNT(*) AS n FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until`,
+      `SELECT COUNT(*) AS n FROM audit_log
+        WHERE ${RARE_ACTION_TERM} AND action ${action} AND ts >= @since AND ts < @until`,
       p,
     ),
     items: await all<ReportEvent>(
       `SELECT ts, actor, action, entity_id AS entityId, ${tx.dialect.jsonText("details", reasonKey)} AS reason
-         FROM audit_log WHERE action ${action} AND ts >= @since AND ts < @until
+         FROM audit_log
+        WHERE ${RARE_ACTION_TERM} AND action ${action} AND ts >= @since AND ts < @until
         ORDER BY seq DESC LIMIT @limit`,
       p,
     ),

@@ -1,6 +1,8 @@
+import { smallestIdAt } from "../clock.js";
 import { LedgerError, LedgerNotFound } from "../errors.js";
 import { suggest } from "../text/suggest.js";
 import { auditTask } from "./audit/chain.js";
+import { TASK_COLUMNS, type TaskRow, toTask } from "./rows.js";
 import { type Guardrails, guardrailRefusal } from "./rules/guardrails.js";
 import { type Actor, newIdOf, nowOf, requireTask, type Scope } from "./scope.js";
 import type { NewTask, Task } from "./types.js";
@@ -150,7 +152,7 @@ export async function insertTasks(
       }
       siblings.set(parent?.id ?? "", sameParent);
       perCreator.set(p.createdBy, sameCreator);
-      await tx.run(INSERT_TASK, {
+      const row = await tx.one<TaskRow>(INSERT_TASK, {
         id: p.id,
         agent_owner: p.agentOwner,
         title: p.title,
@@ -166,15 +168,17 @@ export async function insertTasks(
         created_at: now,
         updated_at: now,
       });
-      await auditTask(scope, actor, "task.created", p.id, {
+      const details = {
         role: p.agentOwner,
         title: p.title,
         priority: p.priority,
         parent_task_id: parent?.id ?? null,
         depends_on: depIds,
-      });
+      };
+      if (!row) throw new LedgerError(`task ${p.id} was not stored`, { code: "storage" });
+      await auditTask(scope, actor, "task.created", p.id, details, row);
       fresh.add(p.id);
-      created.push(await requireTask(scope, p.id));
+      created.push(toTask(row));
     });
   }
   // Dependency rows last: a dependency may be a task later in the same batch.
@@ -190,7 +194,8 @@ export async function insertTasks(
 const INSERT_TASK = `INSERT INTO tasks (id, agent_owner, title, description, payload, priority,
     parent_task_id, depth, depends_on, open_deps, not_before, created_by, created_at, updated_at)
   VALUES (@id, @agent_owner, @title, @description, @payload, @priority, @parent_task_id,
-    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at)`;
+    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at)
+  RETURNING ${TASK_COLUMNS}`;
 
 function taskState(scope: Scope, id: string) {
   return scope.tx.one<{ status: string; depth: number }>(
@@ -208,10 +213,12 @@ async function childCount(scope: Scope, parentId: string): Promise<number> {
 }
 
 async function filedInLastHour(scope: Scope, createdBy: string): Promise<number> {
-  const since = new Date(scope.clock.now() - 3_600_000).toISOString();
+  const since = scope.clock.now() - 3_600_000;
+  // Ids are ULIDs stamped by the same clock: the hour's tasks are a range of the primary key
+  // (from a minute earlier, in case the clock stepped back between stamping and filing).
   const row = await scope.tx.one<{ n: number }>(
-    "SELECT COUNT(*) AS n FROM tasks WHERE created_by = ? AND created_at > ?",
-    [createdBy, since],
+    "SELECT COUNT(*) AS n FROM tasks WHERE id >= ? AND created_by = ? AND created_at > ?",
+    [smallestIdAt(since - 60_000), createdBy, new Date(since).toISOString()],
   );
   return Number(row?.n ?? 0);
 }

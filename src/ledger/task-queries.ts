@@ -92,8 +92,14 @@ export async function listChildren(scope: Scope, id: string): Promise<Task[]> {
 /** Every dispatch attempt of a task, oldest first. */
 export async function listAttempts(scope: Scope, id: string): Promise<TaskAttempt[]> {
   const rows = await scope.tx.all<Record<string, unknown>>(
-    "SELECT * FROM task_attempts WHERE task_id = ? ORDER BY started_at, attempt",
-    [id],
+    // Ended attempts have rows; the running one is the task row itself.
+    `SELECT task_id, attempt, started_at, finished_at, outcome, error, cost_usd
+       FROM task_attempts WHERE task_id = @id
+     UNION ALL
+     SELECT id, attempts, started_at, NULL, 'running', NULL, 0
+       FROM tasks WHERE id = @id AND status = 'in_progress'
+     ORDER BY started_at, attempt`,
+    { id },
   );
   return rows.map(toAttempt);
 }

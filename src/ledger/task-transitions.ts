@@ -3,6 +3,7 @@ import { TaskClaimRace } from "../errors.js";
 import { suggest } from "../text/suggest.js";
 import { auditTask } from "./audit/chain.js";
 import { releaseHeldForTask } from "./budget.js";
+import { TASK_COLUMNS, type TaskRow, toTask } from "./rows.js";
 import {
   afterManualChange,
   type ClaimEnd,
@@ -40,31 +41,37 @@ export async function nextClaimable(scope: Scope, role: string): Promise<string 
   return row?.id;
 }
 
-/** Claims task `id` of `role` if still pending; throws TaskClaimRace when another got it. */
+const CLAIM = `UPDATE tasks SET status = 'in_progress', claim_token = @token, claimed_by = @claimed_by,
+       lease_expires_at = @lease, attempts = attempts + 1, started_at = @now, updated_at = @now
+     WHERE id = @id AND status = 'pending'
+     RETURNING ${TASK_COLUMNS}`;
+
+/**
+ * Claims task `id` if still pending; throws TaskClaimRace when another got it. The attempt
+ * row is written when the claim ends: until then the task row is the running attempt.
+ */
 export async function claimTask(scope: Scope, id: string, options: ClaimOptions): Promise<Task> {
-  const now = nowOf(scope);
   await scope.tx.lock({ kind: "task", id });
-  const token = randomUUID();
   const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
   // Optimistic lock: the row must still be pending. Inside BEGIN IMMEDIATE this cannot miss
   // on SQLite; on a backend without a global write lock it is what keeps claims unique.
-  const changes = await scope.tx.run(
-    `UPDATE tasks SET status = 'in_progress', claim_token = ?, claimed_by = ?,
-       lease_expires_at = ?, attempts = attempts + 1, started_at = ?, updated_at = ?
-     WHERE id = ? AND status = 'pending'`,
-    [token, options.claimedBy, lease, now, now, id],
-  );
-  if (changes !== 1) throw new TaskClaimRace(id);
-  const task = await requireTask(scope, id);
-  await scope.tx.run(
-    "INSERT INTO task_attempts (task_id, attempt, claim_token, started_at) VALUES (?, ?, ?, ?)",
-    [id, task.attempts, token, now],
-  );
-  await auditTask(scope, options.actor, "task.claimed", id, {
-    attempt: task.attempts,
+  const row = await scope.tx.one<TaskRow>(CLAIM, {
+    id,
+    token: randomUUID(),
     claimed_by: options.claimedBy,
-    lease_expires_at: lease,
+    lease,
+    now: nowOf(scope),
   });
+  if (!row) throw new TaskClaimRace(id);
+  const task = toTask(row);
+  await auditTask(
+    scope,
+    options.actor,
+    "task.claimed",
+    id,
+    { attempt: task.attempts, claimed_by: options.claimedBy, lease_expires_at: lease },
+    row,
+  );
   return task;
 }
 
@@ -106,10 +113,30 @@ const FINISH_CLAIMED = `UPDATE tasks SET status = @status, claim_token = NULL, c
      model = COALESCE(@model, model), result = COALESCE(@result, result),
      last_error = COALESCE(@last_error, last_error),
      finished_at = @finished_at, updated_at = @now
-   WHERE id = @id AND status = 'in_progress' AND claim_token = @claim_token`;
+   WHERE id = @id AND status = 'in_progress' AND claim_token = @claim_token
+   RETURNING ${TASK_COLUMNS}`;
 
-const CLOSE_ATTEMPT = `UPDATE task_attempts SET finished_at = ?, outcome = ?, error = ?, cost_usd = ?
-  WHERE task_id = ? AND claim_token = ?`;
+const RECORD_ATTEMPT = `INSERT INTO task_attempts
+    (task_id, claim_token, attempt, started_at, finished_at, outcome, error, cost_usd)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Writes the attempt a claim made, once it has ended (the task row still as claimed). */
+function recordAttempt(
+  scope: Scope,
+  claimed: Task,
+  end: { at: string; outcome: string; error: string | null; costUsd: number },
+) {
+  return scope.tx.run(RECORD_ATTEMPT, [
+    claimed.id,
+    claimed.claimToken,
+    claimed.attempts,
+    claimed.startedAt ?? end.at,
+    end.at,
+    end.outcome,
+    end.error,
+    end.costUsd,
+  ]);
+}
 
 /**
  * Ends the claim identified by `token`: done, failed for good, back to pending for a retry,
@@ -135,7 +162,7 @@ export async function endClaim(
   const status = END_STATUS[end.kind];
   const cost = outcome.costUsd ?? 0;
   const usage = outcome.usage ?? {};
-  await scope.tx.run(FINISH_CLAIMED, {
+  const ended = await scope.tx.one<TaskRow>(FINISH_CLAIMED, {
     id,
     claim_token: token,
     status,
@@ -153,7 +180,9 @@ export async function endClaim(
     finished_at: status === "pending" ? null : now,
     now,
   });
-  await scope.tx.run(CLOSE_ATTEMPT, [now, end.kind, error, cost, id, token]);
+  // The refusal check above read the claim under the task's lock: it cannot have moved.
+  if (!ended) throw new TaskClaimRace(id);
+  await recordAttempt(scope, current, { at: now, outcome: end.kind, error, costUsd: cost });
   if (status === "done") {
     await scope.tx.run(
       `UPDATE tasks SET open_deps = open_deps - 1
@@ -161,13 +190,20 @@ export async function endClaim(
       [id],
     );
   }
-  await auditTask(scope, actor, `task.${end.kind}`, id, {
-    attempt: current.attempts,
-    cost_usd: cost,
-    ...(error === null ? {} : { error }),
-    ...(end.kind === "retry" ? { not_before: end.notBefore } : {}),
-  });
-  return requireTask(scope, id);
+  await auditTask(
+    scope,
+    actor,
+    `task.${end.kind}`,
+    id,
+    {
+      attempt: current.attempts,
+      cost_usd: cost,
+      ...(error === null ? {} : { error }),
+      ...(end.kind === "retry" ? { not_before: end.notBefore } : {}),
+    },
+    ended,
+  );
+  return toTask(ended);
 }
 
 const SET_STATUS = `UPDATE tasks SET status = @status, agent_owner = @agent_owner, attempts = @attempts,
@@ -211,7 +247,7 @@ export async function changeTask(
   });
   if (changes !== 1) throw new TaskClaimRace(id);
   if (task.status === "in_progress" && task.claimToken) {
-    await scope.tx.run(CLOSE_ATTEMPT, [now, "killed", reason, 0, id, task.claimToken]);
+    await recordAttempt(scope, task, { at: now, outcome: "killed", error: reason, costUsd: 0 });
   }
   const verb = changedVerb(change.kind);
   // The money held for its call goes back with the claim. A call still running settles
@@ -252,7 +288,7 @@ export async function recoverClaim(
     now,
   });
   if (task.claimToken) {
-    await scope.tx.run(CLOSE_ATTEMPT, [now, "recovered", why, 0, id, task.claimToken]);
+    await recordAttempt(scope, task, { at: now, outcome: "recovered", error: why, costUsd: 0 });
   }
   await releaseHeldForTask(scope, id, actor, "its claim was recovered");
   await auditTask(scope, actor, "task.recovered", id, {

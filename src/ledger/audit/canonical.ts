@@ -135,6 +135,15 @@ function isCanonical(kind: ColumnKind, value: unknown): boolean {
   return value === null || typeof value === (kind === "number" ? "number" : "string");
 }
 
+/** The digest of a row the caller already holds as a record (a `RETURNING` of every column). */
+export function digestOfRecord(type: AuditedEntity, record: object) {
+  const values = record as Readonly<Record<string, unknown>>;
+  return digestOf(
+    type,
+    AUDITED_ENTITIES[type].columns.map(([name]) => values[name]),
+  );
+}
+
 /** The digest of the entity's row as it stands, or null when it does not exist. */
 export async function auditedDigest(
   tx: Tx,

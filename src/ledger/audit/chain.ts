@@ -1,9 +1,11 @@
 import { createHmac } from "node:crypto";
+import { LedgerError } from "../../errors.js";
 import { nowOf, type Scope } from "../scope.js";
 import type { AuditRow } from "../types.js";
 import {
   auditedDigest,
   canonicalJson,
+  digestOfRecord,
   hashedValues,
   isAuditedEntity,
   rowHash,
@@ -30,12 +32,44 @@ export function sealMac(key: string, sealedHead: string): string {
   return createHmac("sha256", key).update(`seal:${sealedHead}`).digest("hex");
 }
 
+/**
+ * The actions every task writes. They stay out of the `audit_by_action` index, so a query by
+ * action uses that index only when it repeats {@link RARE_ACTION_TERM} word for word.
+ */
+export const FREQUENT_AUDIT_ACTIONS = [
+  "task.created",
+  "task.claimed",
+  "task.done",
+  "task.retry",
+  "task.failed",
+  "task.escalated",
+  "task.released",
+  "budget.held",
+  "budget.settled",
+] as const;
+
+/** The `WHERE` term of the partial `audit_by_action` index (migration 0003). */
+export const RARE_ACTION_TERM = `action NOT IN (${FREQUENT_AUDIT_ACTIONS.map((a) => `'${a}'`).join(", ")})`;
+
+/** A stored hash (32 bytes; a driver may hand back a Uint8Array) as lower-case hex. */
+export function hashHex(stored: unknown): string {
+  return stored instanceof Uint8Array ? Buffer.from(stored).toString("hex") : String(stored);
+}
+
+/** A hex hash as the 32 bytes the log stores. */
+export const hashBytes = (hex: string): Buffer => Buffer.from(hex, "hex");
+
 /** The newest row's place, hash and action: what appending, sealing and the head all read. */
-function newestRow(scope: Scope) {
-  return scope.tx.one<{ seq: number; row_hash: string; action: string }>(
+async function newestRow(scope: Scope) {
+  const row = await scope.tx.tuple(
     "SELECT seq, row_hash, action FROM audit_log ORDER BY seq DESC LIMIT 1",
   );
+  return row && { seq: Number(row[0]), rowHash: hashHex(row[1]), action: String(row[2]) };
 }
+
+/** An audit row as read back: the previous row's hash comes from that row (null before the first). */
+const AUDIT_COLUMNS = `seq, ts, actor, action, entity_type, entity_id, details, row_hash,
+  (SELECT p.row_hash FROM audit_log p WHERE p.seq = a.seq - 1) AS prev_hash`;
 
 interface RawAuditRow {
   seq: number;
@@ -45,8 +79,8 @@ interface RawAuditRow {
   entity_type: string;
   entity_id: string | null;
   details: string;
-  prev_hash: string;
-  row_hash: string;
+  prev_hash: Uint8Array | null;
+  row_hash: Uint8Array;
 }
 
 function toAuditRow(r: RawAuditRow): AuditRow {
@@ -58,8 +92,8 @@ function toAuditRow(r: RawAuditRow): AuditRow {
     entityType: r.entity_type,
     entityId: r.entity_id,
     details: r.details,
-    prevHash: r.prev_hash,
-    rowHash: r.row_hash,
+    prevHash: r.prev_hash === null ? AUDIT_GENESIS_PREV_HASH : hashHex(r.prev_hash),
+    rowHash: hashHex(r.row_hash),
   };
 }
 
@@ -69,19 +103,26 @@ function toAuditRow(r: RawAuditRow): AuditRow {
  * details also carry a digest of the row as it stands now, so an edit made behind the
  * ledger's back is caught by `verify`.
  */
-export async function appendAudit(scope: Scope, event: AuditEvent): Promise<AuditRow> {
+export async function appendAudit(
+  scope: Scope,
+  event: AuditEvent,
+  /** The entity's row as it stands now, when the caller just wrote it with `RETURNING`. */
+  current?: object,
+): Promise<AuditRow> {
   const { tx } = scope;
   const details = { ...event.details };
   if (event.entityId && isAuditedEntity(event.entityType)) {
-    const digest = await auditedDigest(tx, event.entityType, event.entityId);
+    const digest = current
+      ? digestOfRecord(event.entityType, current)
+      : await auditedDigest(tx, event.entityType, event.entityId);
     if (digest) details.digest = digest;
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
   const last = await newestRow(scope);
-  const prevHash = last?.row_hash ?? AUDIT_GENESIS_PREV_HASH;
+  const prevHash = last?.rowHash ?? AUDIT_GENESIS_PREV_HASH;
   const row = {
-    seq: Number(last?.seq ?? 0) + 1,
+    seq: (last?.seq ?? 0) + 1,
     ts: event.ts,
     actor: event.actor,
     action: event.action,
@@ -91,8 +132,8 @@ export async function appendAudit(scope: Scope, event: AuditEvent): Promise<Audi
   };
   const hash = rowHash(prevHash, row);
   await tx.run(
-    "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [...hashedValues(row), prevHash, hash],
+    "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [...hashedValues(row), hashBytes(hash)],
   );
   return { ...row, prevHash, rowHash: hash };
 }
@@ -104,15 +145,13 @@ export function auditTask(
   action: string,
   taskId: string,
   details: Record<string, unknown>,
+  current?: object,
 ) {
-  return appendAudit(scope, {
-    ts: nowOf(scope),
-    actor,
-    action,
-    entityType: "task",
-    entityId: taskId,
-    details,
-  });
+  return appendAudit(
+    scope,
+    { ts: nowOf(scope), actor, action, entityType: "task", entityId: taskId, details },
+    current,
+  );
 }
 
 /** True when the newest row is a seal (or there is no row): nothing to seal. */
@@ -139,7 +178,7 @@ export async function sealChain(scope: Scope, key: string, ts: string, actor: st
     action: AUDIT_SEAL_ACTION,
     entityType: "audit",
     entityId: null,
-    details: { mac: sealMac(key, last.row_hash) },
+    details: { mac: sealMac(key, last.rowHash) },
   });
 }
 
@@ -148,7 +187,7 @@ export async function chainHead(scope: Scope): Promise<{ headHash: string; rowCo
   const last = await newestRow(scope);
   const count = await scope.tx.one<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log");
   return {
-    headHash: last?.row_hash ?? AUDIT_GENESIS_PREV_HASH,
+    headHash: last?.rowHash ?? AUDIT_GENESIS_PREV_HASH,
     rowCount: Number(count?.n ?? 0),
   };
 }
@@ -161,17 +200,29 @@ export async function recentAudit(
 ): Promise<AuditRow[]> {
   const rows = entityId
     ? await scope.tx.all<RawAuditRow>(
-        "SELECT * FROM audit_log WHERE entity_id = ? ORDER BY seq DESC LIMIT ?",
+        `SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE entity_id = ? ORDER BY seq DESC LIMIT ?`,
         [entityId, limit],
       )
-    : await scope.tx.all<RawAuditRow>("SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?", [limit]);
+    : await scope.tx.all<RawAuditRow>(
+        `SELECT ${AUDIT_COLUMNS} FROM audit_log a ORDER BY seq DESC LIMIT ?`,
+        [limit],
+      );
   return rows.map(toAuditRow);
 }
 
-/** The newest row with this action (served by the `audit_by_action` index), or null. */
+/**
+ * The newest row with this rare action (served by the `audit_by_action` index), or null. The
+ * actions every task writes are not indexed by action: asking for one is a programming error.
+ */
 export async function latestAudit(scope: Scope, action: string): Promise<AuditRow | null> {
+  if ((FREQUENT_AUDIT_ACTIONS as readonly string[]).includes(action)) {
+    throw new LedgerError(
+      `latestAudit(${JSON.stringify(action)}): the log is not indexed by its most frequent actions; look rows up by task instead`,
+    );
+  }
   const row = await scope.tx.one<RawAuditRow>(
-    "SELECT * FROM audit_log WHERE action = ? ORDER BY ts DESC, seq DESC LIMIT 1",
+    `SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE ${RARE_ACTION_TERM} AND action = ?
+      ORDER BY ts DESC, seq DESC LIMIT 1`,
     [action],
   );
   return row ? toAuditRow(row) : null;

@@ -7,7 +7,7 @@ import {
   digestOf,
   rowHash,
 } from "./canonical.js";
-import { AUDIT_GENESIS_PREV_HASH, AUDIT_SEAL_ACTION, sealMac } from "./chain.js";
+import { AUDIT_GENESIS_PREV_HASH, AUDIT_SEAL_ACTION, hashHex, sealMac } from "./chain.js";
 
 /** Why verification failed, naming the first row that does not fit. */
 export interface AuditProblem {
@@ -36,14 +36,45 @@ export interface AuditVerification {
   problem: AuditProblem | null;
 }
 
-type ChainRow = [number, string, string, string, string, string | null, string, string, string];
+/** seq, ts, actor, action, entity_type, entity_id, details, row_hash. */
+type ChainRow = [number, string, string, string, string, string | null, string, Uint8Array];
+
+const DIGEST_KEY = '"digest":"';
+
+/**
+ * The digest an audit row recorded, read from its details without parsing them. Only called
+ * once the row's hash has proved the details are the canonical JSON the ledger wrote, where
+ * `"digest":"` can only be the top-level key (quotes inside strings are escaped) followed by
+ * 64 hex characters.
+ */
+function recordedDigest(details: string): string | null {
+  const at = details.indexOf(DIGEST_KEY);
+  return at < 0 ? null : details.slice(at + DIGEST_KEY.length, at + DIGEST_KEY.length + 64);
+}
+
+/** What the walk over the log gathers for the checks that follow it. */
+interface Gathered {
+  /** Per audited entity type: each entity's last audit row and the digest it recorded. */
+  recorded: Map<AuditedEntity, Map<string, { seq: number; digest: string | null }>>;
+  /** The money rows (budget.*) in chain order: action, role, details. */
+  money: [string, string | null, string][];
+  /** Ids of the notifications the chain recorded. */
+  notices: Set<string>;
+}
+
+const MONEY_ACTIONS = new Set([
+  "budget.held",
+  "budget.settled",
+  "budget.exceeded",
+  "budget.holds_released",
+]);
 
 /**
  * Walks the whole chain from genesis, then compares every audited row with the digest its
  * last audit row recorded, then rebuilds the money from the chain. Stops at the first problem
  * and names it. With `expectedHead` (a head hash printed earlier, e.g. in a morning report) it
  * also proves the log was not truncated or rewritten since. Run in a read transaction: one
- * snapshot.
+ * snapshot, and one pass over each table.
  */
 export async function verifyChain(
   scope: Scope,
@@ -54,6 +85,13 @@ export async function verifyChain(
   let rowsChecked = 0;
   let sealedThrough: number | null = null;
   let sawExpectedHead = options.expectedHead === AUDIT_GENESIS_PREV_HASH;
+  const gathered: Gathered = {
+    recorded: new Map(
+      (Object.keys(AUDITED_ENTITIES) as AuditedEntity[]).map((type) => [type, new Map()]),
+    ),
+    money: [],
+    notices: new Set(),
+  };
   const result = (problem: AuditProblem | null, entitiesChecked = 0): AuditVerification => ({
     ok: problem === null,
     rowsChecked,
@@ -67,27 +105,25 @@ export async function verifyChain(
   const check = (row: ChainRow): AuditProblem | null => {
     const seq = Number(row[0]);
     const action = row[3];
+    const entityType = row[4];
+    const entityId = row[5];
     const details = row[6];
-    const storedPrev = row[7];
-    const stored = row[8];
-    if (storedPrev !== prevHash) {
+    const stored = hashHex(row[7]);
+    if (seq !== prevSeq + 1) {
       return {
         seq,
-        reason:
-          seq === prevSeq + 1
-            ? `row ${seq} does not follow row ${prevSeq}: a row before it was removed, inserted or reordered`
-            : `row ${seq} follows row ${prevSeq}: the rows between were removed, or rows were reordered`,
-        expected: prevHash,
-        actual: storedPrev,
+        reason: `row ${seq} follows row ${prevSeq}: the rows between were removed, or rows were reordered`,
+        expected: String(prevSeq + 1),
+        actual: String(seq),
       };
     }
-    const computed = rowHash(storedPrev, {
+    const computed = rowHash(prevHash, {
       seq,
       ts: row[1],
       actor: row[2],
       action,
-      entityType: row[4],
-      entityId: row[5],
+      entityType,
+      entityId,
       details,
     });
     if (computed !== stored) {
@@ -100,7 +136,7 @@ export async function verifyChain(
     }
     if (options.key && action === AUDIT_SEAL_ACTION) {
       const mac = (JSON.parse(details) as { mac?: unknown }).mac;
-      if (mac !== sealMac(options.key, storedPrev)) {
+      if (mac !== sealMac(options.key, prevHash)) {
         return {
           seq,
           reason: `seal row ${seq} does not match the chain before it: the chain was rewritten, or PRODUCER_AUDIT_KEY is not the key that sealed it`,
@@ -108,6 +144,12 @@ export async function verifyChain(
       }
       sealedThrough = seq;
     }
+    if (entityId !== null) {
+      const byId = gathered.recorded.get(entityType as AuditedEntity);
+      if (byId) byId.set(entityId, { seq, digest: recordedDigest(details) });
+      else if (action === "notification.recorded") gathered.notices.add(entityId);
+    }
+    if (MONEY_ACTIONS.has(action)) gathered.money.push([action, entityId, details]);
     prevHash = stored;
     prevSeq = seq;
     rowsChecked++;
@@ -116,7 +158,8 @@ export async function verifyChain(
   };
   let broken: AuditProblem | null = null;
   await scope.tx.scan(
-    "SELECT seq, ts, actor, action, entity_type, entity_id, details, prev_hash, row_hash FROM audit_log ORDER BY seq",
+    `SELECT seq, ts, actor, action, entity_type, entity_id, details, row_hash
+       FROM audit_log ORDER BY seq`,
     undefined,
     (row) => {
       broken = check(row as ChainRow);
@@ -139,25 +182,16 @@ export async function verifyChain(
         "no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
     });
   }
-  const entities = await verifyEntities(scope.tx);
-  return result(entities.problem ?? (await verifyMoney(scope.tx)), entities.checked);
+  const entities = await verifyEntities(scope.tx, gathered.recorded);
+  return result(entities.problem ?? (await verifyMoney(scope.tx, gathered)), entities.checked);
 }
 
-async function verifyEntities(tx: Tx): Promise<{ checked: number; problem: AuditProblem | null }> {
+async function verifyEntities(
+  tx: Tx,
+  recordedByType: Gathered["recorded"],
+): Promise<{ checked: number; problem: AuditProblem | null }> {
   let checked = 0;
-  for (const type of Object.keys(AUDITED_ENTITIES) as AuditedEntity[]) {
-    const recorded = new Map<string, { seq: number; digest: string | null }>();
-    await tx.scan(
-      `SELECT a.entity_id, a.seq, ${tx.dialect.jsonText("a.details", "digest")} AS digest
-         FROM audit_log a
-         JOIN (SELECT MAX(seq) AS seq FROM audit_log WHERE entity_type = ? GROUP BY entity_id) l
-           ON a.seq = l.seq`,
-      [type],
-      (row) => {
-        recorded.set(String(row[0]), { seq: Number(row[1]), digest: row[2] as string | null });
-        return true;
-      },
-    );
+  for (const [type, recorded] of recordedByType) {
     const compare = (values: unknown[]): AuditProblem | null => {
       const id = String(values[0]);
       const audit = recorded.get(id);
@@ -213,35 +247,27 @@ async function verifyEntities(tx: Tx): Promise<{ checked: number; problem: Audit
  * and the notifications recorded. A table edited behind the ledger's back (`UPDATE budget SET
  * spent_usd = 0`, a deleted hold or notice) disagrees with the chain.
  */
-async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
+async function verifyMoney(tx: Tx, gathered: Gathered): Promise<AuditProblem | null> {
   const key = (day: unknown, role: unknown) => `${String(role)} on ${String(day)}`;
   const spent = new Map<string, number>();
   const open = new Map<string, string>();
   const closed = new Set<string>();
-  await tx.scan(
-    `SELECT action, entity_id, details FROM audit_log
-      WHERE action IN ('budget.held', 'budget.settled', 'budget.exceeded', 'budget.holds_released')
-      ORDER BY seq`,
-    undefined,
-    (row) => {
-      const [action, role, text] = row as [string, string | null, string];
-      const d = JSON.parse(text) as Record<string, unknown>;
-      if (action === "budget.held") {
-        open.set(String(d.reservation_id), key(d.day, role));
-      } else if (action === "budget.holds_released") {
-        for (const id of d.reservations as string[]) {
-          open.delete(id);
-          closed.add(id);
-        }
-      } else {
-        const k = key(d.day, role);
-        spent.set(k, (spent.get(k) ?? 0) + Number(d.cost_usd));
-        open.delete(String(d.reservation_id));
-        closed.add(String(d.reservation_id));
+  for (const [action, role, text] of gathered.money) {
+    const d = JSON.parse(text) as Record<string, unknown>;
+    if (action === "budget.held") {
+      open.set(String(d.reservation_id), key(d.day, role));
+    } else if (action === "budget.holds_released") {
+      for (const id of d.reservations as string[]) {
+        open.delete(id);
+        closed.add(id);
       }
-      return true;
-    },
-  );
+    } else {
+      const k = key(d.day, role);
+      spent.set(k, (spent.get(k) ?? 0) + Number(d.cost_usd));
+      open.delete(String(d.reservation_id));
+      closed.add(String(d.reservation_id));
+    }
+  }
   const rows = await tx.all<{ day: string; role: string; spent_usd: number }>(
     "SELECT day, role, spent_usd FROM budget",
   );
@@ -285,15 +311,7 @@ async function verifyMoney(tx: Tx): Promise<AuditProblem | null> {
       reason: `hold ${missing[0]} (${missing[1]}) is open in the chain but not held: it was released or deleted behind the ledger's back`,
     };
   }
-  const notices = new Set<string>();
-  await tx.scan(
-    "SELECT entity_id FROM audit_log WHERE action = 'notification.recorded'",
-    undefined,
-    (row) => {
-      notices.add(String(row[0]));
-      return true;
-    },
-  );
+  const { notices } = gathered;
   let unaudited: string | null = null;
   await tx.scan("SELECT id FROM notifications", undefined, (row) => {
     const id = String(row[0]);

@@ -1,5 +1,6 @@
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_audit_by_action.js";
+import * as m0003 from "./0003_lean_writes.js";
 
 /** One schema step. `version` is its number; versions are applied in order, each once. */
 export interface Migration {
@@ -12,4 +13,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, ...m0001 },
   { version: 2, ...m0002 },
+  { version: 3, ...m0003 },
 ];
