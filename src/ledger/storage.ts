@@ -34,6 +34,11 @@ export interface Dialect {
   limit(parameter: string): string;
   /** `column`, written so the planner will not pick its index (a hint only SQLite needs). */
   unindexed(column: string): string;
+  /**
+   * The column that orders tasks by filing (oldest first) and ends the status index's
+   * entries, so a claim needs no sort: SQLite's rowid.
+   */
+  readonly filingOrder: string;
 }
 
 /** One unit of work: every call runs inside the same transaction. */

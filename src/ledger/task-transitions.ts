@@ -33,9 +33,9 @@ export interface ClaimOptions {
 export async function nextClaimable(scope: Scope, role: string): Promise<string | undefined> {
   const row = await scope.tx.one<{ id: string }>(
     `SELECT id FROM tasks
-      WHERE agent_owner = ? AND status = 'pending' AND open_deps = 0
+      WHERE status = 'pending' AND agent_owner = ? AND open_deps = 0
         AND (not_before IS NULL OR not_before <= ?)
-      ORDER BY priority, id LIMIT 1`,
+      ORDER BY priority, ${scope.tx.dialect.filingOrder} LIMIT 1`,
     [role, nowOf(scope)],
   );
   return row?.id;

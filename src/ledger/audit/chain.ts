@@ -135,6 +135,13 @@ export async function appendAudit(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [...hashedValues(row), hashBytes(hash)],
   );
+  if (event.entityType === "task" && event.entityId !== null) {
+    // The row of a task lists its audit rows; it is written in this transaction already.
+    await tx.run("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
+      `${row.seq},`,
+      event.entityId,
+    ]);
+  }
   return { ...row, prevHash, rowHash: hash };
 }
 
@@ -182,14 +189,13 @@ export async function sealChain(scope: Scope, key: string, ts: string, actor: st
   });
 }
 
-/** The current head: last row_hash (genesis when empty) and row count. */
+/**
+ * The current head: last row_hash (genesis when empty) and row count. Rows are numbered from
+ * 1 without gaps, so the count is the newest seq (a gap is tampering, which verify names).
+ */
 export async function chainHead(scope: Scope): Promise<{ headHash: string; rowCount: number }> {
   const last = await newestRow(scope);
-  const count = await scope.tx.one<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log");
-  return {
-    headHash: last?.rowHash ?? AUDIT_GENESIS_PREV_HASH,
-    rowCount: Number(count?.n ?? 0),
-  };
+  return { headHash: last?.rowHash ?? AUDIT_GENESIS_PREV_HASH, rowCount: last?.seq ?? 0 };
 }
 
 /** The newest `limit` rows, newest first, optionally about one entity. */
@@ -198,15 +204,32 @@ export async function recentAudit(
   limit: number,
   entityId?: string,
 ): Promise<AuditRow[]> {
-  const rows = entityId
-    ? await scope.tx.all<RawAuditRow>(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE entity_id = ? ORDER BY seq DESC LIMIT ?`,
-        [entityId, limit],
-      )
-    : await scope.tx.all<RawAuditRow>(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_log a ORDER BY seq DESC LIMIT ?`,
-        [limit],
-      );
+  if (entityId === undefined) {
+    const rows = await scope.tx.all<RawAuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log a ORDER BY seq DESC LIMIT ?`,
+      [limit],
+    );
+    return rows.map(toAuditRow);
+  }
+  const task = await scope.tx.one<{ audit_seqs: string }>(
+    "SELECT audit_seqs FROM tasks WHERE id = ?",
+    [entityId],
+  );
+  if (task) {
+    const seqs = task.audit_seqs.split(",").filter(Boolean).map(Number).slice(-limit).reverse();
+    if (seqs.length === 0) return [];
+    const rows = await scope.tx.all<RawAuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE seq IN (${seqs.map(() => "?").join(", ")})
+        ORDER BY seq DESC`,
+      seqs,
+    );
+    return rows.map(toAuditRow);
+  }
+  const rows = await scope.tx.all<RawAuditRow>(
+    `SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE entity_type <> 'task' AND entity_id = ?
+      ORDER BY seq DESC LIMIT ?`,
+    [entityId, limit],
+  );
   return rows.map(toAuditRow);
 }
 

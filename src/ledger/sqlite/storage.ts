@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import type { Statement } from "better-sqlite3";
 import { LedgerError } from "../../errors.js";
 import type { Dialect, LockTarget, Params, Storage, Tx } from "../storage.js";
+import { Checkpointer, type CheckpointPolicy, DEFAULT_CHECKPOINTS } from "./checkpointer.js";
 import {
   type Db,
   describeSqliteError,
@@ -20,6 +21,8 @@ export interface SqliteOptions {
   synchronous: SyncMode;
   /** Give up when another process holds the write lock this long. */
   lockTimeoutMs: number;
+  /** When WAL checkpoints run (tests shrink the thresholds). */
+  checkpoints?: CheckpointPolicy;
 }
 
 export const sqliteDialect: Dialect = {
@@ -30,6 +33,7 @@ export const sqliteDialect: Dialect = {
     `INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
   limit: (parameter) => `LIMIT @${parameter}`,
   unindexed: (column) => `+${column}`,
+  filingOrder: "rowid",
 };
 
 type AnyStatement = Statement<unknown[], unknown>;
@@ -52,12 +56,21 @@ export class SqliteStorage implements Storage {
   private readonly rawStatements = new Map<string, AnyStatement>();
   private readonly control: Record<"write" | "read" | "commit" | "rollback", AnyStatement>;
   private readonly tx: Tx;
+  /** Runs WAL checkpoints off the commit path (see Checkpointer). */
+  readonly checkpointer: Checkpointer;
 
   private constructor(
     private readonly db: Db,
     readonly location: string,
     private readonly lockTimeoutMs: number,
+    checkpoints: CheckpointPolicy | undefined,
   ) {
+    db.pragma("wal_autocheckpoint = 0");
+    this.checkpointer = new Checkpointer(
+      location,
+      () => this.checkpointHere(),
+      checkpoints ?? DEFAULT_CHECKPOINTS,
+    );
     this.control = {
       write: db.prepare("BEGIN IMMEDIATE"),
       read: db.prepare("BEGIN DEFERRED"),
@@ -75,7 +88,7 @@ export class SqliteStorage implements Storage {
         busyTimeoutMs: 1_000,
       }),
     );
-    return new SqliteStorage(db, options.file, options.lockTimeoutMs);
+    return new SqliteStorage(db, options.file, options.lockTimeoutMs, options.checkpoints);
   }
 
   async transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -118,6 +131,7 @@ export class SqliteStorage implements Storage {
     try {
       const result = await work(this.tx);
       this.control.commit.run();
+      if (mode === "write") this.checkpointer.afterCommit();
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.control.rollback.run();
@@ -211,9 +225,27 @@ export class SqliteStorage implements Storage {
     // Whatever is running or waiting finishes first; a second call waits for the first.
     this.closing ??= this.exclusive(async () => {
       this.closed = true;
+      await this.checkpointer.close();
+      // What this connection wrote goes back into the database file before it leaves (the
+      // last connection to close does that anyway; others may stay open for long).
+      this.checkpointHere();
       this.db.close();
     });
     return this.closing;
+  }
+
+  /** Every statement this connection has compiled: what the plan test explains. */
+  compiledSql(): string[] {
+    return [...this.statements.keys(), ...this.rawStatements.keys()];
+  }
+
+  /** A PASSIVE checkpoint on this connection: never waits for a writer or a reader. */
+  private checkpointHere(): void {
+    try {
+      this.db.pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      // Busy or read-only: the next checkpoint, by anyone, catches up.
+    }
   }
 
   /** Runs `work` with the connection to itself, outside any transaction of ours. */

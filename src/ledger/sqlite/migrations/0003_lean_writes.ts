@@ -2,8 +2,11 @@
  * 0003 — fewer pages per write. Every index a transaction touches adds a 4 KiB page to its
  * commit, so the write path keeps only the indexes some read needs:
  *
- * - `tasks_leases` goes: expired leases are found through `tasks_by_status` (few rows are in
- *   progress at any time).
+ * - One index over status serves the counts, the claim and the leases: `tasks_by_status` on
+ *   (status, agent_owner, open_deps, priority), its entries ending in the rowid, so the claim
+ *   walks one role's ready tasks by priority and then filing order without sorting.
+ *   `tasks_claimable` (a second entry per pending task) and `tasks_leases` go; expired leases
+ *   are found through the in-progress entries, few at any time.
  * - `tasks_by_creator` goes: the hourly filing limit counts the last hour's tasks through the
  *   primary key, whose ULIDs begin with their creation time.
  * - `audit_by_action` covers only the rare actions reports and lookups ask for; the actions
@@ -11,6 +14,8 @@
  *   when it repeats the index's `WHERE` term word for word.
  * - An attempt row is written once, when its claim ends; the running attempt is the task row
  *   itself. Its claim token is no longer UNIQUE (the key holds it already).
+ * - A task's audit rows are listed by the seqs its row keeps (`audit_seqs`, "1,4,9,"), so
+ *   `audit_by_entity` covers only the other entities (decisions, assets, roles' budgets).
  * - An audit row keeps its hash as 32 bytes and no copy of the previous row's hash: the chain
  *   is the row before it. A stored hash that is not 64 hex characters is kept as its bytes, so
  *   verify still reports it.
@@ -18,8 +23,11 @@
 export const name = "lean_writes";
 
 export const sql = `
+DROP INDEX tasks_claimable;
 DROP INDEX tasks_leases;
 DROP INDEX tasks_by_creator;
+DROP INDEX tasks_by_status;
+CREATE INDEX tasks_by_status ON tasks (status, agent_owner, open_deps, priority);
 
 CREATE TABLE task_attempts_v3 (
   task_id     TEXT NOT NULL REFERENCES tasks(id),
@@ -41,6 +49,13 @@ INSERT INTO task_attempts_v3
 DROP TABLE task_attempts;
 ALTER TABLE task_attempts_v3 RENAME TO task_attempts;
 
+-- A task's audit history is listed by the seqs its row keeps: the row is written by every
+-- change anyway, where an index entry per audit row would cost a page per commit.
+ALTER TABLE tasks ADD COLUMN audit_seqs TEXT NOT NULL DEFAULT '';
+UPDATE tasks SET audit_seqs = COALESCE(
+  (SELECT group_concat(seq || ',', '' ORDER BY seq) FROM audit_log
+    WHERE entity_type = 'task' AND entity_id = tasks.id), '');
+
 CREATE TABLE audit_log_v3 (
   seq         INTEGER PRIMARY KEY,
   ts          TEXT NOT NULL,
@@ -58,7 +73,7 @@ INSERT INTO audit_log_v3
     FROM audit_log ORDER BY seq;
 DROP TABLE audit_log;
 ALTER TABLE audit_log_v3 RENAME TO audit_log;
-CREATE INDEX audit_by_entity ON audit_log (entity_type, entity_id, seq);
+CREATE INDEX audit_by_entity ON audit_log (entity_id, seq) WHERE entity_type <> 'task';
 CREATE INDEX audit_by_action ON audit_log (action, ts)
   WHERE action NOT IN ('task.created', 'task.claimed', 'task.done', 'task.retry', 'task.failed',
                        'task.escalated', 'task.released', 'budget.held', 'budget.settled');

@@ -1,0 +1,176 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { createRequire } from "node:module";
+import { endianness } from "node:os";
+import { Worker } from "node:worker_threads";
+
+/**
+ * Where WAL checkpoints run. SQLite's own (`wal_autocheckpoint`) copies the WAL back into the
+ * database inside whichever COMMIT crosses 1,000 pages, so one write in a thousand pays for
+ * the others, and in FULL mode waits for an fsync of the whole file. The ledger turns that
+ * off and checkpoints from a worker thread with its own connection instead, in PASSIVE mode:
+ * it never blocks a writer, and a writer starting after a finished checkpoint rewinds the WAL.
+ */
+export interface CheckpointPolicy {
+  /** Pages in the WAL not yet copied back that ask the worker for a checkpoint. */
+  softPages: number;
+  /** Pages at which the writer checkpoints itself: the bound, if the worker falls behind. */
+  hardPages: number;
+  /** Commits between two looks at the WAL. */
+  everyCommits: number;
+}
+
+/** SQLite's own threshold (1,000 pages, 4 MiB) for the worker; 64 MiB as the bound. */
+export const DEFAULT_CHECKPOINTS: CheckpointPolicy = {
+  softPages: 1_000,
+  hardPages: 16_000,
+  everyCommits: 16,
+};
+
+// The worker is plain JavaScript evaluated from this string, so it runs the same from the
+// built package and from the TypeScript sources under test; the driver path comes resolved.
+// It talks through shared memory, not messages: a writer in a tight loop of transactions
+// never returns to its event loop, and must still see that a checkpoint finished.
+// state: [0] checkpoints asked for, [1] checkpoints finished, [2] failures, [3] stop.
+const WORKER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const state = workerData.state;
+const db = new Database(workerData.file, { fileMustExist: true, timeout: 5000 });
+db.pragma("wal_autocheckpoint = 0");
+let seen = 0;
+for (;;) {
+  Atomics.wait(state, 0, seen);
+  if (Atomics.load(state, 3) === 1) break;
+  seen = Atomics.load(state, 0);
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+  } catch {
+    Atomics.add(state, 2, 1);
+  }
+  Atomics.store(state, 1, seen);
+}
+db.close();
+`;
+
+/** Decides when to checkpoint one connection's file, and runs the checkpoints off its thread. */
+export class Checkpointer {
+  private worker: Worker | null = null;
+  private readonly state = new Int32Array(new SharedArrayBuffer(16));
+  private asked = 0;
+  /** The last finished worker checkpoint this side has followed up. */
+  private followed = 0;
+  private commits = 0;
+  private readonly walIndex: WalIndex;
+
+  constructor(
+    private readonly file: string,
+    private readonly checkpointInline: () => void,
+    private readonly policy: CheckpointPolicy = DEFAULT_CHECKPOINTS,
+  ) {
+    this.walIndex = new WalIndex(`${file}-shm`);
+  }
+
+  /** Checkpoints the worker finished. */
+  get completed(): number {
+    return Atomics.load(this.state, 1);
+  }
+
+  /** Worker checkpoints that failed (busy, I/O); the hard bound still holds the WAL. */
+  get failures(): number {
+    return Atomics.load(this.state, 2);
+  }
+
+  /** Called after each write commit: cheap, and now and then a look at the WAL. */
+  afterCommit(): void {
+    const finished = this.completed;
+    if (finished > this.followed) {
+      // The worker copied the bulk while we kept writing; the frames written meanwhile are
+      // few, and copying them here leaves the WAL fully copied, so the next write rewinds it
+      // to the start. A checkpoint alongside a busy writer never gets there on its own.
+      this.followed = finished;
+      this.checkpointInline();
+      return;
+    }
+    if (++this.commits < this.policy.everyCommits) return;
+    this.commits = 0;
+    const pending = this.walIndex.pendingPages();
+    if (pending >= this.policy.hardPages) this.checkpointInline();
+    else if (pending >= this.policy.softPages && finished === this.asked) this.ask();
+  }
+
+  private ask(): void {
+    // Started on first need: a short-lived process never pays for a thread.
+    this.worker ??= this.start();
+    Atomics.store(this.state, 0, ++this.asked);
+    Atomics.notify(this.state, 0);
+  }
+
+  private start(): Worker {
+    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: this.file, driver, state: this.state },
+    });
+    // It never keeps the process alive; close() stops it properly.
+    worker.unref();
+    worker.on("error", () => {
+      // A worker that cannot open the file: count it as failing; the bound still holds.
+      Atomics.add(this.state, 2, 1);
+      Atomics.store(this.state, 1, this.asked);
+      this.followed = this.asked;
+    });
+    return worker;
+  }
+
+  /** Stops the worker, letting a checkpoint under way finish first. */
+  async close(): Promise<void> {
+    this.walIndex.close();
+    const worker = this.worker;
+    this.worker = null;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    Atomics.store(this.state, 3, 1);
+    Atomics.add(this.state, 0, 1);
+    Atomics.notify(this.state, 0);
+    await exited;
+  }
+}
+
+/** Pages in `file`'s WAL not yet copied back into it (0 without a WAL). */
+export function pendingWalPages(file: string): number {
+  const index = new WalIndex(`${file}-shm`);
+  try {
+    return index.pendingPages();
+  } finally {
+    index.close();
+  }
+}
+
+/**
+ * Reads how far the WAL is ahead of the database from the shared WAL index (the `-shm` file,
+ * whose layout SQLite documents in "WAL-mode File Format"): the header's last valid frame
+ * (`mxFrame`, offset 16) less the frames already copied back (`nBackfill`, offset 96), both
+ * 32-bit integers in the machine's byte order. A pread of 100 bytes: no SQL, no lock.
+ */
+class WalIndex {
+  private fd: number | null = null;
+  private readonly buffer = Buffer.alloc(100);
+
+  constructor(private readonly path: string) {}
+
+  pendingPages(): number {
+    try {
+      this.fd ??= openSync(this.path, "r");
+      if (readSync(this.fd, this.buffer, 0, 100, 0) < 100) return 0;
+    } catch {
+      return 0;
+    }
+    const read = endianness() === "LE" ? "readUInt32LE" : "readUInt32BE";
+    return Math.max(0, this.buffer[read](16) - this.buffer[read](96));
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

@@ -1,0 +1,92 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { connect } from "../src/ledger/open.js";
+import { type CheckpointPolicy, pendingWalPages } from "../src/ledger/sqlite/checkpointer.js";
+import { SqliteStorage } from "../src/ledger/sqlite/storage.js";
+import { tempDir } from "./helpers/temp.js";
+
+async function openWith(checkpoints: CheckpointPolicy) {
+  const file = join(tempDir(), "ledger.db");
+  const storage = await SqliteStorage.open({
+    file,
+    create: true,
+    synchronous: "NORMAL",
+    lockTimeoutMs: 5_000,
+    checkpoints,
+  });
+  const ledger = await connect(storage, { roles: ["code"] });
+  return { file, storage, ledger };
+}
+
+/** Files, claims and completes `n` tasks: three write transactions each. */
+async function lifecycles(ledger: Awaited<ReturnType<typeof openWith>>["ledger"], n: number) {
+  for (let i = 0; i < n; i++) {
+    await ledger.insertTask({ agentOwner: "code", title: `task ${i}` });
+    const task = (await ledger.claimNext("code"))!;
+    await ledger.complete(task.id, task.claimToken!, { costUsd: 0 });
+  }
+}
+
+const walSize = (file: string) => statSync(`${file}-wal`).size;
+
+describe("WAL checkpoints off the commit path", () => {
+  it("leaves checkpoints to a worker thread, and the WAL stops growing", async () => {
+    const { file, storage, ledger } = await openWith({
+      softPages: 50,
+      hardPages: 1_000_000,
+      everyCommits: 1,
+    });
+    try {
+      await lifecycles(ledger, 400);
+      expect(storage.checkpointer.completed).toBeGreaterThan(0);
+      expect(storage.checkpointer.failures).toBe(0);
+      // 1,200 commits of ~4 pages are ~19 MiB of WAL without checkpoints.
+      expect(walSize(file)).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it("checkpoints inline past the hard bound when no worker is asked", async () => {
+    const { file, storage, ledger } = await openWith({
+      softPages: 1_000_000,
+      hardPages: 100,
+      everyCommits: 4,
+    });
+    try {
+      await lifecycles(ledger, 400);
+      expect(storage.checkpointer.completed).toBe(0);
+      // The bound (100 pages) plus the commits between two looks, far below ~19 MiB.
+      expect(walSize(file)).toBeLessThan(1024 * 1024);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it("writes what it wrote back into the database when it closes", async () => {
+    const { file, ledger } = await openWith({
+      softPages: 1_000_000,
+      hardPages: 1_000_000,
+      everyCommits: 1,
+    });
+    // A second connection stays open, so SQLite's last-close checkpoint does not happen.
+    const other = new Database(file);
+    try {
+      await lifecycles(ledger, 50);
+      expect(pendingWalPages(file)).toBeGreaterThan(100);
+    } finally {
+      await ledger.close();
+    }
+    expect(pendingWalPages(file)).toBe(0);
+    // Nothing was lost on the way: a fresh connection reads all 50 tasks, done.
+    const db = new Database(file, { readonly: true });
+    const { n } = db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE status = 'done'").get() as {
+      n: number;
+    };
+    db.close();
+    other.close();
+    expect(n).toBe(50);
+  });
+});

@@ -1,0 +1,180 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../src/index.js";
+import { connect } from "../src/ledger/open.js";
+import { SqliteStorage } from "../src/ledger/sqlite/storage.js";
+import { tempDir } from "./helpers/temp.js";
+
+const ROLES = ["design", "code", "qa"];
+const DAY = "2026-05-06";
+const LIMITS = { roleCapUsd: 10, ceilingUsd: 50, softCapRatio: 0.8, roleSlots: 2, projectSlots: 4 };
+
+/**
+ * Reads that walk a whole table on purpose, each with the reason. Anything else that scans
+ * `tasks` or `audit_log` without an index fails the test.
+ */
+const WHOLE_TABLE_BY_DESIGN: { pattern: RegExp; why: string }[] = [
+  { pattern: /FROM audit_log ORDER BY seq$/m, why: "verify walks the whole chain" },
+  {
+    pattern:
+      /^SELECT id, agent_owner, title, description, payload, priority, status, attempts,\s+parent_task_id, depends_on, cost_usd/,
+    why: "verify digests every task row",
+  },
+  { pattern: /LIKE @text/, why: "a substring search of titles: no index serves it" },
+  {
+    pattern: /FROM audit_log(?: a)? ORDER BY seq DESC LIMIT/,
+    why: "the newest rows, backwards along the primary key: reads only as many as the limit",
+  },
+];
+
+/** Every public ledger call, so every statement the product runs gets compiled once. */
+async function everyCall(ledger: Awaited<ReturnType<typeof connect>>, clock: ManualClock) {
+  const [spec] = await ledger.insertTasks([{ agentOwner: "design", title: "spec" }]);
+  const build = await ledger.insertTask({
+    agentOwner: "code",
+    title: "build",
+    dependsOn: [spec!.id],
+    parentTaskId: spec!.id,
+    createdBy: "design",
+  });
+  await ledger.insertTask({ agentOwner: "qa", title: "check", priority: 2 });
+  const claimed = (await ledger.claimNext("design"))!;
+  await ledger.heartbeat(claimed.id, claimed.claimToken!, 60_000);
+  await ledger.recordDecision({ taskId: claimed.id, agentOwner: "design", decisionText: "tabs" });
+  await ledger.registerAsset({ taskId: claimed.id, agentOwner: "design", path: "docs/spec.md" });
+  await ledger.complete(claimed.id, claimed.claimToken!, { costUsd: 0.1 });
+  const funded = await ledger.claimAndReserve("code", {
+    day: DAY,
+    minimumUsd: 0.5,
+    limits: LIMITS,
+  });
+  if (funded.kind !== "claimed") throw new Error(`expected a funded claim, got ${funded.kind}`);
+  await ledger.finishClaim(
+    funded.task.id,
+    funded.task.claimToken!,
+    { kind: "retry", error: "flaky", notBefore: `${DAY}T09:00:01.000Z` },
+    { costUsd: 0.2 },
+    { settle: { reservationId: funded.reservation.id, limits: LIMITS } },
+  );
+  const qa = (await ledger.claimNext("qa"))!;
+  await ledger.fail(qa.id, qa.claimToken!, { error: "boom" });
+  await ledger.requeue(qa.id);
+  const again = (await ledger.claimNext("qa"))!;
+  await ledger.escalate(again.id, again.claimToken!, "needs a human");
+  await ledger.reroute(again.id, "code");
+  const hold = await ledger.reserveBudget({ day: DAY, role: "qa", minimumUsd: 0.1 }, LIMITS);
+  if (hold.ok) await ledger.releaseBudget(hold.reservation.id);
+  const other = await ledger.reserveBudget({ day: DAY, role: "qa", minimumUsd: 0.1 }, LIMITS);
+  if (other.ok) await ledger.settleBudget(other.reservation.id, 0.05, LIMITS);
+  await ledger.releaseOrphanHolds();
+  const lease = (await ledger.claimNext("code", { leaseMs: 1_000 }))!;
+  await ledger.release(lease.id, lease.claimToken!, "shutting down");
+  await ledger.claimNext("code", { leaseMs: 1_000 });
+  clock.advance(5_000);
+  await ledger.recoverExpiredLeases();
+  const dead = await ledger.claimNext("code");
+  if (dead) await ledger.recoverDeadClaims(() => false);
+  await ledger.kill(build.id, { reason: "not needed" });
+  const note = await ledger.recordNotification({
+    kind: "idle",
+    title: "idle",
+    message: "nothing to do",
+    priority: 3,
+    tags: [],
+    needsHuman: false,
+    sequenceId: null,
+  });
+  await ledger.setNotificationDelivery(note.id, "failed", "no network");
+  await ledger.appendAudit({ action: "killswitch.armed", entityType: "killswitch", details: {} });
+  await ledger.sealAudit("k".repeat(32));
+
+  const window = { since: `${DAY}T00:00:00.000Z`, until: `${DAY}T23:59:59.999Z` };
+  await ledger.getTask(spec!.id);
+  for (const filter of [
+    {},
+    { status: "pending" as const },
+    { status: ["done" as const, "failed" as const], role: "code" },
+    { role: "qa", limit: 5, offset: 1 },
+    { parentTaskId: spec!.id },
+    { text: "spe" },
+  ]) {
+    await ledger.listTasks(filter);
+    await ledger.countTasks(filter);
+  }
+  await ledger.countByRoleAndStatus();
+  await ledger.listChildren(spec!.id);
+  await ledger.listAttempts(build.id);
+  await ledger.queueSummary();
+  await ledger.queueFlow({ ...window, bucket: "hour" });
+  await ledger.dispatchIdentity("nope");
+  await ledger.budgetUsage(DAY, "code");
+  await ledger.budgetForDay(DAY);
+  await ledger.spendByDay(DAY, DAY);
+  await ledger.listDecisions({ taskId: spec!.id });
+  await ledger.listDecisions({ limit: 5 });
+  await ledger.listAssets({ taskId: spec!.id });
+  await ledger.listAssets(window);
+  await ledger.listNotifications({ ...window, delivery: "failed" });
+  await ledger.listNotifications({ limit: 5 });
+  await ledger.reportData(window);
+  await ledger.verifyAuditChain({ key: "k".repeat(32) });
+  await ledger.auditHead();
+  await ledger.recentAudit(20);
+  await ledger.recentAudit(20, spec!.id);
+  await ledger.recentAudit(20, "code");
+  await ledger.latestAudit("killswitch.armed");
+}
+
+/** NULL for every parameter: a plan does not depend on the values. */
+function unbound(sql: string): unknown[] {
+  const names = [...sql.matchAll(/@(\w+)/g)].map((m) => m[1]!);
+  if (names.length > 0) return [Object.fromEntries(names.map((name) => [name, null]))];
+  return new Array((sql.match(/\?/g) ?? []).length).fill(null);
+}
+
+describe("every read the ledger makes has an index", () => {
+  it("explains every statement and finds no full scan of tasks or audit_log", async () => {
+    const file = join(tempDir(), "ledger.db");
+    const clock = new ManualClock(Date.parse(`${DAY}T09:00:00.000Z`));
+    const storage = await SqliteStorage.open({
+      file,
+      create: true,
+      synchronous: "NORMAL",
+      lockTimeoutMs: 5_000,
+    });
+    const ledger = await connect(storage, { roles: ROLES, clock });
+    let statements: string[];
+    try {
+      await everyCall(ledger, clock);
+      statements = storage.compiledSql().filter((sql) => /\b(tasks|audit_log)\b/.test(sql));
+    } finally {
+      await ledger.close();
+    }
+    const db = new Database(file, { readonly: true });
+    const plans = statements.map((sql) => ({
+      sql,
+      plan: (
+        db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...unbound(sql)) as { detail: string }[]
+      ).map((r) => r.detail),
+    }));
+    db.close();
+    // The workload reached the statements that matter most.
+    expect(plans.length).toBeGreaterThan(40);
+    const scans = plans.filter(
+      ({ sql, plan }) =>
+        plan.some((step) => /^SCAN (tasks|audit_log)( AS \w+)?$/.test(step)) &&
+        !WHOLE_TABLE_BY_DESIGN.some(({ pattern }) => pattern.test(sql)),
+    );
+    expect(
+      scans.map(({ sql, plan }) => `${sql.replace(/\s+/g, " ")}\n  ${plan.join("\n  ")}`),
+    ).toEqual([]);
+    // Each statement that walks a table by design is still there to be allowed.
+    for (const { pattern, why } of WHOLE_TABLE_BY_DESIGN) {
+      expect(
+        statements.some((sql) => pattern.test(sql)),
+        why,
+      ).toBe(true);
+    }
+  });
+});
