@@ -210,7 +210,8 @@ const SET_STATUS = `UPDATE tasks SET status = @status, agent_owner = @agent_owne
      not_before = NULL, claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
      last_error = COALESCE(@last_error, last_error), finished_at = @finished_at,
      updated_at = @now
-   WHERE id = @id AND status = @from`;
+   WHERE id = @id AND status = @from
+   RETURNING ${TASK_COLUMNS}`;
 
 /** Requeue, kill or reroute a task, refusing transitions that make no sense. */
 export async function changeTask(
@@ -235,7 +236,7 @@ export async function changeTask(
   if (sameRole) throw sameRole;
   const { status, freshStart } = afterManualChange(task, change);
   const now = nowOf(scope);
-  const changes = await scope.tx.run(SET_STATUS, {
+  const changed = await scope.tx.one<TaskRow>(SET_STATUS, {
     id,
     from: task.status,
     status,
@@ -245,7 +246,7 @@ export async function changeTask(
     finished_at: status === "killed" ? now : null,
     now,
   });
-  if (changes !== 1) throw new TaskClaimRace(id);
+  if (!changed) throw new TaskClaimRace(id);
   if (task.status === "in_progress" && task.claimToken) {
     await recordAttempt(scope, task, { at: now, outcome: "killed", error: reason, costUsd: 0 });
   }
@@ -253,12 +254,13 @@ export async function changeTask(
   // The money held for its call goes back with the claim. A call still running settles
   // what it spent all the same when it ends (a released hold can still be settled).
   await releaseHeldForTask(scope, id, actor, `the task was ${verb}`);
-  await auditTask(scope, actor, `task.${verb}`, id, {
+  const details = {
     from_status: task.status,
     ...(change.kind === "reroute" ? { from_role: task.agentOwner, to_role: role } : {}),
     ...(reason ? { reason } : {}),
-  });
-  return requireTask(scope, id);
+  };
+  await auditTask(scope, actor, `task.${verb}`, id, details, changed);
+  return toTask(changed);
 }
 
 /**
@@ -277,7 +279,7 @@ export async function recoverClaim(
   const task = await requireTask(scope, id);
   const now = nowOf(scope);
   const spent = recoveryEscalates(task, maxRetries);
-  await scope.tx.run(SET_STATUS, {
+  const recovered = await scope.tx.one<TaskRow>(SET_STATUS, {
     id,
     from: "in_progress",
     status: spent ? "escalated" : "pending",
@@ -287,17 +289,19 @@ export async function recoverClaim(
     finished_at: spent ? now : null,
     now,
   });
+  if (!recovered) throw new TaskClaimRace(id);
   if (task.claimToken) {
     await recordAttempt(scope, task, { at: now, outcome: "recovered", error: why, costUsd: 0 });
   }
   await releaseHeldForTask(scope, id, actor, "its claim was recovered");
-  await auditTask(scope, actor, "task.recovered", id, {
+  const details = {
     attempt: task.attempts,
     claimed_by: task.claimedBy,
     reason: why,
     ...(spent && { escalated: true }),
-  });
-  return requireTask(scope, id);
+  };
+  await auditTask(scope, actor, "task.recovered", id, details, recovered);
+  return toTask(recovered);
 }
 
 /** Ids of the claims whose lease ran out before now. */

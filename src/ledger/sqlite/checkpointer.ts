@@ -129,6 +129,8 @@ export class Checkpointer {
     this.worker = null;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    // Held while we wait for it: an unreferenced worker alone would let the process end here.
+    worker.ref();
     Atomics.store(this.state, 3, 1);
     Atomics.add(this.state, 0, 1);
     Atomics.notify(this.state, 0);
