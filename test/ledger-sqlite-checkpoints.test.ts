@@ -32,18 +32,19 @@ async function lifecycles(ledger: Awaited<ReturnType<typeof openWith>>["ledger"]
 const walSize = (file: string) => statSync(`${file}-wal`).size;
 
 describe("WAL checkpoints off the commit path", () => {
-  it("leaves checkpoints to a worker thread, and the WAL stops growing", async () => {
+  it("leaves checkpoints to a worker thread, and the WAL stays within its bound", async () => {
     const { file, storage, ledger } = await openWith({
       softPages: 50,
-      hardPages: 1_000_000,
+      hardPages: 1_500,
       everyCommits: 1,
     });
     try {
       await lifecycles(ledger, 400);
       expect(storage.checkpointer.completed).toBeGreaterThan(0);
       expect(storage.checkpointer.failures).toBe(0);
-      // 1,200 commits of ~4 pages are ~19 MiB of WAL without checkpoints.
-      expect(walSize(file)).toBeLessThan(4 * 1024 * 1024);
+      // 1,200 commits of ~4.5 pages are ~21 MiB of WAL without checkpoints; the bound is
+      // 1,500 pages (6 MiB), however far behind a busy machine leaves the worker.
+      expect(walSize(file)).toBeLessThan(1_600 * 4_120);
     } finally {
       await ledger.close();
     }

@@ -84,11 +84,13 @@ export class Checkpointer {
   afterCommit(): void {
     const finished = this.completed;
     if (finished > this.followed) {
-      // The worker copied the bulk while we kept writing; the frames written meanwhile are
-      // few, and copying them here leaves the WAL fully copied, so the next write rewinds it
-      // to the start. A checkpoint alongside a busy writer never gets there on its own.
+      // The worker copied the bulk while we kept writing. A checkpoint alongside a busy
+      // writer never catches up on its own: once what is left is small, copying it here
+      // leaves the WAL fully copied, so the next write rewinds it to the start. If much was
+      // written meanwhile, the worker takes another pass first.
       this.followed = finished;
-      this.checkpointInline();
+      if (this.walIndex.pendingPages() <= this.policy.softPages) this.checkpointInline();
+      else this.ask();
       return;
     }
     if (++this.commits < this.policy.everyCommits) return;
