@@ -1,11 +1,78 @@
 import type { Asset, Decision, Payload, Task, TaskAttempt, TaskStatus } from "./types.js";
 
-/** Column list every task read selects, in the order `toTask` expects. */
-export const TASK_COLUMNS = `id, agent_owner, title, description, payload, priority, status, attempts,
-  parent_task_id, depth, depends_on, not_before, claim_token, claimed_by, lease_expires_at,
-  cost_usd, actual_cost_usd, input_tokens, output_tokens, cache_creation_tokens,
-  cache_read_tokens, model, result, last_error, created_by, created_at, updated_at, started_at,
-  finished_at`;
+/** The columns every task read selects, in the order `toTask` and `taskFromTuple` expect. */
+export const TASK_COLUMN_NAMES = [
+  "id",
+  "agent_owner",
+  "title",
+  "description",
+  "payload",
+  "priority",
+  "status",
+  "attempts",
+  "parent_task_id",
+  "depth",
+  "depends_on",
+  "not_before",
+  "claim_token",
+  "claimed_by",
+  "lease_expires_at",
+  "cost_usd",
+  "actual_cost_usd",
+  "input_tokens",
+  "output_tokens",
+  "cache_creation_tokens",
+  "cache_read_tokens",
+  "model",
+  "result",
+  "last_error",
+  "created_by",
+  "created_at",
+  "updated_at",
+  "started_at",
+  "finished_at",
+] as const;
+
+/** Column list every task read selects. */
+export const TASK_COLUMNS = TASK_COLUMN_NAMES.join(", ");
+
+/**
+ * A task from its row as an array in `TASK_COLUMN_NAMES` order. The write path reads rows
+ * this way: a driver builds an array far more cheaply than an object of 29 named members.
+ */
+export function taskFromTuple(v: readonly unknown[]): Task {
+  return {
+    id: v[0] as string,
+    agentOwner: v[1] as string,
+    title: v[2] as string,
+    description: v[3] as string,
+    payload: JSON.parse(v[4] as string) as Payload,
+    priority: Number(v[5]),
+    status: v[6] as TaskStatus,
+    attempts: Number(v[7]),
+    parentTaskId: v[8] as string | null,
+    depth: Number(v[9]),
+    dependsOn: JSON.parse(v[10] as string) as string[],
+    notBefore: v[11] as string | null,
+    claimToken: v[12] as string | null,
+    claimedBy: v[13] as string | null,
+    leaseExpiresAt: v[14] as string | null,
+    costUsd: Number(v[15]),
+    actualCostUsd: v[16] === null ? null : Number(v[16]),
+    inputTokens: Number(v[17]),
+    outputTokens: Number(v[18]),
+    cacheCreationTokens: Number(v[19]),
+    cacheReadTokens: Number(v[20]),
+    model: v[21] as string | null,
+    result: v[22] as string | null,
+    lastError: v[23] as string | null,
+    createdBy: v[24] as string,
+    createdAt: v[25] as string,
+    updatedAt: v[26] as string,
+    startedAt: v[27] as string | null,
+    finishedAt: v[28] as string | null,
+  };
+}
 
 /** A tasks row as SQLite returns it. */
 export interface TaskRow {

@@ -1,7 +1,8 @@
 import type { Clock } from "../clock.js";
 import { newId, utcIsoNow } from "../clock.js";
 import { LedgerNotFound } from "../errors.js";
-import { TASK_COLUMNS, type TaskRow, toTask } from "./rows.js";
+import { digestFromColumns } from "./audit/canonical.js";
+import { TASK_COLUMN_NAMES, TASK_COLUMNS, taskFromTuple } from "./rows.js";
 import type { Tx } from "./storage.js";
 import type { Task } from "./types.js";
 
@@ -24,10 +25,26 @@ export const newIdOf = (scope: Scope): string => newId(scope.clock);
 
 const TASK_BY_ID = `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`;
 
+/** The audit digest of a task row read as an array of `TASK_COLUMNS`. */
+export const taskDigest = digestFromColumns("task", TASK_COLUMN_NAMES);
+
+/**
+ * Runs a statement that ends in `RETURNING ${TASK_COLUMNS}`: the task as it now stands and its
+ * audit digest, or null when no row matched.
+ */
+export async function writeTask(
+  scope: Scope,
+  sql: string,
+  params: Record<string, unknown>,
+): Promise<{ task: Task; digest: string } | null> {
+  const row = await scope.tx.tuple(sql, params);
+  return row ? { task: taskFromTuple(row), digest: taskDigest(row) } : null;
+}
+
 /** The task as stored (claim token included), or null. */
 export async function findTask(scope: Scope, id: string): Promise<Task | null> {
-  const row = typeof id === "string" ? await scope.tx.one<TaskRow>(TASK_BY_ID, [id]) : undefined;
-  return row ? toTask(row) : null;
+  const row = typeof id === "string" ? await scope.tx.tuple(TASK_BY_ID, [id]) : undefined;
+  return row ? taskFromTuple(row) : null;
 }
 
 /** The task, or a LedgerNotFound naming the id that does not exist. */

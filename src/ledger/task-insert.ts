@@ -2,9 +2,9 @@ import { smallestIdAt } from "../clock.js";
 import { LedgerError, LedgerNotFound } from "../errors.js";
 import { suggest } from "../text/suggest.js";
 import { auditTask } from "./audit/chain.js";
-import { TASK_COLUMNS, type TaskRow, toTask } from "./rows.js";
+import { TASK_COLUMNS } from "./rows.js";
 import { type Guardrails, guardrailRefusal } from "./rules/guardrails.js";
-import { type Actor, newIdOf, nowOf, requireTask, type Scope } from "./scope.js";
+import { type Actor, newIdOf, nowOf, requireTask, type Scope, writeTask } from "./scope.js";
 import type { NewTask, Task } from "./types.js";
 import {
   requireInstant,
@@ -152,7 +152,7 @@ export async function insertTasks(
       }
       siblings.set(parent?.id ?? "", sameParent);
       perCreator.set(p.createdBy, sameCreator);
-      const row = await tx.one<TaskRow>(INSERT_TASK, {
+      const row = await writeTask(scope, INSERT_TASK, {
         id: p.id,
         agent_owner: p.agentOwner,
         title: p.title,
@@ -176,9 +176,9 @@ export async function insertTasks(
         depends_on: depIds,
       };
       if (!row) throw new LedgerError(`task ${p.id} was not stored`, { code: "storage" });
-      await auditTask(scope, actor, "task.created", p.id, details, row);
+      await auditTask(scope, actor, "task.created", p.id, details, row.digest);
       fresh.add(p.id);
-      created.push(toTask(row));
+      created.push(row.task);
     });
   }
   // Dependency rows last: a dependency may be a task later in the same batch.

@@ -3,7 +3,7 @@ import { TaskClaimRace } from "../errors.js";
 import { suggest } from "../text/suggest.js";
 import { auditTask } from "./audit/chain.js";
 import { releaseHeldForTask } from "./budget.js";
-import { TASK_COLUMNS, type TaskRow, toTask } from "./rows.js";
+import { TASK_COLUMNS } from "./rows.js";
 import {
   afterManualChange,
   type ClaimEnd,
@@ -14,7 +14,7 @@ import {
   manualChangeRefusal,
   recoveryEscalates,
 } from "./rules/transitions.js";
-import { type Actor, nowOf, requireTask, type Scope } from "./scope.js";
+import { type Actor, nowOf, requireTask, type Scope, writeTask } from "./scope.js";
 import type { DispatchOutcome, Task } from "./types.js";
 import { requireInstant, requireLine, requireRole } from "./validate.js";
 
@@ -55,22 +55,22 @@ export async function claimTask(scope: Scope, id: string, options: ClaimOptions)
   const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
   // Optimistic lock: the row must still be pending. Inside BEGIN IMMEDIATE this cannot miss
   // on SQLite; on a backend without a global write lock it is what keeps claims unique.
-  const row = await scope.tx.one<TaskRow>(CLAIM, {
+  const claimed = await writeTask(scope, CLAIM, {
     id,
     token: randomUUID(),
     claimed_by: options.claimedBy,
     lease,
     now: nowOf(scope),
   });
-  if (!row) throw new TaskClaimRace(id);
-  const task = toTask(row);
+  if (!claimed) throw new TaskClaimRace(id);
+  const { task, digest } = claimed;
   await auditTask(
     scope,
     options.actor,
     "task.claimed",
     id,
     { attempt: task.attempts, claimed_by: options.claimedBy, lease_expires_at: lease },
-    row,
+    digest,
   );
   return task;
 }
@@ -162,7 +162,7 @@ export async function endClaim(
   const status = END_STATUS[end.kind];
   const cost = outcome.costUsd ?? 0;
   const usage = outcome.usage ?? {};
-  const ended = await scope.tx.one<TaskRow>(FINISH_CLAIMED, {
+  const ended = await writeTask(scope, FINISH_CLAIMED, {
     id,
     claim_token: token,
     status,
@@ -201,9 +201,9 @@ export async function endClaim(
       ...(error === null ? {} : { error }),
       ...(end.kind === "retry" ? { not_before: end.notBefore } : {}),
     },
-    ended,
+    ended.digest,
   );
-  return toTask(ended);
+  return ended.task;
 }
 
 const SET_STATUS = `UPDATE tasks SET status = @status, agent_owner = @agent_owner, attempts = @attempts,
@@ -236,7 +236,7 @@ export async function changeTask(
   if (sameRole) throw sameRole;
   const { status, freshStart } = afterManualChange(task, change);
   const now = nowOf(scope);
-  const changed = await scope.tx.one<TaskRow>(SET_STATUS, {
+  const changed = await writeTask(scope, SET_STATUS, {
     id,
     from: task.status,
     status,
@@ -259,8 +259,8 @@ export async function changeTask(
     ...(change.kind === "reroute" ? { from_role: task.agentOwner, to_role: role } : {}),
     ...(reason ? { reason } : {}),
   };
-  await auditTask(scope, actor, `task.${verb}`, id, details, changed);
-  return toTask(changed);
+  await auditTask(scope, actor, `task.${verb}`, id, details, changed.digest);
+  return changed.task;
 }
 
 /**
@@ -279,7 +279,7 @@ export async function recoverClaim(
   const task = await requireTask(scope, id);
   const now = nowOf(scope);
   const spent = recoveryEscalates(task, maxRetries);
-  const recovered = await scope.tx.one<TaskRow>(SET_STATUS, {
+  const recovered = await writeTask(scope, SET_STATUS, {
     id,
     from: "in_progress",
     status: spent ? "escalated" : "pending",
@@ -300,8 +300,8 @@ export async function recoverClaim(
     reason: why,
     ...(spent && { escalated: true }),
   };
-  await auditTask(scope, actor, "task.recovered", id, details, recovered);
-  return toTask(recovered);
+  await auditTask(scope, actor, "task.recovered", id, details, recovered.digest);
+  return recovered.task;
 }
 
 /** Ids of the claims whose lease ran out before now. */

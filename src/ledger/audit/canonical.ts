@@ -135,13 +135,24 @@ function isCanonical(kind: ColumnKind, value: unknown): boolean {
   return value === null || typeof value === (kind === "number" ? "number" : "string");
 }
 
-/** The digest of a row the caller already holds as a record (a `RETURNING` of every column). */
-export function digestOfRecord(type: AuditedEntity, record: object) {
-  const values = record as Readonly<Record<string, unknown>>;
-  return digestOf(
-    type,
-    AUDITED_ENTITIES[type].columns.map(([name]) => values[name]),
-  );
+/**
+ * A digest function for rows the caller already holds as arrays in `names` order (a
+ * `RETURNING` of every column): the digested columns are picked by position.
+ */
+export function digestFromColumns(
+  type: AuditedEntity,
+  names: readonly string[],
+): (values: readonly unknown[]) => string {
+  const at = AUDITED_ENTITIES[type].columns.map(([name]) => {
+    const index = names.indexOf(name);
+    if (index < 0) throw new Error(`column ${name} of the ${type} digest is not read`);
+    return index;
+  });
+  return (values) =>
+    digestOf(
+      type,
+      at.map((i) => values[i]),
+    );
 }
 
 /** The digest of the entity's row as it stands, or null when it does not exist. */

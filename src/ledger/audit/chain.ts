@@ -5,7 +5,6 @@ import type { AuditRow } from "../types.js";
 import {
   auditedDigest,
   canonicalJson,
-  digestOfRecord,
   hashedValues,
   isAuditedEntity,
   rowHash,
@@ -106,16 +105,14 @@ function toAuditRow(r: RawAuditRow): AuditRow {
 export async function appendAudit(
   scope: Scope,
   event: AuditEvent,
-  /** The entity's row as it stands now, when the caller just wrote it with `RETURNING`. */
-  current?: object,
+  /** The digest of the entity's row as it stands now, when the caller just wrote it. */
+  digest?: string,
 ): Promise<AuditRow> {
   const { tx } = scope;
   const details = { ...event.details };
   if (event.entityId && isAuditedEntity(event.entityType)) {
-    const digest = current
-      ? digestOfRecord(event.entityType, current)
-      : await auditedDigest(tx, event.entityType, event.entityId);
-    if (digest) details.digest = digest;
+    const current = digest ?? (await auditedDigest(tx, event.entityType, event.entityId));
+    if (current) details.digest = current;
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
@@ -152,12 +149,12 @@ export function auditTask(
   action: string,
   taskId: string,
   details: Record<string, unknown>,
-  current?: object,
+  digest?: string,
 ) {
   return appendAudit(
     scope,
     { ts: nowOf(scope), actor, action, entityType: "task", entityId: taskId, details },
-    current,
+    digest,
   );
 }
 
