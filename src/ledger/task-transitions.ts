@@ -183,13 +183,7 @@ export async function endClaim(
   // The refusal check above read the claim under the task's lock: it cannot have moved.
   if (!ended) throw new TaskClaimRace(id);
   await recordAttempt(scope, current, { at: now, outcome: end.kind, error, costUsd: cost });
-  if (status === "done") {
-    await scope.tx.run(
-      `UPDATE tasks SET open_deps = open_deps - 1
-        WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?)`,
-      [id],
-    );
-  }
+  // A task done releases the tasks waiting on it: the schema's trigger counts them down.
   await auditTask(
     scope,
     actor,

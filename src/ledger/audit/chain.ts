@@ -132,13 +132,7 @@ export async function appendAudit(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [...hashedValues(row), hashBytes(hash)],
   );
-  if (event.entityType === "task" && event.entityId !== null) {
-    // The row of a task lists its audit rows; it is written in this transaction already.
-    await tx.run("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
-      `${row.seq},`,
-      event.entityId,
-    ]);
-  }
+  // A task's row lists its audit rows (`audit_seqs`): the schema's trigger appends this one.
   return { ...row, prevHash, rowHash: hash };
 }
 

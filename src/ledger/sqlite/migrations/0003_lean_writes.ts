@@ -16,6 +16,8 @@
  *   itself. Its claim token is no longer UNIQUE (the key holds it already).
  * - A task's audit rows are listed by the seqs its row keeps (`audit_seqs`, "1,4,9,"), so
  *   `audit_by_entity` covers only the other entities (decisions, assets, roles' budgets).
+ *   Two triggers do per-write bookkeeping inside the database: appending to `audit_seqs`,
+ *   and counting down `open_deps` of the tasks waiting on one that is done.
  * - An audit row keeps its hash as 32 bytes and no copy of the previous row's hash: the chain
  *   is the row before it. A stored hash that is not 64 hex characters is kept as its bytes, so
  *   verify still reports it.
@@ -74,6 +76,20 @@ INSERT INTO audit_log_v3
 DROP TABLE audit_log;
 ALTER TABLE audit_log_v3 RENAME TO audit_log;
 CREATE INDEX audit_by_entity ON audit_log (entity_id, seq) WHERE entity_type <> 'task';
+
+-- Kept by the database, not by a statement from the application per write: the row of a
+-- task lists its audit rows, and a task done opens the way for the tasks waiting on it.
+CREATE TRIGGER audit_lists_task_rows AFTER INSERT ON audit_log
+  WHEN NEW.entity_type = 'task' AND NEW.entity_id IS NOT NULL
+BEGIN
+  UPDATE tasks SET audit_seqs = audit_seqs || NEW.seq || ',' WHERE id = NEW.entity_id;
+END;
+CREATE TRIGGER done_releases_dependents AFTER UPDATE OF status ON tasks
+  WHEN NEW.status = 'done' AND OLD.status <> 'done'
+BEGIN
+  UPDATE tasks SET open_deps = open_deps - 1
+   WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = NEW.id);
+END;
 CREATE INDEX audit_by_action ON audit_log (action, ts)
   WHERE action NOT IN ('task.created', 'task.claimed', 'task.done', 'task.retry', 'task.failed',
                        'task.escalated', 'task.released', 'budget.held', 'budget.settled');
