@@ -236,6 +236,31 @@ describe("Producer: concurrency", () => {
   });
 });
 
+describe("Producer: waking", () => {
+  it("recovers another worker's expired lease while its only slot is busy, then runs that task", async () => {
+    const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
+    const slow = await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "slow",
+      payload: { action: "sleep", ms: 3000 },
+    });
+    const running = p.producer.run();
+    await p.until(() => p.named("claimed").length === 1);
+    // Another worker claims the next task and vanishes. Its claim is a ledger commit that
+    // arrives while the one slot is busy: the lease must still be recovered on time.
+    const orphan = await p.ledger.insertTask({ agentOwner: "code", title: "orphan" });
+    const taken = await p.ledger.claimNext("code", { leaseMs: 1000, claimedBy: "elsewhere:1" });
+    expect(taken?.id).toBe(orphan.id);
+    p.clock.advance(2000);
+    await p.until(() => p.named("recovered").length === 1, 2000);
+    expect(p.named("recovered")[0]).toMatchObject({ taskId: orphan.id });
+    expect((await p.ledger.getTask(slow.id))!.status).toBe("in_progress");
+    await p.until(async () => (await p.ledger.getTask(orphan.id))!.status === "done");
+    p.producer.stop();
+    await running;
+  });
+});
+
 describe("Producer: guardrails on agent-filed work", () => {
   it("refuses the level past max_depth and the child past max_children_per_task, audited", async () => {
     const p = await producerProject(

@@ -1,8 +1,15 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { bundledPriceTable, ExecRuntime, type ProducerConfig, type Task } from "../src/index.js";
+import {
+  DISPATCH_MARK_VARIABLE,
+  endDispatchTreeSoon,
+  markedProcesses,
+  newDispatchMark,
+} from "../src/runtimes/process-tree.js";
 import { configFrom } from "./helpers/config.js";
 import { tempLedger } from "./helpers/ledger.js";
 import { tempDir } from "./helpers/temp.js";
@@ -205,6 +212,55 @@ describe("exec runtime", () => {
       retryable: false,
       error: "cannot start /nonexistent/agent-binary: spawn /nonexistent/agent-binary ENOENT",
     });
+  });
+});
+
+describe.runIf(process.platform === "linux")("processes marked by a dispatch", () => {
+  /** A sleeping process whose environment is `env`; killed when the test ends. */
+  function sleeper(env: Record<string, string>) {
+    const child = spawn("sleep", ["60"], {
+      // PATH last: the variables the test lays out come first, in order.
+      env: { ...env, PATH: process.env.PATH },
+      stdio: "ignore",
+    });
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    return child.pid!;
+  }
+
+  it("finds a mark past the first read of a large environment, and across its boundary", async () => {
+    // The scan reads an environment 64 KiB at a time: one mark sits far beyond the first
+    // read, one straddles its end ("BIG=" + value + NUL puts the variable at 65536 - 10).
+    const far = newDispatchMark();
+    const straddling = newDispatchMark();
+    // One variable may hold at most 128 KiB (MAX_ARG_STRLEN): three make ~180 KB.
+    const farPid = sleeper({
+      BIG1: "x".repeat(60_000),
+      BIG2: "x".repeat(60_000),
+      BIG3: "x".repeat(60_000),
+      [DISPATCH_MARK_VARIABLE]: far,
+    });
+    const straddlingPid = sleeper({
+      BIG: "y".repeat(65536 - 10 - "BIG=".length - 1),
+      [DISPATCH_MARK_VARIABLE]: straddling,
+    });
+    const unmarked = sleeper({ BIG: "z".repeat(100_000) });
+    expect(markedProcesses(far)).toEqual([farPid]);
+    expect(markedProcesses(straddling)).toEqual([straddlingPid]);
+    expect(markedProcesses(newDispatchMark())).toEqual([]);
+    expect(alive(unmarked)).toBe(true);
+  });
+
+  it("ends the marked processes of dispatches ending together in one sweep, each its own", async () => {
+    const marks = [newDispatchMark(), newDispatchMark(), newDispatchMark()];
+    const pids = marks.map((mark) => sleeper({ [DISPATCH_MARK_VARIABLE]: mark }));
+    const bystander = sleeper({ [DISPATCH_MARK_VARIABLE]: newDispatchMark() });
+    const counts = await Promise.all(marks.map((mark) => endDispatchTreeSoon(mark, "SIGKILL")));
+    expect(counts).toEqual([1, 1, 1]);
+    await sleep(200);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(alive(bystander)).toBe(true);
   });
 });
 

@@ -1,7 +1,8 @@
 // Runs a Producer (as `producer run` builds it) in its own process for the wake-up and
 // dispatch benchmarks, and answers the bench over IPC: its CPU time, when N dispatches have
 // succeeded, and what it measured. Before the library loads, child_process.spawn is wrapped so
-// every agent process's lifetime (spawn returned -> exit) is known exactly, and the
+// every agent process's lifetime (spawn returned -> exit) is known exactly, fs.readdirSync is
+// wrapped to count the sweeps of /proc for processes agents left behind, and the
 // LedgerClient's methods are wrapped to time each ledger call.
 import { createRequire, syncBuiltinESMExports } from "node:module";
 
@@ -23,6 +24,14 @@ childProcess.spawn = function spawn(...args) {
   });
   spawns.push(record);
   return child;
+};
+// The exec runtime's sweep for processes an agent left behind starts with a listing of /proc.
+const fs = require("node:fs");
+const originalReaddirSync = fs.readdirSync;
+let procSweeps = 0;
+fs.readdirSync = function readdirSync(...args) {
+  if (args[0] === "/proc") procSweeps++;
+  return originalReaddirSync.apply(this, args);
 };
 syncBuiltinESMExports();
 
@@ -122,6 +131,8 @@ process.on("message", async (message) => {
           failed,
           failures,
           polls,
+          procSweeps,
+          memory: process.memoryUsage(),
           runStart,
           runStartCpu,
         },

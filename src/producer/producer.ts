@@ -35,7 +35,11 @@ export interface ProducerOptions {
   /** Runtimes by kind; the Claude runtime is created lazily when a role needs it. */
   runtimes?: Partial<Record<RuntimeKind, Runtime>>;
   clock?: Clock;
-  /** The environment agents start from (default: this process's). */
+  /**
+   * The environment agents start from (default: this process's), as it is when the Producer
+   * is built: the secrets to redact are taken from it then too, so an agent never gets a
+   * variable added later that the redactor would not know.
+   */
   env?: NodeJS.ProcessEnv;
   notifier?: Notifier;
   reporter?: ReportWriter;
@@ -69,6 +73,8 @@ export class Producer {
   private abortedForKillAt: string | null = null;
   private readonly refusalsReported = new Set<string>();
   private lastReportMs: number;
+  /** performance.now() of the last lease and hold recovery: they run on the poll cadence. */
+  private recoveredAt = Number.NEGATIVE_INFINITY;
   private rotation = 0;
   private dispatched = 0;
 
@@ -81,7 +87,9 @@ export class Producer {
       warn: (message) => this.events.emit("loop_error", { message }),
     });
     this.killSwitch = new KillSwitchWatcher(config.killSwitch, { clock: this.clock, ledger });
-    const env = options.env ?? process.env;
+    // A plain copy: reading process.env goes through a native accessor per variable, which
+    // cost more than the rest of building an agent's environment, on every dispatch.
+    const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
     const redactor = Redactor.fromEnv(env, { ANTHROPIC_API_KEY: projectApiKey(env, config) });
     this.notifier =
       options.notifier ??
@@ -104,7 +112,7 @@ export class Producer {
       budget: this.budget,
       runtimes: { ...options.runtimes },
       clock: this.clock,
-      env: options.env ?? process.env,
+      env,
       events: this.events,
       notifier: this.notifier,
       failures: new FailureBurstDetector(this.killSwitch, { clock: this.clock }),
@@ -130,7 +138,7 @@ export class Producer {
     this.waker = new Waker([config.killSwitch], onWatchError);
     // Any process's commit to the ledger wakes the loop; the backend knows how to see one.
     const waker = this.waker;
-    this.stopWatching = ledger.watch(() => waker.poke(), onWatchError);
+    this.stopWatching = ledger.watch(() => waker.poke("ledger"), onWatchError);
     this.events.emit("started", {
       pid: process.pid,
       roles: Object.keys(config.agents),
@@ -163,7 +171,7 @@ export class Producer {
         await this.maybeReport();
         await this.seal();
         if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) break;
-        await this.waker.wait(config.pollIntervalSeconds * 1000);
+        await this.sleep(this.waker, config.pollIntervalSeconds * 1000);
       }
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
       await Promise.all([...this.running.values()].map((r) => r.done));
@@ -181,7 +189,7 @@ export class Producer {
   /** Stops claiming; calls in flight finish. `run()` resolves once they have. */
   stop(): void {
     this.stopping = true;
-    this.waker?.poke();
+    this.waker?.poke("stop");
   }
 
   /** Aborts every call in flight; their tasks go back to pending without counting an attempt. */
@@ -201,10 +209,19 @@ export class Producer {
   private async poll(): Promise<{ claimed: number; waiting: boolean }> {
     const { config, ledger } = this.options;
     await this.notePriceChange(await this.prices.refresh());
-    await this.recovered(
-      await ledger.recoverExpiredLeases({ actor: "producer", maxRetries: config.retry.maxRetries }),
-    );
-    await ledger.releaseOrphanHolds({ actor: "producer" });
+    // Leases expire and holds are orphaned with time (a Producer died), not because a slot
+    // freed: looking once per poll interval finds them as soon as the timer alone would,
+    // instead of costing two write transactions on every early wake (one per dispatch).
+    if (performance.now() - this.recoveredAt >= config.pollIntervalSeconds * 1000) {
+      this.recoveredAt = performance.now();
+      await this.recovered(
+        await ledger.recoverExpiredLeases({
+          actor: "producer",
+          maxRetries: config.retry.maxRetries,
+        }),
+      );
+      await ledger.releaseOrphanHolds({ actor: "producer" });
+    }
     const brake = this.killSwitch.state();
     if (brake) {
       if (this.killSwitchSeen === null) {
@@ -262,13 +279,29 @@ export class Producer {
           this.running.set(funded.task.id, dispatch);
           void dispatch.done.then(() => {
             this.running.delete(funded.task.id);
-            this.waker?.poke();
+            this.waker?.poke("slot");
           });
         }
       }
     }
     await this.observeIdle(claimed > 0 || this.running.size > 0 || waiting, null, capped);
     return { claimed, waiting };
+  }
+
+  /**
+   * Sleeps until the next poll: the poll interval, cut short by anything a poll could act on.
+   * A ledger commit while every slot is taken is not such a thing: nothing could be claimed,
+   * and the rest of a poll is watched for itself (the kill switch) or due by time (lease
+   * recovery, the price file), so the sleep runs on to the end of the same interval. Most of
+   * those commits are our own claims; each used to cost a whole extra poll.
+   */
+  private async sleep(waker: Waker, intervalMs: number) {
+    const until = performance.now() + intervalMs;
+    for (;;) {
+      const reasons = await waker.wait(Math.max(0, until - performance.now()));
+      const full = this.running.size >= this.options.config.maxConcurrentDispatches;
+      if (this.stopping || !full || reasons.size !== 1 || !reasons.has("ledger")) return;
+    }
   }
 
   /** Reports recovered claims; one that used up its retries is escalated like any other. */
@@ -377,7 +410,7 @@ export class Producer {
    * key (agents never see it). Once per poll, only when something was written.
    */
   private async seal() {
-    const key = (this.options.env ?? process.env)[AUDIT_KEY_VARIABLE]?.trim();
+    const key = this.context.env[AUDIT_KEY_VARIABLE]?.trim();
     if (!key) return;
     try {
       await this.options.ledger.sealAudit(key);

@@ -2,7 +2,12 @@ import { spawn } from "node:child_process";
 import type { TokenUsage } from "../ledger/types.js";
 import { computeCost } from "../pricing/table.js";
 import { agentEnv } from "./agent-env.js";
-import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "./process-tree.js";
+import {
+  DISPATCH_MARK_VARIABLE,
+  endDispatchTree,
+  endDispatchTreeSoon,
+  newDispatchMark,
+} from "./process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "./prompt.js";
 import {
   chargeFor,
@@ -53,7 +58,7 @@ export class ExecRuntime implements Runtime {
         error: `role ${request.role.name} uses runtime: exec but has no command in producer.yaml`,
       });
     }
-    const role = await rolePromptOrFailure(request.role.prompt);
+    const role = rolePromptOrFailure(request.role.prompt);
     if ("failure" in role) return result(role.failure);
     const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${role.prompt}`;
     const run = await runProcess(command, {
@@ -278,11 +283,12 @@ function runProcess(
       settled = true;
       for (const timer of timers) clearTimeout(timer);
       options.signal.removeEventListener("abort", onAbort);
-      // Whatever the agent left running goes with it, in its group or escaped from it.
-      endDispatchTree(options.mark, "SIGKILL", child.pid);
+      // Whatever the agent left running goes with it, in its group or escaped from it, before
+      // the run is over; the sweep for escaped processes is shared by agents ending together.
+      const ended = endDispatchTreeSoon(options.mark, "SIGKILL", child.pid);
       child.stdout.destroy();
       child.stderr.destroy();
-      resolve(run);
+      void ended.then(() => resolve(run));
     };
     const stop = () => {
       if (child.pid === undefined) return;

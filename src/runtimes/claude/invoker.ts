@@ -51,7 +51,7 @@ export class ClaudeAgentInvoker implements Runtime {
 
   async invoke(request: DispatchRequest): Promise<InvocationResult> {
     const base = resultBuilder(this.options.now ?? Date.now);
-    const role = await rolePromptOrFailure(request.role.prompt);
+    const role = rolePromptOrFailure(request.role.prompt);
     if ("failure" in role) return base(role.failure);
     const systemPrompt = role.prompt;
     let auth: ReturnType<typeof planAuth>;
