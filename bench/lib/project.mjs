@@ -15,19 +15,23 @@ export const NOOP_AGENT = [
   'echo "$PRODUCER_TASK_ID $EPOCHREALTIME" >> "$BENCH_AGENT_LOG"',
 ];
 
-/** Creates the project and its ledger; returns paths. `top` is YAML above `agents:`. */
+/**
+ * Creates the project and its ledger; returns paths. `top` is YAML above `agents:`, `role`
+ * YAML added to each role, `agent` the command every role runs.
+ */
 export async function makeProject({
   prefix = "bench-project-",
   roles = ["code"],
   top = "",
   role = "",
+  agent = NOOP_AGENT,
 } = {}) {
   const dir = tempDir(prefix);
   const agents = roles
     .map(
       (name) =>
         // Agents see only an allowlisted environment: the log's variable is passed by name.
-        `  ${name}:\n    daily_cap_usd: 10000\n    dispatch_reservation_usd: 0.01\n    runtime: exec\n    command: ${JSON.stringify(NOOP_AGENT)}\n    env: [BENCH_AGENT_LOG]\n${role}`,
+        `  ${name}:\n    daily_cap_usd: 10000\n    dispatch_reservation_usd: 0.01\n    runtime: exec\n    command: ${JSON.stringify(agent)}\n    env: [BENCH_AGENT_LOG]\n${role}`,
     )
     .join("");
   const yaml = `project_name: bench\nbudget:\n  project_ceiling_usd: 100000\n${top}agents:\n${agents}`;

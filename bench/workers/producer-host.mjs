@@ -133,6 +133,8 @@ process.on("message", async (message) => {
           polls,
           procSweeps,
           memory: process.memoryUsage(),
+          // performance.now() values above are from here: agents log wall-clock times.
+          timeOrigin: performance.timeOrigin,
           runStart,
           runStartCpu,
         },
