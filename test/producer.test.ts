@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { KillSwitchWatcher } from "../src/index.js";
+import { KillSwitchWatcher, Producer } from "../src/index.js";
 import { execRole, producerProject } from "./helpers/producer.js";
 
 describe("Producer: retries and escalation", () => {
@@ -257,6 +257,37 @@ describe("Producer: waking", () => {
     expect((await p.ledger.getTask(slow.id))!.status).toBe("in_progress");
     await p.until(async () => (await p.ledger.getTask(orphan.id))!.status === "done");
     p.producer.stop();
+    await running;
+  });
+
+  it("seals what is written while its only slot is busy, without waiting for the next poll", async () => {
+    const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
+    const key = "audit-key-waking";
+    // No timer poll comes during the test: only the ledger's commits wake the loop.
+    const producer = new Producer({
+      config: { ...p.config, pollIntervalSeconds: 30 },
+      ledger: p.ledger,
+      clock: p.clock,
+      env: { PATH: process.env.PATH, PRODUCER_AUDIT_KEY: key },
+    });
+    const claimed: string[] = [];
+    producer.events.on("claimed", (e) => claimed.push(e.taskId));
+    const slow = await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "slow",
+      payload: { action: "sleep", ms: 3000 },
+    });
+    const running = producer.run();
+    await p.until(() => claimed.length === 1);
+    // What an agent would write mid-call, through its own connection to the ledger.
+    const before = await p.ledger.verifyAuditChain({ key });
+    await p.ledger.appendAudit({ action: "test.note", entityType: "test", actor: "test" });
+    await p.until(async () => {
+      const now = await p.ledger.verifyAuditChain({ key });
+      return now.sealedThrough !== null && now.sealedThrough > before.rowCount;
+    }, 2000);
+    expect((await p.ledger.getTask(slow.id))!.status).toBe("in_progress");
+    producer.stop();
     await running;
   });
 });
