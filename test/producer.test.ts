@@ -260,6 +260,32 @@ describe("Producer: waking", () => {
     await running;
   });
 
+  it("with --once, looks for expired leases before it calls the queue drained", async () => {
+    const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
+    // No timer poll during the run: lease recovery is not due again after the first poll.
+    const producer = new Producer({
+      config: { ...p.config, pollIntervalSeconds: 30 },
+      ledger: p.ledger,
+      clock: p.clock,
+      env: { PATH: process.env.PATH },
+    });
+    const claimed: string[] = [];
+    producer.events.on("claimed", (e) => claimed.push(e.taskId));
+    await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "slow",
+      payload: { action: "sleep", ms: 800 },
+    });
+    const running = producer.run({ once: true });
+    await p.until(() => claimed.length === 1);
+    // Another worker's claim runs out while ours is in flight.
+    const orphan = await p.ledger.insertTask({ agentOwner: "code", title: "orphan" });
+    await p.ledger.claimNext("code", { leaseMs: 1000, claimedBy: "elsewhere:1" });
+    p.clock.advance(2000);
+    await running;
+    expect((await p.ledger.getTask(orphan.id))!.status).toBe("done");
+  });
+
   it("seals what is written while its only slot is busy, without waiting for the next poll", async () => {
     const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
     const key = "audit-key-waking";

@@ -161,7 +161,7 @@ export class Producer {
       );
       await this.checkPrices();
       while (!this.stopping) {
-        let poll = { claimed: 0, waiting: true };
+        let poll = { claimed: 0, waiting: true, recovered: true };
         try {
           poll = await this.poll();
         } catch (error) {
@@ -170,7 +170,13 @@ export class Producer {
         }
         await this.maybeReport();
         await this.seal();
-        if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) break;
+        if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) {
+          if (poll.recovered) break;
+          // Recovery runs on the poll cadence and this poll skipped it: a lease that ran out
+          // since may hold work, so look once more before calling the queue drained.
+          this.recoveredAt = Number.NEGATIVE_INFINITY;
+          continue;
+        }
         await this.sleep(this.waker, config.pollIntervalSeconds * 1000);
       }
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
@@ -204,15 +210,17 @@ export class Producer {
 
   /**
    * One poll: recover, check the brake, claim and start what fits. Says how many tasks it
-   * claimed, and whether work is waiting for money held by calls in flight to settle.
+   * claimed, whether work is waiting for money held by calls in flight to settle, and whether
+   * it looked for lost claims.
    */
-  private async poll(): Promise<{ claimed: number; waiting: boolean }> {
+  private async poll(): Promise<{ claimed: number; waiting: boolean; recovered: boolean }> {
     const { config, ledger } = this.options;
     await this.notePriceChange(await this.prices.refresh());
     // Leases expire and holds are orphaned with time (a Producer died), not because a slot
     // freed: looking once per poll interval finds them as soon as the timer alone would,
     // instead of costing two write transactions on every early wake (one per dispatch).
-    if (performance.now() - this.recoveredAt >= config.pollIntervalSeconds * 1000) {
+    const recovered = performance.now() - this.recoveredAt >= config.pollIntervalSeconds * 1000;
+    if (recovered) {
       this.recoveredAt = performance.now();
       await this.recovered(
         await ledger.recoverExpiredLeases({
@@ -237,7 +245,7 @@ export class Producer {
         this.abortInFlight();
       }
       await this.observeIdle(false, brake.reason);
-      return { claimed: 0, waiting: false };
+      return { claimed: 0, waiting: false, recovered };
     }
     if (this.killSwitchSeen !== null) {
       this.killSwitchSeen = null;
@@ -285,7 +293,7 @@ export class Producer {
       }
     }
     await this.observeIdle(claimed > 0 || this.running.size > 0 || waiting, null, capped);
-    return { claimed, waiting };
+    return { claimed, waiting, recovered };
   }
 
   /**
