@@ -286,6 +286,34 @@ describe("Producer: waking", () => {
     expect((await p.ledger.getTask(orphan.id))!.status).toBe("done");
   });
 
+  it("notices the brake through the ledger's commit while its only slot is busy and the switch's folder cannot be watched", async () => {
+    const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
+    // The folder does not exist when the Producer starts, so it cannot watch it.
+    const killSwitch = join(p.dir, "not-yet", "kill_switch");
+    const producer = new Producer({
+      config: { ...p.config, pollIntervalSeconds: 30, killSwitch },
+      ledger: p.ledger,
+      clock: p.clock,
+      env: { PATH: process.env.PATH },
+    });
+    const seen: string[] = [];
+    producer.events.onAny((name) => seen.push(name));
+    const slow = await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "slow",
+      payload: { action: "sleep", ms: 5000 },
+    });
+    const running = producer.run();
+    await p.until(() => seen.includes("claimed"));
+    // `producer kill --now`: the file, then its audit row (a ledger commit).
+    await new KillSwitchWatcher(killSwitch, { ledger: p.ledger }).arm("halt", "tester", "now");
+    await p.until(() => seen.includes("kill_armed"), 2000);
+    // Armed with --now: the call in flight was aborted and its task given back.
+    producer.stop();
+    await running;
+    expect((await p.ledger.getTask(slow.id))!.status).toBe("pending");
+  });
+
   it("seals what is written while its only slot is busy, without waiting for the next poll", async () => {
     const p = await producerProject("max_concurrent_dispatches: 1\n", execRole("code"));
     const key = "audit-key-waking";

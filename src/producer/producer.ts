@@ -301,9 +301,10 @@ export class Producer {
    * A ledger commit while every slot is taken is not such a thing: nothing could be claimed,
    * and the rest of a poll is watched for itself (the kill switch) or due by time (lease
    * recovery, the price file), so the sleep runs on to the end of the same interval. Most of
-   * those commits are our own claims; each used to cost a whole extra poll. What was written
-   * is sealed all the same, as that poll would have (an agent's rows are not left open to
-   * rewriting until the next poll).
+   * those commits are our own claims; each used to cost a whole extra poll. Two things that
+   * poll did stay: the brake is looked at (`producer kill` writes the file, then audits: its
+   * commit is the other way to notice it where the file's folder cannot be watched), and what
+   * was written is sealed (an agent's rows are not left open to rewriting until the next poll).
    */
   private async sleep(waker: Waker, intervalMs: number) {
     const until = performance.now() + intervalMs;
@@ -311,6 +312,7 @@ export class Producer {
       const reasons = await waker.wait(Math.max(0, until - performance.now()));
       const full = this.running.size >= this.options.config.maxConcurrentDispatches;
       if (this.stopping || !full || reasons.size !== 1 || !reasons.has("ledger")) return;
+      if (this.killSwitch.state()) return;
       await this.seal();
     }
   }
