@@ -16,9 +16,11 @@ async function pricedProject(yamlExtra = ""): Promise<string> {
   return dir;
 }
 
-/** What is in agent-state besides the ledger's own files. */
+/** What is in agent-state besides the ledger's own files and the CLI's config cache. */
 function stateFiles(dir: string): string[] {
-  return readdirSync(join(dir, "agent-state")).filter((f) => !f.startsWith("ledger.db"));
+  return readdirSync(join(dir, "agent-state")).filter(
+    (f) => !f.startsWith("ledger.db") && f !== "config-cache.json",
+  );
 }
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "litellm-prices.json");

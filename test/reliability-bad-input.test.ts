@@ -107,10 +107,13 @@ async function expectRefusals(cwd: string, cases: readonly Refusal[]): Promise<v
   }
 }
 
-/** The project's files, bar the ledger's own (whose WAL files come and go). */
+/**
+ * The project's files, bar the ledger's own (whose WAL files come and go) and the CLI's config
+ * cache (written by whichever command first loads producer.yaml, refused or not).
+ */
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .filter((f) => !/^agent-state[/\\]ledger\.db/.test(f))
+    .filter((f) => !/^agent-state[/\\](ledger\.db|config-cache\.json$)/.test(f))
     .sort();
 }
 

@@ -1,14 +1,27 @@
 // 6. CLI start-up: wall time of `producer task add`, `producer status`, `producer audit verify`
-// and `producer --help` on a small project, against `node -e 0` measured in the same rounds.
+// and `producer --help` on a small project, against `node -e 0` measured in the same rounds. The
+// warm-up leaves the CLI's config cache (agent-state/config-cache.json) warm, as it is for every
+// command but the first after producer.yaml changes.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { LedgerClient } from "../../dist/index.js";
 import { timed } from "../lib/children.mjs";
 import { cliEnv, loadedModules, missingCommand, producer } from "../lib/cli.mjs";
 import { makeProject } from "../lib/project.mjs";
+import { median as med } from "../lib/stats.mjs";
 import { removeDir } from "../lib/temp.mjs";
 
 export const name = "cli";
 export const title = "CLI start-up vs node -e 0";
+
+/** Issue 16: a quick command starts in at most 2.2 times a bare `node -e 0`. */
+const TARGET = { op: "<=", value: 2.2, text: "<= 2.2x" };
+
+/** "dist 43, better-sqlite3 13, ..." */
+const describe = (loaded) =>
+  Object.entries(loaded.bySource)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
 
 export async function run({ settings, log }) {
   const project = await makeProject({ prefix: "bench-cli-", roles: ["code", "qa"] });
@@ -43,14 +56,21 @@ export async function run({ settings, log }) {
       label: "producer task add",
       words: ["task", "add"],
       args: () => ["task", "add", "--agent", "code", "--title", `added ${adds++}`],
-      target: { op: "<=", value: 3, text: "<= 3.0x" },
+      target: TARGET,
     },
-    { key: "status", label: "producer status", words: ["status"], args: () => ["status"] },
+    {
+      key: "status",
+      label: "producer status",
+      words: ["status"],
+      args: () => ["status"],
+      target: TARGET,
+    },
     {
       key: "audit_verify",
       label: "producer audit verify",
       words: ["audit", "verify"],
       args: () => ["audit", "verify"],
+      target: TARGET,
     },
     { key: "help", label: "producer --help", words: [], args: () => ["--help"] },
   ];
@@ -77,12 +97,14 @@ export async function run({ settings, log }) {
   log(
     `  ${live.map((c) => `${c.label} ${c.ms.toSorted((a, b) => a - b)[Math.floor(c.ms.length / 2)].toFixed(0)} ms`).join(", ")}`,
   );
-  // Untimed: every file `task add` loads, by origin (the library, or which package).
-  const loaded = await loadedModules(
-    commands[1].missing ? ["--help"] : ["task", "add", "--agent", "code", "--title", "counted"],
-    cwd,
-    join(project.dir, "modules.txt"),
-  );
+  // Untimed: every file `task add` loads, by origin (the library, or which package): as timed
+  // above (the warm-up left the config cache warm), and on a first run after producer.yaml changed.
+  const counted = commands[1].missing
+    ? ["--help"]
+    : ["task", "add", "--agent", "code", "--title", "counted"];
+  const loaded = await loadedModules(counted, cwd, join(project.dir, "modules.txt"));
+  rmSync(join(project.dir, "agent-state", "config-cache.json"), { force: true });
+  const cold = await loadedModules(counted, cwd, join(project.dir, "modules.txt"));
   removeDir(project.dir);
 
   const figures = [];
@@ -118,17 +140,14 @@ export async function run({ settings, log }) {
         target: c.target ?? null,
       });
   }
-  const med = (xs) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
   const notes = [];
-  const add = commands.find((c) => c.key === "task_add");
   const help = commands.find((c) => c.key === "help");
-  if (!add.missing && med(add.ratio) > 3) {
+  const missed = live.filter((c) => c.target && med(c.ratio) > c.target.value);
+  if (missed.length > 0) {
     notes.push(
-      `task add: ${Math.round(med(add.ms))} ms vs node -e 0 ${Math.round(med(commands[0].ms))} ms; producer --help alone takes ${Math.round(med(help.ms))} ms, so start-up dominates: ` +
-        `it loads ${loaded.total} JavaScript files (${Object.entries(loaded.bySource)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(", ")}), each resolved, read and compiled at every start. ` +
-        "Fewer files (bundling the CLI into one file at build time; no zod/yaml on paths that do not need them) would move it.",
+      `${missed.map((c) => `${c.label} ${med(c.ratio).toFixed(2)}x`).join(", ")} (node -e 0 ${Math.round(med(commands[0].ms))} ms; producer --help ${Math.round(med(help.ms))} ms): start-up dominates. ` +
+        `With the config cache warm, task add loads ${loaded.total} JavaScript files (${describe(loaded)}), each resolved, read and compiled at every start; ` +
+        `with it cold, ${cold.total} (${describe(cold)}). Fewer files (bundling the CLI at build time) would move it.`,
     );
   }
   return {
@@ -136,6 +155,7 @@ export async function run({ settings, log }) {
     notes,
     details: {
       filesLoadedByTaskAdd: loaded,
+      filesLoadedByTaskAddColdConfigCache: cold,
       rounds,
       project: "producer.yaml with 2 exec roles, a ledger with 200 tasks (100 done)",
       how: "spawn(process.execPath, [bin/producer.js, ...args]) in the project folder, wall time from spawn to exit; each round runs node -e 0 first, then every command once; ratio = command / node -e 0 of the same round",

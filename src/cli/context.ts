@@ -1,5 +1,5 @@
+import { loadConfigCached } from "../config/cache/load.js";
 import { findConfigPath } from "../config/find.js";
-import { loadConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
 import { findDispatchToken } from "../identity/dispatch-token.js";
@@ -18,10 +18,14 @@ export interface CommandEnv {
   setExitCode: (code: number) => void;
 }
 
-/** Finds and loads the project's producer.yaml (from --config, PRODUCER_CONFIG or a parent). */
+/**
+ * Finds and loads the project's producer.yaml (from --config, PRODUCER_CONFIG or a parent),
+ * through the config cache: a quick command pays for the YAML parser and the schema only when
+ * the file changed since the last good load.
+ */
 export async function loadProject(ctx: CommandEnv): Promise<ProducerConfig> {
   const path = findConfigPath({ cwd: ctx.cwd, env: ctx.env, explicit: ctx.configPath });
-  return loadConfig(path, { env: ctx.env });
+  return loadConfigCached(path, { env: ctx.env });
 }
 
 /** Who a CLI write is attributed to: the dispatched agent's role inside a dispatch, else `cli`. */

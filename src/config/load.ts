@@ -2,13 +2,13 @@
  * Loading producer.yaml: read -> parse YAML -> schema -> cross-field rules -> normalise. Every
  * problem found on the way is collected and thrown as one ConfigError, in file order.
  */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { formatPath, humanErrorMap, show } from "./messages.js";
 import { normalise } from "./normalise.js";
 import { type FoundProblem, issuesToProblems } from "./problems.js";
+import { readConfigText } from "./read.js";
 import { crossFieldProblems, isMapping } from "./rules.js";
 import { AUTH_MODES, producerYamlSchema } from "./schema.js";
 import type { AuthMode, ProducerConfig } from "./types.js";
@@ -31,26 +31,7 @@ export async function loadConfig(
   options: LoadConfigOptions = {},
 ): Promise<ProducerConfig> {
   const file = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new ConfigError(file, [{ path: "", message: readFailure(error) }], {
-      cause: error,
-    });
-  }
-  return parseConfig(text, file, options.env ?? process.env);
-}
-
-/** Words a failed read for someone who just typed a command. */
-function readFailure(error: unknown): string {
-  const code = error instanceof Error && "code" in error ? error.code : undefined;
-  if (code === "ENOENT") {
-    return "not found: run `producer init` to create one, or pass --config";
-  }
-  if (code === "EISDIR") return "is a folder, not a file: pass the path of producer.yaml inside it";
-  if (code === "EACCES" || code === "EPERM") return "cannot be read: permission denied";
-  return `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  return parseConfig(readConfigText(file), file, options.env ?? process.env);
 }
 
 /**

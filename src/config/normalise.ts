@@ -3,7 +3,8 @@
  * defaults filled in and every path made absolute against project_root.
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { DEFAULTS, type ProducerYaml } from "./schema.js";
+import { DEFAULTS } from "./defaults.js";
+import type { ProducerYaml } from "./schema.js";
 import type { AuthMode, ProducerConfig, RoleConfig } from "./types.js";
 
 type RoleYaml = ProducerYaml["agents"][string];

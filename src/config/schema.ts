@@ -4,8 +4,12 @@
  * filled in by `normalise.ts`, once the values they depend on are known to be valid.
  */
 import { z } from "zod";
+import { DEFAULTS } from "./defaults.js";
 import { show } from "./messages.js";
 import type { AuthMode, RuntimeKind } from "./types.js";
+
+// Re-exported by name: DEFAULTS lived here first, and the init scaffolder imports it from here.
+export { DEFAULTS };
 
 /** Accepted values of `auth.mode` (and of env `PRODUCER_AUTH_MODE`). */
 export const AUTH_MODES = [
@@ -24,45 +28,6 @@ export const ROLE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,39}$/;
 /** What {@link ROLE_NAME_PATTERN} allows, in words. */
 export const ROLE_NAME_RULE =
   'invalid role name: use a lowercase letter first, then lowercase letters, digits, "_" or "-" (at most 40 characters)';
-
-/**
- * Every static default in one place. Paths are relative to project_root; the runtime files
- * (kill switch, ledger, escalations, reports, price override) default to places inside
- * agent_state_dir, so moving that one folder moves them all.
- */
-export const DEFAULTS = {
-  projectRoot: ".",
-  agentStateDir: "agent-state",
-  killSwitchFile: "kill_switch",
-  ledgerFile: "ledger.db",
-  escalationsFolder: "escalations",
-  pricingFile: "pricing.json",
-  pollIntervalSeconds: 10,
-  idleThresholdPolls: 12,
-  reportIntervalHours: 6,
-  maxConcurrentDispatches: 1,
-  leaseSeconds: 30,
-  ntfyTopic: "",
-  ntfyServer: "https://ntfy.sh",
-  projectCeilingUsd: 200,
-  softCapRatio: 0.8,
-  authMode: "auto",
-  maxRetries: 3,
-  backoffSeconds: 30,
-  maxDepth: 20,
-  maxChildrenPerTask: 50,
-  maxTasksPerRolePerHour: 500,
-  pricingUpdateSource:
-    "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
-  role: {
-    allowedTools: ["Read", "Glob", "Grep"],
-    maxConcurrent: 1,
-    timeoutMinutes: 30,
-    model: "claude-sonnet-5-5",
-    maxTurns: 30,
-    runtime: "claude",
-  },
-} as const;
 
 const positiveNumber = () => z.number().positive({ error: "must be a positive number" });
 const positiveInt = () => z.int().positive({ error: "must be a positive whole number" });

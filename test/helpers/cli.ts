@@ -12,13 +12,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `producer ...args` as a child process and collects its output. */
+/**
+ * Runs `producer ...args` as a child process and collects its output. `nodeArgs` go to node
+ * before the binary (e.g. `--import` a hook).
+ */
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    input?: string | Buffer;
+    timeoutMs?: number;
+    nodeArgs?: string[];
+  },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [PRODUCER_BIN, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), PRODUCER_BIN, ...args], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: "1", PRODUCER_CONFIG: "", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],

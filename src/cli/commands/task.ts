@@ -2,11 +2,8 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { LedgerError, UsageError } from "../../errors.js";
 import { requireRole } from "../../ledger/validate.js";
-import { parseSeedText, readSeedFile, toNewTasks } from "../../seed/seed-file.js";
-import { styleFor } from "../../text/style.js";
 import { suggest } from "../../text/suggest.js";
 import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
-import { loadTaskDetail, renderTaskDetail, requireTask } from "../task/detail.js";
 import {
   parseIdList,
   parseInstant,
@@ -16,7 +13,6 @@ import {
   parseStatuses,
   readStdin,
 } from "../task/flags.js";
-import { renderTaskTable } from "../task/table.js";
 
 interface AddFlags {
   agent: string;
@@ -40,6 +36,13 @@ interface ListFlags {
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+// What only the reading commands print with is imported inside them, so that `task add`, which
+// agents call over and over, does not load it (see the `cli` benchmark).
+const detailView = () => import("../task/detail.js");
+const tableView = () => import("../task/table.js");
+const styleOf = async (env: CommandEnv) =>
+  (await import("../../text/style.js")).styleFor(env.stdout, env.env);
 
 /**
  * The task the running agent was dispatched for, when this process runs inside a dispatch:
@@ -127,7 +130,10 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
             requireRole("--agent", flags.agent, Object.keys(config.agents), suggest);
           }
         }
-        if (flags.parent !== undefined) await requireTask(ledger, flags.parent);
+        if (flags.parent !== undefined) {
+          const { requireTask } = await detailView();
+          await requireTask(ledger, flags.parent);
+        }
         const [tasks, total] = await Promise.all([
           ledger.listTasks({ ...filter, limit }),
           ledger.countTasks(filter),
@@ -142,11 +148,11 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
         env.stdout.write(total === 0 && noFilter(flags) ? "no tasks yet\n" : "no tasks match\n");
         return;
       }
-      const style = styleFor(env.stdout, env.env);
+      const style = await styleOf(env);
       const width = (env.stdout as { isTTY?: boolean; columns?: number }).isTTY
         ? (env.stdout as { columns?: number }).columns
         : undefined;
-      const lines = renderTaskTable(tasks, style, width);
+      const lines = (await tableView()).renderTaskTable(tasks, style, width);
       if (tasks.length < total) {
         lines.push(
           style.dim(`${tasks.length} of ${total} tasks (raise --limit or narrow the filter)`),
@@ -162,12 +168,11 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .option("--json", "print it as one JSON object")
     .action(async (id: string, flags: { json?: boolean }) => {
       const env = ctx();
+      const { loadTaskDetail, renderTaskDetail } = await detailView();
       const detail = await withProjectLedger(env, (ledger, config) =>
         loadTaskDetail(ledger, id, config.agentStateDir),
       );
-      env.stdout.write(
-        flags.json ? json(detail) : renderTaskDetail(detail, styleFor(env.stdout, env.env)),
-      );
+      env.stdout.write(flags.json ? json(detail) : renderTaskDetail(detail, await styleOf(env)));
     });
 
   task
@@ -228,6 +233,8 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
       // "" would resolve to the current folder and be refused as "a folder": say what is wrong.
       if (file.trim() === "") throw new UsageError('give the seed file\'s path, or "-" for stdin');
       const env = ctx();
+      // Loaded here: the seed file's schema is zod, which `task add` and the rest never need.
+      const { parseSeedText, readSeedFile, toNewTasks } = await import("../../seed/seed-file.js");
       const seed =
         file === "-"
           ? parseSeedText(await readStdin("the seed file", process.stdin, env.stderr), "stdin")

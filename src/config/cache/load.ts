@@ -1,0 +1,61 @@
+/**
+ * The CLI's config load: the full load (YAML parser, schema, rules) runs only when producer.yaml
+ * or anything else its result depends on changed since the last good load; otherwise the
+ * validated config comes from the cache in agent-state. yaml and zod are two thirds of the
+ * files a quick command would otherwise load at every start.
+ */
+import { resolve } from "node:path";
+import { readConfigText } from "../read.js";
+import type { ProducerConfig } from "../types.js";
+import { configCacheKey, installedParsers, type PackageVersion, recordedParsers } from "./key.js";
+import { configCachePath, defaultStateDir, readCacheEntry, writeCacheEntry } from "./store.js";
+
+/** Options of {@link loadConfigCached}. */
+export interface LoadConfigCachedOptions {
+  /** Environment to read overrides from (`PRODUCER_AUTH_MODE`). */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The same config as `loadConfig`, from the cache when its key still matches. A file that fails
+ * to load is never cached: it is loaded, and its problems reported, every time.
+ *
+ * @throws ConfigError listing every problem, exactly as `loadConfig` does.
+ */
+export async function loadConfigCached(
+  path: string,
+  options: LoadConfigCachedOptions,
+): Promise<ProducerConfig> {
+  const file = resolve(path);
+  const text = readConfigText(file);
+  const { env } = options;
+  const cacheFile = configCachePath(file);
+
+  const entry = readCacheEntry(cacheFile);
+  const parsers = entry && recordedParsers(entry.parsers);
+  if (entry && parsers && entry.key === configCacheKey({ file, text, env, parsers })) {
+    return entry.config;
+  }
+
+  const { parseConfig } = await import("../load.js");
+  const config = parseConfig(text, file, env);
+  // Stored only where the next start will look for it (see defaultStateDir).
+  if (config.agentStateDir === defaultStateDir(file)) store(cacheFile, { file, text, env }, config);
+  return config;
+}
+
+/** Caches a good load; best effort, like writeCacheEntry. */
+function store(
+  cacheFile: string,
+  inputs: { file: string; text: string; env: NodeJS.ProcessEnv },
+  config: ProducerConfig,
+): void {
+  let parsers: PackageVersion[];
+  try {
+    parsers = installedParsers();
+  } catch {
+    return; // Packages laid out where require cannot see them: no cache, the load stands.
+  }
+  const key = configCacheKey({ ...inputs, parsers });
+  writeCacheEntry(cacheFile, { key, parsers: parsers.map((p) => p.manifest), config });
+}
