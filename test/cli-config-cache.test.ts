@@ -11,6 +11,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../src/cli/commands/status.js";
@@ -129,7 +130,12 @@ describe("config cache: a damaged cache is ignored and rewritten", () => {
     ["torn in half", (entry) => entry.slice(0, entry.length / 2)],
     // Still JSON, still the right key: only the digest tells the config was changed.
     ["a cap edited in place", (entry) => entry.replace('"dailyCapUsd":5', '"dailyCapUsd":9')],
-    ["the wrong shape", () => '{"key":"0","parsers":[],"config":[]}'],
+    ["the wrong shape", () => '{"key":"0","code":{"packages":[],"modules":[]},"config":[]}'],
+    // Right shape, but the code it names is not there (a package moved, a module deleted).
+    [
+      "code that is gone",
+      (entry) => entry.replace('"modules":["', `"modules":["${join(tmpdir(), "gone.js")}","`),
+    ],
   ];
   for (const [what, spoil] of damage) {
     it(`${what}: the command loads the file, then stores a good entry`, async () => {

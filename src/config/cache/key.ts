@@ -9,15 +9,21 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Bumped when the stored entry's shape changes, so older entries are never read as new. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** The packages the full load runs: a new version may parse or validate differently. */
 const PARSER_PACKAGES = ["yaml", "zod"] as const;
 
-/** An installed package: the path of its package.json and the version it names. */
-export interface PackageVersion {
-  manifest: string;
-  version: string;
+/**
+ * The code that turns producer.yaml into a config, as files: found after a full load (listing
+ * and resolving them costs more than the rest of the key together), recorded in the cache entry,
+ * and checked again at every start without searching.
+ */
+export interface CodeFiles {
+  /** package.json of ai-producer, yaml and zod: their versions count. */
+  packages: string[];
+  /** Every module under src/config (dist/config once built), this cache's own included. */
+  modules: string[];
 }
 
 /** What the key of one load is made of. */
@@ -28,8 +34,8 @@ export interface ConfigCacheInputs {
   text: string;
   /** The environment: `PRODUCER_AUTH_MODE` overrides `auth.mode`. */
   env: NodeJS.ProcessEnv;
-  /** The parser's and the validator's installed versions (see {@link installedParsers}). */
-  parsers: readonly PackageVersion[];
+  /** {@link codeFingerprint} of the code that loads it. */
+  code: string;
 }
 
 /**
@@ -38,69 +44,47 @@ export interface ConfigCacheInputs {
  * and the one variable the load reads, it covers the code that turns text into config, so an
  * upgrade or a rebuild never serves a config the new code would not produce.
  */
-export function configCacheKey({ file, text, env, parsers }: ConfigCacheInputs): string {
-  const inputs = [
-    FORMAT,
-    ownCodeFingerprint(),
-    parsers.map((p) => [p.manifest, p.version]),
-    file,
-    env.PRODUCER_AUTH_MODE ?? null,
-    text,
-  ];
+export function configCacheKey({ file, text, env, code }: ConfigCacheInputs): string {
+  const inputs = [FORMAT, code, file, env.PRODUCER_AUTH_MODE ?? null, text];
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 
-/**
- * Where yaml and zod are installed, and their versions. Resolving a package costs more than the
- * rest of the key together, so this runs only after a full load (which loaded them anyway); the
- * cache entry records the paths, and a later start reads the versions there again
- * ({@link recordedParsers}).
- */
-export function installedParsers(): PackageVersion[] {
-  const require = createRequire(import.meta.url);
-  return PARSER_PACKAGES.map((name) => {
-    const manifest = require.resolve(`${name}/package.json`);
-    return { manifest, version: versionAt(manifest) };
-  });
-}
-
-/** The versions found now at the package.json paths an entry recorded; undefined if any is gone. */
-export function recordedParsers(manifests: unknown): PackageVersion[] | undefined {
-  if (!Array.isArray(manifests) || manifests.length !== PARSER_PACKAGES.length) return undefined;
-  try {
-    return manifests.map((manifest) => {
-      if (typeof manifest !== "string") throw new TypeError("not a path");
-      return { manifest, version: versionAt(manifest) };
-    });
-  } catch {
-    return undefined;
-  }
-}
-
-function versionAt(manifest: string): string {
-  const { version } = JSON.parse(readFileSync(manifest, "utf8")) as { version?: unknown };
-  return String(version);
-}
-
-let fingerprint: string | undefined;
-
-/**
- * ai-producer's version and the size and mtime of every module under src/config (dist/config
- * once built), this cache's own included: a version alone would miss a rebuild in a checkout,
- * where the version stays put while the schema changes.
- */
-function ownCodeFingerprint(): string {
-  if (fingerprint !== undefined) return fingerprint;
+/** The files of the code that loads producer.yaml, as installed now. */
+export function currentCodeFiles(): CodeFiles {
   const here = fileURLToPath(import.meta.url);
   const configDir = dirname(dirname(here));
+  const require = createRequire(import.meta.url);
   const modules = readdirSync(configDir, { recursive: true, encoding: "utf8" })
     .filter((name) => extname(name) === extname(here))
     .sort()
-    .map((name) => {
-      const stats = statSync(join(configDir, name), { bigint: true });
-      return `${name}:${stats.size}:${stats.mtimeNs}`;
+    .map((name) => join(configDir, name));
+  return {
+    packages: [
+      join(configDir, "..", "..", "package.json"),
+      ...PARSER_PACKAGES.map((name) => require.resolve(`${name}/package.json`)),
+    ],
+    modules,
+  };
+}
+
+/**
+ * The packages' versions and the modules' sizes and mtimes: a version alone would miss a rebuild
+ * in a checkout, and a published package's mtimes may not change between versions. A module
+ * added since the files were listed matters only once a listed one imports it, which changes
+ * that one. Undefined when a file is gone or unreadable.
+ */
+export function codeFingerprint(files: CodeFiles): string | undefined {
+  try {
+    const versions = files.packages.map((manifest) => {
+      const { version } = JSON.parse(readFileSync(manifest, "utf8")) as { version?: unknown };
+      return [manifest, String(version)];
     });
-  const version = versionAt(join(configDir, "..", "..", "package.json"));
-  fingerprint = JSON.stringify([version, modules]);
-  return fingerprint;
+    const modules = files.modules.map((path) => {
+      const { size, mtimeMs } = statSync(path);
+      return [path, size, mtimeMs];
+    });
+    return JSON.stringify([versions, modules]);
+  } catch {
+    return undefined;
+  }
 }

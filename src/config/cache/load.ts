@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { readConfigText } from "../read.js";
 import type { ProducerConfig } from "../types.js";
-import { configCacheKey, installedParsers, type PackageVersion, recordedParsers } from "./key.js";
+import { type CodeFiles, codeFingerprint, configCacheKey, currentCodeFiles } from "./key.js";
 import { configCachePath, defaultStateDir, readCacheEntry, writeCacheEntry } from "./store.js";
 
 /** Options of {@link loadConfigCached}. */
@@ -32,8 +32,8 @@ export async function loadConfigCached(
   const cacheFile = configCachePath(file);
 
   const entry = readCacheEntry(cacheFile);
-  const parsers = entry && recordedParsers(entry.parsers);
-  if (entry && parsers && entry.key === configCacheKey({ file, text, env, parsers })) {
+  const code = entry && codeFingerprint(entry.code);
+  if (entry && code !== undefined && entry.key === configCacheKey({ file, text, env, code })) {
     return entry.config;
   }
 
@@ -50,12 +50,13 @@ function store(
   inputs: { file: string; text: string; env: NodeJS.ProcessEnv },
   config: ProducerConfig,
 ): void {
-  let parsers: PackageVersion[];
+  let files: CodeFiles;
   try {
-    parsers = installedParsers();
+    files = currentCodeFiles();
   } catch {
     return; // Packages laid out where require cannot see them: no cache, the load stands.
   }
-  const key = configCacheKey({ ...inputs, parsers });
-  writeCacheEntry(cacheFile, { key, parsers: parsers.map((p) => p.manifest), config });
+  const code = codeFingerprint(files);
+  if (code === undefined) return;
+  writeCacheEntry(cacheFile, { key: configCacheKey({ ...inputs, code }), code: files, config });
 }

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { DEFAULTS } from "../defaults.js";
 import type { ProducerConfig } from "../types.js";
+import type { CodeFiles } from "./key.js";
 
 /** The cache's file name, inside the project's agent-state folder. */
 export const CONFIG_CACHE_FILE = "config-cache.json";
@@ -17,8 +18,8 @@ export const CONFIG_CACHE_FILE = "config-cache.json";
 export interface CacheEntry {
   /** The key it was stored under. */
   key: string;
-  /** The package.json paths of the parser packages whose versions are part of the key. */
-  parsers: string[];
+  /** The files of the code that loaded it, whose state is part of the key. */
+  code: CodeFiles;
   config: ProducerConfig;
 }
 
@@ -54,7 +55,8 @@ export function readCacheEntry(cacheFile: string): CacheEntry | undefined {
   if (!isObject(stored) || typeof stored.key !== "string" || !isObject(stored.config)) {
     return undefined;
   }
-  if (!Array.isArray(stored.parsers) || !stored.parsers.every((p) => typeof p === "string")) {
+  const code = stored.code;
+  if (!isObject(code) || !isPathList(code.packages) || !isPathList(code.modules)) {
     return undefined;
   }
   // JSON.stringify of parsed JSON gives back the text it was stored as, so an edit that still
@@ -62,13 +64,17 @@ export function readCacheEntry(cacheFile: string): CacheEntry | undefined {
   if (digestOf(JSON.stringify(stored.config)) !== stored.digest) return undefined;
   return {
     key: stored.key,
-    parsers: stored.parsers as string[],
+    code: { packages: code.packages, modules: code.modules },
     config: stored.config as unknown as ProducerConfig,
   };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isPathList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((path) => typeof path === "string");
 }
 
 /**
@@ -83,7 +89,7 @@ export function writeCacheEntry(cacheFile: string, entry: CacheEntry): boolean {
   // A value JSON cannot carry (undefined, Infinity) would come back different: not cached.
   if (!isDeepStrictEqual(JSON.parse(configJson), entry.config)) return false;
   const digest = digestOf(configJson);
-  const text = `${JSON.stringify({ key: entry.key, parsers: entry.parsers, digest, config: entry.config })}\n`;
+  const text = `${JSON.stringify({ key: entry.key, code: entry.code, digest, config: entry.config })}\n`;
   const temp = `${cacheFile}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     // "wx": never write through a file or link that is already there.
