@@ -244,7 +244,9 @@ export async function run({ settings, log }) {
     const templateDir = tempDir("bench-lifecycle-preload-");
     const started = performance.now();
     const templates = await preloadTemplates(templateDir, preload);
-    log(`  preloaded ${preload} tasks on each side in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    log(
+      `  preloaded ${preload} tasks on each side in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
     const count = Math.ceil(settings.BENCH_LIFECYCLE_TASKS_NORMAL / 2);
     for (let r = 0; r < Math.max(2, Math.ceil(runs / 2)); r++) {
       const dir = tempDir("bench-lifecycle-scaled-");
