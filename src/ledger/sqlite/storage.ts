@@ -52,6 +52,8 @@ export class SqliteStorage implements Storage {
   private closing: Promise<void> | null = null;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
+  /** This connection committed a write: closing it checkpoints. */
+  private wrote = false;
   private readonly statements = new Map<string, AnyStatement>();
   private readonly rawStatements = new Map<string, AnyStatement>();
   private readonly control: Record<"write" | "read" | "commit" | "rollback", AnyStatement>;
@@ -131,7 +133,10 @@ export class SqliteStorage implements Storage {
     try {
       const result = await work(this.tx);
       this.control.commit.run();
-      if (mode === "write") this.checkpointer.afterCommit();
+      if (mode === "write") {
+        this.wrote = true;
+        this.checkpointer.afterCommit();
+      }
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.control.rollback.run();
@@ -227,8 +232,9 @@ export class SqliteStorage implements Storage {
       this.closed = true;
       await this.checkpointer.close();
       // What this connection wrote goes back into the database file before it leaves (the
-      // last connection to close does that anyway; others may stay open for long).
-      this.checkpointHere();
+      // last connection to close does that anyway; others may stay open for long). A reader
+      // (a dashboard, a report) leaves that to the writers.
+      if (this.wrote) this.checkpointHere();
       this.db.close();
     });
     return this.closing;
