@@ -217,7 +217,8 @@ describe("config cache: problems are reported as without it", () => {
 });
 
 describe("config cache: quick commands do not load the YAML parser or the schema", () => {
-  const LIST_MODULES = join(import.meta.dirname, "fixtures", "list-modules.mjs");
+  // The benchmarks' module lister: one hook serves both.
+  const LIST_MODULES = join(import.meta.dirname, "..", "bench", "lib", "modules", "preload.mjs");
 
   /** The packages under node_modules that `producer ...args` loads. */
   async function packagesLoaded(dir: string, args: string[]): Promise<string[]> {
@@ -226,7 +227,7 @@ describe("config cache: quick commands do not load the YAML parser or the schema
     const out = await runCli(args, {
       cwd: dir,
       nodeArgs: ["--import", LIST_MODULES],
-      env: { LIST_MODULES_FILE: list },
+      env: { BENCH_MODULE_LIST: list },
     });
     expect(out.stderr).toBe("");
     const packages = readFileSync(list, "utf8")
