@@ -143,6 +143,17 @@ export function auditContract(open: OpenLedgerUnderTest): void {
       );
     });
 
+    it("reads the recorded digest at the top level even when details nest their own", async () => {
+      const { ledger, specId } = await historyLedger();
+      await ledger.appendAudit({
+        action: "task.noted",
+        entityType: "task",
+        entityId: specId,
+        details: { a: { digest: "f".repeat(64) } },
+      });
+      expect(await verify(ledger)).toMatchObject({ ok: true, problem: null });
+    });
+
     it("detects any single-field edit of any audit row (property)", async () => {
       const { ledger, raw } = await historyLedger();
       const columns = ["ts", "actor", "action", "entity_type", "entity_id", "details", "row_hash"];

@@ -44,12 +44,17 @@ const DIGEST_KEY = '"digest":"';
 /**
  * The digest an audit row recorded, read from its details without parsing them. Only called
  * once the row's hash has proved the details are the canonical JSON the ledger wrote, where
- * `"digest":"` can only be the top-level key (quotes inside strings are escaped) followed by
- * 64 hex characters.
+ * `"digest":"` is followed by 64 hex characters. When the key appears more than once (a
+ * caller's details may nest their own `digest`), the details are parsed for the top level.
  */
 function recordedDigest(details: string): string | null {
   const at = details.indexOf(DIGEST_KEY);
-  return at < 0 ? null : details.slice(at + DIGEST_KEY.length, at + DIGEST_KEY.length + 64);
+  if (at < 0) return null;
+  if (details.indexOf(DIGEST_KEY, at + 1) >= 0) {
+    const digest = (JSON.parse(details) as { digest?: unknown }).digest;
+    return typeof digest === "string" ? digest : null;
+  }
+  return details.slice(at + DIGEST_KEY.length, at + DIGEST_KEY.length + 64);
 }
 
 /** What the walk over the log gathers for the checks that follow it. */
