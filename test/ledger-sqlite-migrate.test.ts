@@ -3,6 +3,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { AUDIT_GENESIS_PREV_HASH, LedgerClient, ManualClock } from "../src/index.js";
 import { digestColumns, digestOf, rowHash } from "../src/ledger/audit/canonical.js";
+import { PAGE_SIZE } from "../src/ledger/sqlite/database.js";
 import { MIGRATIONS } from "../src/ledger/sqlite/migrations/index.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -80,7 +81,7 @@ function versionTwoLedger(file: string) {
   return hashes;
 }
 
-describe("migrating a SQLite ledger to schema 3", () => {
+describe("migrating a SQLite ledger to the current schema", () => {
   it("keeps the chain, each task's history and its attempts, and goes on writing", async () => {
     const file = join(tempDir(), "ledger.db");
     const hashes = versionTwoLedger(file);
@@ -128,10 +129,28 @@ describe("migrating a SQLite ledger to schema 3", () => {
         name: string;
       }[]
     ).map((r) => r.name);
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
+    // An existing file keeps the page size it was made with.
+    const pageSize = db.pragma("page_size", { simple: true });
     db.close();
+    expect(pageSize).toBe(4096);
+    // Attempts live on their task's row now.
+    expect(tables).not.toContain("task_attempts");
     expect(indexes).not.toContain("tasks_claimable");
     expect(indexes).not.toContain("tasks_leases");
     expect(indexes).not.toContain("tasks_by_creator");
     expect(indexes).toContain("tasks_by_status");
+  });
+
+  it("makes a new ledger with 2 KiB pages", async () => {
+    const file = join(tempDir(), "ledger.db");
+    const ledger = await LedgerClient.open({ dbPath: file, roles: ["code"] });
+    await ledger.insertTask({ agentOwner: "code", title: "t" });
+    await ledger.close();
+    const db = new Database(file, { readonly: true });
+    const pageSize = db.pragma("page_size", { simple: true });
+    db.close();
+    expect(pageSize).toBe(PAGE_SIZE);
+    expect(PAGE_SIZE).toBe(2048);
   });
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/index.js";
+import { RARE_ACTION_TERM } from "../src/ledger/audit/chain.js";
 import { connect } from "../src/ledger/open.js";
 import { SqliteStorage } from "../src/ledger/sqlite/storage.js";
 import { tempDir } from "./helpers/temp.js";
@@ -165,6 +166,18 @@ describe("every read the ledger makes has an index", () => {
       await ledger.close();
     }
     const db = new Database(file, { readonly: true });
+    // Every audit row written tests the partial index's condition: as a chain of `<>` that
+    // needs no temporary b-tree, and queries repeat it word for word to use the index.
+    const index = db
+      .prepare("SELECT sql FROM sqlite_schema WHERE name = 'audit_by_action'")
+      .pluck()
+      .get() as string;
+    expect(index.replace(/\s+/g, " ")).toContain(`WHERE ${RARE_ACTION_TERM}`);
+    const appendRow = statements.find((sql) => sql.startsWith("INSERT INTO audit_log"))!;
+    const opcodes = (
+      db.prepare(`EXPLAIN ${appendRow}`).all(...unbound(appendRow)) as { opcode: string }[]
+    ).map((r) => r.opcode);
+    expect(opcodes).not.toContain("OpenEphemeral");
     const plans = statements.map((sql) => ({
       sql,
       plan: (

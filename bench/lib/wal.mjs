@@ -3,13 +3,17 @@
 import { statSync } from "node:fs";
 import { openRaw } from "./disk.mjs";
 
-const FRAME = 4096 + 24;
 const HEADER = 32;
 
-/** Returns a function measuring WAL frames written by `work()` (sync or async). */
+/**
+ * Returns a function measuring WAL frames written by `work()` (sync or async), and the bytes
+ * they hold: a frame is one page of the file's own size (`pageSize`) plus a 24-byte header.
+ */
 export function walMeter(dbFile) {
   const db = openRaw(dbFile, "NORMAL");
   db.pragma("wal_autocheckpoint = 0");
+  const pageSize = db.pragma("page_size", { simple: true });
+  const FRAME = pageSize + 24;
   const size = () => {
     try {
       return statSync(`${dbFile}-wal`).size;
@@ -18,6 +22,7 @@ export function walMeter(dbFile) {
     }
   };
   return {
+    pageSize,
     reset() {
       db.pragma("wal_checkpoint(TRUNCATE)");
     },

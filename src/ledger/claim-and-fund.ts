@@ -11,7 +11,7 @@ import { type Actor, requireTask, type Scope } from "./scope.js";
 import {
   type ClaimOptions,
   claimTask,
-  endClaim,
+  endHeldClaim,
   nextClaimable,
   recordLateCost,
 } from "./task-transitions.js";
@@ -73,18 +73,12 @@ export async function finishClaim(
   const settlement = settleWith
     ? await settle(scope, settleWith.reservationId, outcome.costUsd ?? 0, settleWith.limits, actor)
     : null;
-  await scope.tx.lock({ kind: "task", id });
+  const ended = await endHeldClaim(scope, id, token, end, outcome, actor);
+  if (ended) return { task: ended, settlement, claimLost: false };
   const current = await requireTask(scope, id);
-  if (current.status !== "in_progress" || current.claimToken !== token) {
-    return {
-      task: await recordLateCost(scope, id, outcome, lostClaimReason(current), actor),
-      settlement,
-      claimLost: true,
-    };
-  }
   return {
-    task: await endClaim(scope, id, token, end, outcome, actor),
+    task: await recordLateCost(scope, id, outcome, lostClaimReason(current), actor),
     settlement,
-    claimLost: false,
+    claimLost: true,
   };
 }

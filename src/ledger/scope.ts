@@ -3,7 +3,7 @@ import { newId, utcIsoNow } from "../clock.js";
 import { LedgerNotFound } from "../errors.js";
 import { digestFromColumns } from "./audit/canonical.js";
 import { TASK_COLUMN_NAMES, TASK_COLUMNS, taskFromTuple } from "./rows.js";
-import type { Tx } from "./storage.js";
+import type { Dialect, Tx } from "./storage.js";
 import type { Task } from "./types.js";
 
 /** Who did something: a role name, `producer`, `cli`, `ui`, `library`, ... */
@@ -52,4 +52,17 @@ export async function requireTask(scope: Scope, id: string, what = "task"): Prom
   const task = await findTask(scope, id);
   if (!task) throw new LedgerNotFound(`no ${what} with id ${JSON.stringify(id)}`);
   return task;
+}
+
+/** A statement whose text depends on the dialect, built once per dialect. */
+export function perDialect(build: (dialect: Dialect) => string): (dialect: Dialect) => string {
+  const built = new Map<string, string>();
+  return (dialect) => {
+    let sql = built.get(dialect.name);
+    if (sql === undefined) {
+      sql = build(dialect);
+      built.set(dialect.name, sql);
+    }
+    return sql;
+  };
 }

@@ -39,6 +39,14 @@ export interface Dialect {
    * entries, so a claim needs no sort: SQLite's rowid.
    */
   readonly filingOrder: string;
+  /**
+   * An `UPDATE tasks SET` term that appends the running claim's attempt to `attempt_log` (one
+   * JSON object and a newline) when the row, before the update, is in progress under a claim;
+   * otherwise appends nothing. It reads the claim from the row's old values (`attempts`,
+   * `started_at`) and the named parameters `@now`, `@attempt_outcome`, `@attempt_error`,
+   * `@attempt_cost`.
+   */
+  readonly endedAttempt: string;
 }
 
 /** One unit of work: every call runs inside the same transaction. */

@@ -91,17 +91,32 @@ export async function listChildren(scope: Scope, id: string): Promise<Task[]> {
 
 /** Every dispatch attempt of a task, oldest first. */
 export async function listAttempts(scope: Scope, id: string): Promise<TaskAttempt[]> {
-  const rows = await scope.tx.all<Record<string, unknown>>(
-    // Ended attempts have rows; the running one is the task row itself.
-    `SELECT task_id, attempt, started_at, finished_at, outcome, error, cost_usd
-       FROM task_attempts WHERE task_id = @id
-     UNION ALL
-     SELECT id, attempts, started_at, NULL, 'running', NULL, 0
-       FROM tasks WHERE id = @id AND status = 'in_progress'
-     ORDER BY started_at, attempt`,
-    { id },
-  );
-  return rows.map(toAttempt);
+  const row = await scope.tx.one<{
+    attempt_log: string;
+    attempts: number;
+    started_at: string | null;
+    status: string;
+  }>("SELECT attempt_log, attempts, started_at, status FROM tasks WHERE id = ?", [id]);
+  if (!row) return [];
+  // Ended attempts are lines of the row's log; the running one is the row itself.
+  const attempts = row.attempt_log
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => toAttempt({ task_id: id, ...(JSON.parse(line) as Record<string, unknown>) }));
+  if (row.status === "in_progress") {
+    attempts.push(
+      toAttempt({
+        task_id: id,
+        attempt: row.attempts,
+        started_at: row.started_at,
+        finished_at: null,
+        outcome: "running",
+        error: null,
+        cost_usd: 0,
+      }),
+    );
+  }
+  return attempts;
 }
 
 /**

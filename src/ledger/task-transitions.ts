@@ -14,7 +14,7 @@ import {
   manualChangeRefusal,
   recoveryEscalates,
 } from "./rules/transitions.js";
-import { type Actor, nowOf, requireTask, type Scope, writeTask } from "./scope.js";
+import { type Actor, nowOf, perDialect, requireTask, type Scope, writeTask } from "./scope.js";
 import type { DispatchOutcome, Task } from "./types.js";
 import { requireInstant, requireLine, requireRole } from "./validate.js";
 
@@ -29,22 +29,34 @@ export interface ClaimOptions {
   actor: Actor;
 }
 
+/** The best claimable task of `role` (priority, then filing order): one row's id. */
+const nextClaimableSql = (filingOrder: string) => `SELECT id FROM tasks
+      WHERE status = 'pending' AND agent_owner = @role AND open_deps = 0
+        AND (not_before IS NULL OR not_before <= @now)
+      ORDER BY priority, ${filingOrder} LIMIT 1`;
+
+const NEXT_CLAIMABLE = perDialect((d) => nextClaimableSql(d.filingOrder));
+
 /** The id of the best claimable task of `role` (priority, then age), if any. */
 export async function nextClaimable(scope: Scope, role: string): Promise<string | undefined> {
-  const row = await scope.tx.one<{ id: string }>(
-    `SELECT id FROM tasks
-      WHERE status = 'pending' AND agent_owner = ? AND open_deps = 0
-        AND (not_before IS NULL OR not_before <= ?)
-      ORDER BY priority, ${scope.tx.dialect.filingOrder} LIMIT 1`,
-    [role, nowOf(scope)],
-  );
+  const row = await scope.tx.one<{ id: string }>(NEXT_CLAIMABLE(scope.tx.dialect), {
+    role,
+    now: nowOf(scope),
+  });
   return row?.id;
 }
 
-const CLAIM = `UPDATE tasks SET status = 'in_progress', claim_token = @token, claimed_by = @claimed_by,
-       lease_expires_at = @lease, attempts = attempts + 1, started_at = @now, updated_at = @now
-     WHERE id = @id AND status = 'pending'
-     RETURNING ${TASK_COLUMNS}`;
+const CLAIM_SET = `UPDATE tasks SET status = 'in_progress', claim_token = @token,
+       claimed_by = @claimed_by, lease_expires_at = @lease, attempts = attempts + 1,
+       started_at = @now, updated_at = @now`;
+
+const CLAIM = `${CLAIM_SET} WHERE id = @id AND status = 'pending' RETURNING ${TASK_COLUMNS}`;
+
+/** The claim of the role's best claimable task, found and taken by one statement. */
+const CLAIM_NEXT = perDialect(
+  (d) => `${CLAIM_SET} WHERE id = (${nextClaimableSql(d.filingOrder)}) AND status = 'pending'
+     RETURNING ${TASK_COLUMNS}`,
+);
 
 /**
  * Claims task `id` if still pending; throws TaskClaimRace when another got it. The attempt
@@ -52,27 +64,11 @@ const CLAIM = `UPDATE tasks SET status = 'in_progress', claim_token = @token, cl
  */
 export async function claimTask(scope: Scope, id: string, options: ClaimOptions): Promise<Task> {
   await scope.tx.lock({ kind: "task", id });
-  const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
   // Optimistic lock: the row must still be pending. Inside BEGIN IMMEDIATE this cannot miss
   // on SQLite; on a backend without a global write lock it is what keeps claims unique.
-  const claimed = await writeTask(scope, CLAIM, {
-    id,
-    token: randomUUID(),
-    claimed_by: options.claimedBy,
-    lease,
-    now: nowOf(scope),
-  });
+  const claimed = await takeClaim(scope, CLAIM, { id }, options);
   if (!claimed) throw new TaskClaimRace(id);
-  const { task, digest } = claimed;
-  await auditTask(
-    scope,
-    options.actor,
-    "task.claimed",
-    id,
-    { attempt: task.attempts, claimed_by: options.claimedBy, lease_expires_at: lease },
-    digest,
-  );
-  return task;
+  return claimed;
 }
 
 /** Claims the best claimable task of `role`, or returns null when there is none. */
@@ -81,8 +77,36 @@ export async function claimNext(
   role: string,
   options: ClaimOptions,
 ): Promise<Task | null> {
-  const id = await nextClaimable(scope, role);
-  return id === undefined ? null : claimTask(scope, id, options);
+  return takeClaim(scope, CLAIM_NEXT(scope.tx.dialect), { role }, options);
+}
+
+/** Runs a claim statement; audits and returns the task it claimed, or null for none. */
+async function takeClaim(
+  scope: Scope,
+  sql: string,
+  which: { id: string } | { role: string },
+  options: ClaimOptions,
+): Promise<Task | null> {
+  const now = nowOf(scope);
+  const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
+  const claimed = await writeTask(scope, sql, {
+    ...which,
+    token: randomUUID(),
+    claimed_by: options.claimedBy,
+    lease,
+    now,
+  });
+  if (!claimed) return null;
+  const { task, digest } = claimed;
+  await auditTask(
+    scope,
+    options.actor,
+    "task.claimed",
+    task.id,
+    { attempt: task.attempts, claimed_by: options.claimedBy, lease_expires_at: lease },
+    digest,
+  );
+  return task;
 }
 
 /** Extends a held lease; false when the claim is no longer ours. */
@@ -101,7 +125,8 @@ export async function heartbeat(
   return changes === 1;
 }
 
-const FINISH_CLAIMED = `UPDATE tasks SET status = @status, claim_token = NULL, claimed_by = NULL,
+const FINISH_CLAIMED = perDialect(
+  (d) => `UPDATE tasks SET status = @status, claim_token = NULL, claimed_by = NULL,
      lease_expires_at = NULL, not_before = @not_before, attempts = attempts - @uncount,
      cost_usd = cost_usd + @cost_usd,
      actual_cost_usd = CASE WHEN @actual_cost_usd IS NULL THEN actual_cost_usd
@@ -112,30 +137,17 @@ const FINISH_CLAIMED = `UPDATE tasks SET status = @status, claim_token = NULL, c
      cache_read_tokens = cache_read_tokens + @cache_read_tokens,
      model = COALESCE(@model, model), result = COALESCE(@result, result),
      last_error = COALESCE(@last_error, last_error),
-     finished_at = @finished_at, updated_at = @now
+     finished_at = @finished_at, updated_at = @now, ${d.endedAttempt}
    WHERE id = @id AND status = 'in_progress' AND claim_token = @claim_token
-   RETURNING ${TASK_COLUMNS}`;
+   RETURNING ${TASK_COLUMNS}`,
+);
 
-const RECORD_ATTEMPT = `INSERT INTO task_attempts
-    (task_id, claim_token, attempt, started_at, finished_at, outcome, error, cost_usd)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/** Writes the attempt a claim made, once it has ended (the task row still as claimed). */
-function recordAttempt(
-  scope: Scope,
-  claimed: Task,
-  end: { at: string; outcome: string; error: string | null; costUsd: number },
-) {
-  return scope.tx.run(RECORD_ATTEMPT, [
-    claimed.id,
-    claimed.claimToken,
-    claimed.attempts,
-    claimed.startedAt ?? end.at,
-    end.at,
-    end.outcome,
-    end.error,
-    end.costUsd,
-  ]);
+/**
+ * The parameters of `Dialect.endedAttempt`: how the running claim ended. The statement adds
+ * the attempt to the task's `attempt_log` only when the row was a running claim.
+ */
+function endedAttempt(outcome: string, error: string | null, costUsd: number) {
+  return { attempt_outcome: outcome, attempt_error: error, attempt_cost: costUsd };
 }
 
 /**
@@ -150,10 +162,26 @@ export async function endClaim(
   outcome: DispatchOutcome,
   actor: Actor,
 ): Promise<Task> {
+  const ended = await endHeldClaim(scope, id, token, end, outcome, actor);
+  if (ended) return ended;
+  // Not held: say why (a missing task throws LedgerNotFound here).
+  throw claimEndRefusal(await requireTask(scope, id), token, end) ?? new TaskClaimRace(id);
+}
+
+/**
+ * Ends the claim if `token` still holds it (the task in progress under that token), or
+ * returns null and changes nothing. The write itself checks the claim, so the common case
+ * reads no row first.
+ */
+export async function endHeldClaim(
+  scope: Scope,
+  id: string,
+  token: string,
+  end: ClaimEnd,
+  outcome: DispatchOutcome,
+  actor: Actor,
+): Promise<Task | null> {
   await scope.tx.lock({ kind: "task", id });
-  const current = await requireTask(scope, id);
-  const refusal = claimEndRefusal(current, token, end);
-  if (refusal) throw refusal;
   if (end.kind === "retry") {
     end = { ...end, notBefore: requireInstant("retryAt", end.notBefore) ?? nowOf(scope) };
   }
@@ -162,12 +190,14 @@ export async function endClaim(
   const status = END_STATUS[end.kind];
   const cost = outcome.costUsd ?? 0;
   const usage = outcome.usage ?? {};
-  const ended = await writeTask(scope, FINISH_CLAIMED, {
+  const uncount = end.kind === "released" ? 1 : 0;
+  // The statement logs the attempt from the row as claimed (its number, its start).
+  const ended = await writeTask(scope, FINISH_CLAIMED(scope.tx.dialect), {
     id,
     claim_token: token,
     status,
     not_before: end.kind === "retry" ? end.notBefore : null,
-    uncount: end.kind === "released" ? 1 : 0,
+    uncount,
     cost_usd: cost,
     actual_cost_usd: outcome.actualCostUsd ?? null,
     input_tokens: usage.inputTokens ?? 0,
@@ -179,10 +209,12 @@ export async function endClaim(
     last_error: error,
     finished_at: status === "pending" ? null : now,
     now,
+    ...endedAttempt(end.kind, error, cost),
   });
-  // The refusal check above read the claim under the task's lock: it cannot have moved.
-  if (!ended) throw new TaskClaimRace(id);
-  await recordAttempt(scope, current, { at: now, outcome: end.kind, error, costUsd: cost });
+  if (!ended) return null;
+  const { task } = ended;
+  // The claim as it ran: a release gave its attempt back, the start time stays on the row.
+  const attempt = task.attempts + uncount;
   // A task done releases the tasks waiting on it: the schema's trigger counts them down.
   await auditTask(
     scope,
@@ -190,22 +222,24 @@ export async function endClaim(
     `task.${end.kind}`,
     id,
     {
-      attempt: current.attempts,
+      attempt,
       cost_usd: cost,
       ...(error === null ? {} : { error }),
       ...(end.kind === "retry" ? { not_before: end.notBefore } : {}),
     },
     ended.digest,
   );
-  return ended.task;
+  return task;
 }
 
-const SET_STATUS = `UPDATE tasks SET status = @status, agent_owner = @agent_owner, attempts = @attempts,
+const SET_STATUS = perDialect(
+  (d) => `UPDATE tasks SET status = @status, agent_owner = @agent_owner, attempts = @attempts,
      not_before = NULL, claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
      last_error = COALESCE(@last_error, last_error), finished_at = @finished_at,
-     updated_at = @now
+     updated_at = @now, ${d.endedAttempt}
    WHERE id = @id AND status = @from
-   RETURNING ${TASK_COLUMNS}`;
+   RETURNING ${TASK_COLUMNS}`,
+);
 
 /** Requeue, kill or reroute a task, refusing transitions that make no sense. */
 export async function changeTask(
@@ -230,7 +264,7 @@ export async function changeTask(
   if (sameRole) throw sameRole;
   const { status, freshStart } = afterManualChange(task, change);
   const now = nowOf(scope);
-  const changed = await writeTask(scope, SET_STATUS, {
+  const changed = await writeTask(scope, SET_STATUS(scope.tx.dialect), {
     id,
     from: task.status,
     status,
@@ -239,11 +273,10 @@ export async function changeTask(
     last_error: change.kind === "kill" && reason ? `killed: ${reason}` : null,
     finished_at: status === "killed" ? now : null,
     now,
+    // Logged only when the change ends a running claim (a kill of a task in progress).
+    ...endedAttempt("killed", reason, 0),
   });
   if (!changed) throw new TaskClaimRace(id);
-  if (task.status === "in_progress" && task.claimToken) {
-    await recordAttempt(scope, task, { at: now, outcome: "killed", error: reason, costUsd: 0 });
-  }
   const verb = changedVerb(change.kind);
   // The money held for its call goes back with the claim. A call still running settles
   // what it spent all the same when it ends (a released hold can still be settled).
@@ -273,7 +306,7 @@ export async function recoverClaim(
   const task = await requireTask(scope, id);
   const now = nowOf(scope);
   const spent = recoveryEscalates(task, maxRetries);
-  const recovered = await writeTask(scope, SET_STATUS, {
+  const recovered = await writeTask(scope, SET_STATUS(scope.tx.dialect), {
     id,
     from: "in_progress",
     status: spent ? "escalated" : "pending",
@@ -282,11 +315,9 @@ export async function recoverClaim(
     last_error: why,
     finished_at: spent ? now : null,
     now,
+    ...endedAttempt("recovered", why, 0),
   });
   if (!recovered) throw new TaskClaimRace(id);
-  if (task.claimToken) {
-    await recordAttempt(scope, task, { at: now, outcome: "recovered", error: why, costUsd: 0 });
-  }
   await releaseHeldForTask(scope, id, actor, "its claim was recovered");
   const details = {
     attempt: task.attempts,

