@@ -35,6 +35,7 @@ describe("WAL checkpoints off the commit path", () => {
   it("leaves checkpoints to a worker thread, and the WAL stays within its bound", async () => {
     const { file, storage, ledger } = await openWith({
       softPages: 50,
+      tailPages: 10,
       hardPages: 1_500,
       everyCommits: 1,
     });
@@ -53,6 +54,7 @@ describe("WAL checkpoints off the commit path", () => {
   it("checkpoints inline past the hard bound when no worker is asked", async () => {
     const { file, storage, ledger } = await openWith({
       softPages: 1_000_000,
+      tailPages: 10,
       hardPages: 100,
       everyCommits: 4,
     });
@@ -69,6 +71,7 @@ describe("WAL checkpoints off the commit path", () => {
   it("writes what it wrote back into the database when it closes", async () => {
     const { file, ledger } = await openWith({
       softPages: 1_000_000,
+      tailPages: 10,
       hardPages: 1_000_000,
       everyCommits: 1,
     });

@@ -13,15 +13,23 @@ import { Worker } from "node:worker_threads";
 export interface CheckpointPolicy {
   /** Pages in the WAL not yet copied back that ask the worker for a checkpoint. */
   softPages: number;
+  /**
+   * What the writer copies itself once the worker has finished a pass: at most this many
+   * pages (more goes back to the worker). Copying the last pages where no commit can land
+   * meanwhile is what lets the next write rewind the WAL, but it costs the writer two
+   * fsyncs and a write per page, so the worker takes passes until the tail is this short.
+   */
+  tailPages: number;
   /** Pages at which the writer checkpoints itself: the bound, if the worker falls behind. */
   hardPages: number;
   /** Commits between two looks at the WAL. */
   everyCommits: number;
 }
 
-/** SQLite's own threshold (1,000 pages, 4 MiB) for the worker; 64 MiB as the bound. */
+/** SQLite's own threshold (1,000 pages) for the worker; 16,000 pages as the bound. */
 export const DEFAULT_CHECKPOINTS: CheckpointPolicy = {
   softPages: 1_000,
+  tailPages: 64,
   hardPages: 16_000,
   everyCommits: 16,
 };
@@ -85,11 +93,11 @@ export class Checkpointer {
     const finished = this.completed;
     if (finished > this.followed) {
       // The worker copied the bulk while we kept writing. A checkpoint alongside a busy
-      // writer never catches up on its own: once what is left is small, copying it here
-      // leaves the WAL fully copied, so the next write rewinds it to the start. If much was
-      // written meanwhile, the worker takes another pass first.
+      // writer never catches up on its own: once what is left is short, copying it here
+      // leaves the WAL fully copied, so the next write rewinds it to the start. Until then
+      // the worker takes another pass (each shorter than the one before).
       this.followed = finished;
-      if (this.walIndex.pendingPages() <= this.policy.softPages) this.checkpointInline();
+      if (this.walIndex.pendingPages() <= this.policy.tailPages) this.checkpointInline();
       else this.ask();
       return;
     }
