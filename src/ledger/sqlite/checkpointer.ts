@@ -34,6 +34,9 @@ export const DEFAULT_CHECKPOINTS: CheckpointPolicy = {
   everyCommits: 16,
 };
 
+/** Worker passes in a row before the writer copies what is left, however much. */
+const MAX_PASSES = 4;
+
 // The worker is plain JavaScript evaluated from this string, so it runs the same from the
 // built package and from the TypeScript sources under test; the driver path comes resolved.
 // It talks through shared memory, not messages: a writer in a tight loop of transactions
@@ -68,6 +71,8 @@ export class Checkpointer {
   /** The last finished worker checkpoint this side has followed up. */
   private followed = 0;
   private commits = 0;
+  /** Worker passes since the writer last copied the tail itself. */
+  private passes = 0;
   private readonly walIndex: WalIndex;
 
   constructor(
@@ -97,15 +102,28 @@ export class Checkpointer {
       // leaves the WAL fully copied, so the next write rewinds it to the start. Until then
       // the worker takes another pass (each shorter than the one before).
       this.followed = finished;
-      if (this.walIndex.pendingPages() <= this.policy.tailPages) this.checkpointInline();
-      else this.ask();
+      const pending = this.walIndex.pendingPages();
+      // A worker that cannot get ahead of the writer (a slow disk, a busy machine) is not
+      // chased for ever: after a few passes, or past the bound, the writer copies the rest.
+      if (
+        pending <= this.policy.tailPages ||
+        pending >= this.policy.hardPages ||
+        ++this.passes >= MAX_PASSES
+      ) {
+        this.passes = 0;
+        this.checkpointInline();
+      } else {
+        this.ask();
+      }
       return;
     }
     if (++this.commits < this.policy.everyCommits) return;
     this.commits = 0;
     const pending = this.walIndex.pendingPages();
-    if (pending >= this.policy.hardPages) this.checkpointInline();
-    else if (pending >= this.policy.softPages && finished === this.asked) this.ask();
+    if (pending >= this.policy.hardPages) {
+      this.passes = 0;
+      this.checkpointInline();
+    } else if (pending >= this.policy.softPages && finished === this.asked) this.ask();
   }
 
   private ask(): void {
