@@ -17,6 +17,11 @@ export interface Scope {
   readonly roles: readonly string[] | null;
   /** This process's host, as claims record it. */
   readonly host: string;
+  /**
+   * The audit chain's head as this transaction last wrote it: a transaction that appends
+   * several rows (a batch of tasks) reads the head once. Unset until the first append.
+   */
+  auditHead?: { seq: number; rowHash: string };
 }
 
 export const nowOf = (scope: Scope): string => utcIsoNow(scope.clock);

@@ -120,7 +120,7 @@ export async function appendAudit(
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
-  const last = await newestRow(scope);
+  const last = scope.auditHead ?? (await newestRow(scope));
   const prevHash = last?.rowHash ?? AUDIT_GENESIS_PREV_HASH;
   const row = {
     seq: (last?.seq ?? 0) + 1,
@@ -136,6 +136,7 @@ export async function appendAudit(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [...hashedValues(row), hashBytes(hash)],
   );
+  scope.auditHead = { seq: row.seq, rowHash: hash };
   // A task's row lists its audit rows (`audit_seqs`): the schema's trigger appends this one.
   return { ...row, prevHash, rowHash: hash };
 }
