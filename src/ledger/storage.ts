@@ -52,6 +52,12 @@ export interface Dialect {
 /** One unit of work: every call runs inside the same transaction. */
 export interface Tx {
   readonly dialect: Dialect;
+  /**
+   * True when a write transaction holds the database's only write lock from its start (SQLite's
+   * `BEGIN IMMEDIATE`): nothing it reads can change before it commits, so it may, for one,
+   * know the seq its next audit row will get before it writes the row.
+   */
+  readonly serialised: boolean;
   /** Every row the statement returns. */
   all<R>(sql: string, params?: Params): Promise<R[]>;
   /** The first row, or undefined. */

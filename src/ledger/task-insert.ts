@@ -1,7 +1,7 @@
 import { smallestIdAt } from "../clock.js";
 import { LedgerError, LedgerNotFound } from "../errors.js";
 import { suggest } from "../text/suggest.js";
-import { auditTask } from "./audit/chain.js";
+import { auditTask, nextAuditSeq } from "./audit/chain.js";
 import { TASK_COLUMNS } from "./rows.js";
 import { type Guardrails, guardrailRefusal } from "./rules/guardrails.js";
 import { type Actor, newIdOf, nowOf, requireTask, type Scope, writeTask } from "./scope.js";
@@ -152,6 +152,7 @@ export async function insertTasks(
       }
       siblings.set(parent?.id ?? "", sameParent);
       perCreator.set(p.createdBy, sameCreator);
+      const listed = await nextAuditSeq(scope);
       const row = await writeTask(scope, INSERT_TASK, {
         id: p.id,
         agent_owner: p.agentOwner,
@@ -167,6 +168,7 @@ export async function insertTasks(
         created_by: p.createdBy,
         created_at: now,
         updated_at: now,
+        audit_seq: listed,
       });
       const details = {
         role: p.agentOwner,
@@ -176,7 +178,7 @@ export async function insertTasks(
         depends_on: depIds,
       };
       if (!row) throw new LedgerError(`task ${p.id} was not stored`, { code: "storage" });
-      await auditTask(scope, actor, "task.created", p.id, details, row.digest);
+      await auditTask(scope, actor, "task.created", p.id, details, row.digest, listed);
       fresh.add(p.id);
       created.push(row.task);
     });
@@ -192,9 +194,11 @@ export async function insertTasks(
 }
 
 const INSERT_TASK = `INSERT INTO tasks (id, agent_owner, title, description, payload, priority,
-    parent_task_id, depth, depends_on, open_deps, not_before, created_by, created_at, updated_at)
+    parent_task_id, depth, depends_on, open_deps, not_before, created_by, created_at, updated_at,
+    audit_seqs)
   VALUES (@id, @agent_owner, @title, @description, @payload, @priority, @parent_task_id,
-    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at)
+    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at,
+    COALESCE(@audit_seq || ',', ''))
   RETURNING ${TASK_COLUMNS}`;
 
 function taskState(scope: Scope, id: string) {

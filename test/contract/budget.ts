@@ -242,6 +242,57 @@ export function budgetContract(open: OpenLedgerUnderTest): void {
     });
   });
 
+  describe("a task's own history", () => {
+    it("lists exactly the log's rows about the task, whatever wrote them", async () => {
+      const { budget, ledger, clock } = await setup();
+      const [a, b] = await ledger.insertTasks([
+        { agentOwner: "code", title: "a" },
+        { agentOwner: "code", title: "b" },
+      ]);
+      // A funded claim killed: its hold's release is audited in the same change.
+      const funded = await budget.claimAndReserve("code");
+      if (funded.kind !== "claimed") throw new Error("expected a claim");
+      await ledger.kill(funded.task.id, { reason: "stuck" });
+      // The call still reports what it spent: a late outcome on a task no longer running.
+      await ledger.finishClaim(
+        funded.task.id,
+        funded.task.claimToken!,
+        { kind: "done" },
+        { costUsd: 0.4 },
+        { settle: { reservationId: funded.reservation.id, limits: budget.limitsFor("code") } },
+      );
+      await ledger.requeue(funded.task.id);
+      // A lease that runs out while its hold is still open.
+      const held = await budget.claimAndReserve("code");
+      if (held.kind !== "claimed") throw new Error("expected a claim");
+      (clock as ManualClock).advance(60 * 60_000);
+      await ledger.recoverExpiredLeases();
+      const last = (await ledger.claimNext("code"))!;
+      await ledger.release(last.id, last.claimToken!, "shutting down");
+      await ledger.appendAudit({ action: "task.noted", entityType: "task", entityId: a!.id });
+      const all = (await ledger.recentAudit(1000)).reverse();
+      for (const task of [a!, b!]) {
+        const own = all.filter((r) => r.entityType === "task" && r.entityId === task.id);
+        expect((await ledger.recentAudit(1000, task.id)).reverse()).toEqual(own);
+      }
+      expect(all.filter((r) => r.entityId === a!.id).map((r) => r.action)).toEqual([
+        "task.created",
+        "task.claimed",
+        "task.killed",
+        "task.late_outcome",
+        "task.requeued",
+        "task.claimed",
+        "task.recovered",
+        "task.claimed",
+        "task.released",
+        "task.noted",
+      ]);
+      expect(all.some((r) => r.action === "budget.holds_released")).toBe(true);
+      expect(all.some((r) => r.action === "task.late_outcome")).toBe(true);
+      expect((await ledger.verifyAuditChain()).ok).toBe(true);
+    });
+  });
+
   describe("claimAndReserve", () => {
     it("claims and holds together; waits while money is held, refuses once it is spent", async () => {
       const { budget, ledger } = await setup();

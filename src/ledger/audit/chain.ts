@@ -111,6 +111,11 @@ export async function appendAudit(
   event: AuditEvent,
   /** The digest of the entity's row as it stands now, when the caller just wrote it. */
   digest?: string,
+  /**
+   * For a task: the seq the caller's write already added to the task row's `audit_seqs`
+   * (from {@link nextAuditSeq}), or null when it added none and this append must.
+   */
+  listedAs: number | null = null,
 ): Promise<AuditRow> {
   const { tx } = scope;
   const details = { ...event.details };
@@ -121,9 +126,17 @@ export async function appendAudit(
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
   const last = scope.auditHead ?? (await newestRow(scope));
+  const seq = (last?.seq ?? 0) + 1;
+  if (listedAs !== null && listedAs !== seq) {
+    // A write between the task's and its audit row appended another row: a bug here, and a
+    // history that would list the wrong row. Refused, so the transaction rolls back.
+    throw new LedgerError(
+      `audit row for task ${event.entityId} would be row ${seq}, but the task row listed row ${listedAs}`,
+    );
+  }
   const prevHash = last?.rowHash ?? AUDIT_GENESIS_PREV_HASH;
   const row = {
-    seq: (last?.seq ?? 0) + 1,
+    seq,
     ts: event.ts,
     actor: event.actor,
     action: event.action,
@@ -136,8 +149,14 @@ export async function appendAudit(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [...hashedValues(row), hashBytes(hash)],
   );
-  scope.auditHead = { seq: row.seq, rowHash: hash };
-  // A task's row lists its audit rows (`audit_seqs`): the schema's trigger appends this one.
+  scope.auditHead = { seq, rowHash: hash };
+  // A task's row lists its audit rows (`audit_seqs`): most task writes added this one already.
+  if (event.entityType === "task" && event.entityId !== null && listedAs === null) {
+    await tx.run("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
+      `${seq},`,
+      event.entityId,
+    ]);
+  }
   return { ...row, prevHash, rowHash: hash };
 }
 
@@ -149,12 +168,25 @@ export function auditTask(
   taskId: string,
   details: Record<string, unknown>,
   digest?: string,
+  listedAs: number | null = null,
 ) {
   return appendAudit(
     scope,
     { ts: nowOf(scope), actor, action, entityType: "task", entityId: taskId, details },
     digest,
+    listedAs,
   );
+}
+
+/**
+ * The seq the transaction's next audit row will get, when that can be known before it is
+ * written (one writer at a time), else null. A task write puts it into `audit_seqs` itself,
+ * saving a second write of the row; its `auditTask` must then be the next row appended.
+ */
+export async function nextAuditSeq(scope: Scope): Promise<number | null> {
+  if (!scope.tx.serialised) return null;
+  scope.auditHead ??= await newestRow(scope);
+  return (scope.auditHead?.seq ?? 0) + 1;
 }
 
 /** True when the newest row is a seal (or there is no row): nothing to seal. */

@@ -171,6 +171,7 @@ export class SqliteStorage implements Storage {
     // throws still rejects the awaiting operation.
     return {
       dialect: this.dialect,
+      serialised: true,
       all: <R>(sql: string, params?: Params) =>
         Promise.resolve(this.statement(sql).all(...bind(params)) as R[]),
       one: <R>(sql: string, params?: Params) =>
