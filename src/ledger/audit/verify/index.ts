@@ -1,7 +1,9 @@
 import type { Scope } from "../../scope.js";
+import { walkChain } from "./chain-pass.js";
 import { verifyEntities } from "./entities.js";
+import { Hashers } from "./hashers.js";
 import { verifyMoney } from "./money.js";
-import { type ChainRow, ChainWalk } from "./walk.js";
+import { ChainWalk } from "./walk.js";
 
 /** Why verification failed, naming the first row that does not fit. */
 export interface AuditProblem {
@@ -35,11 +37,13 @@ export interface AuditVerification {
  * last audit row recorded, then rebuilds the money from the chain. Stops at the first problem
  * and names it. With `expectedHead` (a head hash printed earlier, e.g. in a morning report) it
  * also proves the log was not truncated or rewritten since. Run in a read transaction: one
- * snapshot, and one pass over each table.
+ * snapshot, read by this thread; worker threads hash what it reads meanwhile.
  */
 export async function verifyChain(
   scope: Scope,
   options: { expectedHead?: string; key?: string } = {},
+  /** @internal Tests pass hashers without workers (the reference check alone), or spies. */
+  hashers = new Hashers(),
 ): Promise<AuditVerification> {
   const walk = new ChainWalk(options);
   const result = (problem: AuditProblem | null, entitiesChecked = 0): AuditVerification => ({
@@ -51,35 +55,30 @@ export async function verifyChain(
     entitiesChecked,
     problem,
   });
-  let broken: AuditProblem | null = null;
-  await scope.tx.scan(
-    `SELECT seq, ts, actor, action, entity_type, entity_id, details, row_hash
-       FROM audit_log ORDER BY seq`,
-    undefined,
-    (row) => {
-      broken = walk.check(row as ChainRow);
-      return broken === null;
-    },
-  );
-  if (broken) return result(broken);
-  if (options.expectedHead !== undefined && !walk.sawExpectedHead) {
-    return result({
-      seq: null,
-      reason: `the expected head ${options.expectedHead} is not in the chain: the log was truncated or rewritten after it was recorded (it now ends at row ${walk.prevSeq})`,
-      expected: options.expectedHead,
-      actual: walk.prevHash,
-    });
+  try {
+    const broken = await walkChain(scope.tx, walk, hashers);
+    if (broken) return result(broken);
+    if (options.expectedHead !== undefined && !walk.sawExpectedHead) {
+      return result({
+        seq: null,
+        reason: `the expected head ${options.expectedHead} is not in the chain: the log was truncated or rewritten after it was recorded (it now ends at row ${walk.prevSeq})`,
+        expected: options.expectedHead,
+        actual: walk.prevHash,
+      });
+    }
+    if (options.key && walk.sealedThrough === null && walk.rowsChecked > 0) {
+      return result({
+        seq: null,
+        reason:
+          "no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
+      });
+    }
+    const entities = await verifyEntities(scope.tx, walk.recorded, hashers);
+    return result(
+      entities.problem ?? (await verifyMoney(scope.tx, walk.money, walk.notices)),
+      entities.checked,
+    );
+  } finally {
+    await hashers.close();
   }
-  if (options.key && walk.sealedThrough === null && walk.rowsChecked > 0) {
-    return result({
-      seq: null,
-      reason:
-        "no row of the chain is sealed with PRODUCER_AUDIT_KEY: it was never sealed (no Producer ran with the key), or it was rewritten without its seals",
-    });
-  }
-  const entities = await verifyEntities(scope.tx, walk.recorded);
-  return result(
-    entities.problem ?? (await verifyMoney(scope.tx, walk.money, walk.notices)),
-    entities.checked,
-  );
 }

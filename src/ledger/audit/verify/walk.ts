@@ -42,6 +42,27 @@ export function recordedDigest(details: string): string | null {
 }
 
 /**
+ * A chunk of consecutive rows the hashers found intact (each row's hash matches its contents
+ * and the stored hash before it), with what the database gathered from its rows.
+ */
+export interface IntactChunk {
+  rows: number;
+  first: number;
+  last: number;
+  /** The stored hash the chunk's first row was hashed after, and its last row's. */
+  prevHash: string;
+  lastHash: string;
+  /** The first row whose stored hash is the expected head, or -1. */
+  headAt: number;
+  /** With a key: the seals among the rows and the stored hash of the row before each. */
+  seals: { seq: number; details: string; prevHash: string }[];
+  /** Per audited type: the rows about one of its entities, in chain order. */
+  entities: { type: AuditedEntity; ids: string[]; seqs: number[]; digests: (string | null)[] }[];
+  notices: string[];
+  money: MoneyRow[];
+}
+
+/**
  * The walk along the chain from genesis: where it stands after the rows it took in, and what
  * it gathered from them for the checks that follow (entities, money, notifications).
  * {@link ChainWalk.check} is the reference every row is held to.
@@ -121,5 +142,43 @@ export class ChainWalk {
     this.rowsChecked++;
     if (stored === expectedHead) this.sawExpectedHead = true;
     return null;
+  }
+
+  /**
+   * Takes in a chunk as {@link check} would have, row by row. False, taking nothing in, when
+   * the chunk does not follow on from the rows before or a seal in it does not match: the
+   * caller then checks its rows one by one, which names the problem.
+   */
+  accept(chunk: IntactChunk): boolean {
+    if (
+      chunk.first !== this.prevSeq + 1 ||
+      chunk.last - chunk.first + 1 !== chunk.rows ||
+      chunk.prevHash !== this.prevHash
+    ) {
+      return false;
+    }
+    let sealedThrough = this.sealedThrough;
+    const { key } = this.options;
+    if (key) {
+      for (const seal of chunk.seals) {
+        const mac = (JSON.parse(seal.details) as { mac?: unknown }).mac;
+        if (mac !== sealMac(key, seal.prevHash)) return false;
+        sealedThrough = seal.seq;
+      }
+    }
+    for (const { type, ids, seqs, digests } of chunk.entities) {
+      const byId = this.recorded.get(type)!;
+      for (let i = 0; i < ids.length; i++) {
+        byId.set(ids[i]!, { seq: seqs[i]!, digest: digests[i] ?? null });
+      }
+    }
+    for (const id of chunk.notices) this.notices.add(id);
+    this.money.push(...chunk.money);
+    this.prevHash = chunk.lastHash;
+    this.prevSeq = chunk.last;
+    this.rowsChecked += chunk.rows;
+    this.sealedThrough = sealedThrough;
+    if (chunk.headAt >= 0) this.sawExpectedHead = true;
+    return true;
   }
 }
