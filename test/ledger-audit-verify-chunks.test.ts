@@ -310,6 +310,17 @@ describe("audit verify in chunks", () => {
     expect(title.ok).toBe(true);
   });
 
+  it("walks rows in filing order whatever their rowids, past 2^53 or below 0", async () => {
+    const moved = await verify(
+      tampered((db) => {
+        const move = db.prepare("UPDATE tasks SET rowid = ? WHERE id = ?");
+        for (let i = 0; i < 4400; i += 7) move.run(2n ** 60n + BigInt(i), template.taskIds[i]);
+        move.run(-(2n ** 63n), template.taskIds[4399]);
+      }),
+    );
+    expect(moved).toMatchObject({ ok: true, entitiesChecked: template.taskIds.length + 12 });
+  });
+
   it("names a task edited in either chunk of tasks, by a cent or by the last bit", async () => {
     for (const [index, sql] of [
       [10, "UPDATE tasks SET cost_usd = cost_usd + 0.01 WHERE id = ?"],

@@ -59,6 +59,8 @@ export interface Dialect {
    * `string_agg(expression, separator ORDER BY order)`.)
    */
   stringAgg(expression: string, separator: string, order: string): string;
+  /** The UTF-8 bytes of a text, as binary. (PostgreSQL: `convert_to(text, 'UTF8')`.) */
+  utf8(text: string): string;
   /**
    * The text of a JSON array of `expression` over the rows (those that satisfy `filter`, when
    * given), in `order` as {@link stringAgg}; `[]` over none. `expression` is never binary.

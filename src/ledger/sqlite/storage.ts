@@ -42,6 +42,8 @@ export const sqliteDialect: Dialect = {
   // ORDER BY inside the aggregate sorts them again (200 ms more to verify 300,000 rows). Rows
   // out of order would only fail verify's hash check, and be checked again one by one.
   stringAgg: (expression, separator) => `group_concat(${expression}, ${separator})`,
+  // A ledger file is UTF-8 (SQLite's default encoding, which the ledger never changes).
+  utf8: (text) => `CAST(${text} AS BLOB)`,
   jsonAgg: (expression, _order, filter) =>
     `json_group_array(${expression})${filter ? ` FILTER (WHERE ${filter})` : ""}`,
 };

@@ -19,7 +19,7 @@ const JSON_TYPES = TYPES.map((type) => JSON.stringify(type));
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
 
 /**
- * One chunk of the chain, as one row: its size and seqs, the text the hashers check (per row
+ * One chunk of the chain, as one row: its size and seqs, the UTF-8 the hashers check (per row
  * its JSON array, a newline, its stored hash in hex), and, as JSON arrays, what the walk
  * gathers from its rows (the hashers read the recorded digests). The database builds the
  * strings, so this thread handles a few values per chunk rather than eight per row.
@@ -37,7 +37,7 @@ function chainChunkSql(d: Dialect): { first: string; next: string } {
   });
   const line = `${d.jsonArray(HASHED_COLUMNS)} || ${NL} || ${d.hex("row_hash")}`;
   return chunkStatements(
-    (where) => `SELECT count(*), min(seq), max(seq), ${d.stringAgg(line, NL, "seq")},
+    (where) => `SELECT count(*), min(seq), max(seq), ${d.utf8(d.stringAgg(line, NL, "seq"))},
         ${d.jsonAgg("seq", "seq", seal)}, ${d.jsonAgg(details, "seq", seal)},
         ${d.jsonAgg(id, "seq", notice)},
         ${d.jsonAgg("action", "seq", money)}, ${d.jsonAgg(id, "seq", money)},
@@ -90,16 +90,18 @@ export function walkChain(tx: Tx, walk: ChainWalk, hashers: Hashers): Promise<Au
     const rows = Number(row[0]);
     if (rows === 0) return null;
     if (rows === CHUNK_ROWS) hashers.start();
-    const [, first, last, text, seals, ...gathered] = row as [
+    const [, first, last, bytes, seals, ...gathered] = row as [
       number,
       number,
       number,
-      string,
+      Buffer,
       string,
     ];
     const sealSeqs = sealed ? (JSON.parse(seals) as number[]) : [];
+    // Read before the bytes move to the worker.
+    const lastHash = bytes.toString("latin1", bytes.lastIndexOf(10) + 1);
     const job = {
-      text,
+      bytes,
       rows,
       prev: prevHash,
       head,
@@ -112,7 +114,7 @@ export function walkChain(tx: Tx, walk: ChainWalk, hashers: Hashers): Promise<Au
       first: Number(first),
       last: Number(last),
       prevHash,
-      lastHash: text.slice(text.lastIndexOf("\n") + 1),
+      lastHash,
       gathered,
       sealSeqs,
       verdict: hashers.chain(job),

@@ -19,7 +19,7 @@ function statements(d: Dialect, type: AuditedEntity) {
     // columns: what the hashers digest.
     chunk: chunkStatements(
       (where) => `SELECT count(*), CAST(max(k) AS TEXT), ${d.jsonAgg("CAST(id AS TEXT)", "k")},
-          ${d.stringAgg(d.jsonArray(columns), NL, "k")}
+          ${d.utf8(d.stringAgg(d.jsonArray(columns), NL, "k"))}
         FROM (SELECT ${d.filingOrder} AS k, ${digestColumns(type)} ${from(where)}) AS chunk`,
       after,
     ),
@@ -69,7 +69,7 @@ export async function verifyEntities(
         rows,
         ids,
         verdict: audited
-          ? hashers.digests({ text: String(row[3]), expected: expected as (string | null)[] })
+          ? hashers.digests({ bytes: row[3] as Buffer, expected: expected as (string | null)[] })
           : Promise.resolve(false),
       };
       after = String(row[1]);

@@ -2,12 +2,13 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 /**
- * A chunk of the chain as the database wrote it: per row its JSON array, a newline and its
- * stored hash in hex, rows joined by newlines.
+ * A chunk of the chain as the database wrote it, in UTF-8: per row its JSON array, a newline
+ * and its stored hash in hex, rows joined by newlines. The bytes move to the worker (the
+ * caller cannot use them after), which decodes them: that is work off the main thread.
  */
 export interface ChainJob {
-  text: string;
-  /** How many rows `text` holds. */
+  bytes: Uint8Array;
+  /** How many rows `bytes` holds. */
   rows: number;
   /** The stored hash (hex) of the row before the first. */
   prev: string;
@@ -40,11 +41,12 @@ export type ChainVerdict =
     };
 
 /**
- * Rows of audited entities as the database wrote them: per row the JSON array of its digest
- * columns, rows joined by newlines, and the digest each one must have (null: none recorded).
+ * Rows of audited entities as the database wrote them, in UTF-8: per row the JSON array of
+ * its digest columns, rows joined by newlines; and the digest each one must have (null: none
+ * recorded). The bytes move to the worker.
  */
 export interface DigestJob {
-  text: string;
+  bytes: Uint8Array;
   expected: readonly (string | null)[];
 }
 
@@ -57,6 +59,7 @@ const crypto = require("node:crypto");
 const sha256 = crypto.hash
   ? (text) => crypto.hash("sha256", text, "hex")
   : (text) => crypto.createHash("sha256").update(text).digest("hex");
+const decoder = new TextDecoder();
 
 // The key of a recorded digest as it reads inside a JSON string: \"digest\":\"
 const KEY = JSON.stringify('"digest":"').slice(1, -1);
@@ -102,7 +105,8 @@ function recordedDigest(json, detailsAt, end) {
   return digest.length === 64 && !/["\\]/.test(digest) ? digest : 0;
 }
 
-function chain({ text, rows, prev, head, seals, types }) {
+function chain({ bytes, rows, prev, head, seals, types }) {
+  const text = decoder.decode(bytes);
   const sealPrev = [];
   const digests = types.map(() => []);
   let headAt = -1;
@@ -137,7 +141,8 @@ function restated(json) {
   }
 }
 
-function digests({ text, expected }) {
+function digests({ bytes, expected }) {
+  const text = decoder.decode(bytes);
   let at = 0;
   for (let i = 0; i < expected.length; i++) {
     let end = text.indexOf("\n", at);
@@ -220,9 +225,12 @@ export class Hashers {
     const id = this.nextJob++;
     const entry = this.workers[id % this.workers.length];
     if (!entry) return Promise.resolve(null);
+    // Moved rather than copied, when the bytes are all their buffer holds.
+    const { bytes } = job;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     return new Promise((resolve) => {
       entry.pending.set(id, resolve);
-      entry.worker.postMessage({ id, kind, job });
+      entry.worker.postMessage({ id, kind, job }, own ? [bytes.buffer as ArrayBuffer] : []);
     });
   }
 
