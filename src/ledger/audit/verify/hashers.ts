@@ -51,8 +51,9 @@ export interface DigestJob {
 }
 
 // Plain JavaScript evaluated from this string (as the checkpointer's worker), so it runs the
-// same from the built package and from the TypeScript sources under test. It only hashes
-// and reads strings: the main thread holds the one read transaction and reads every row.
+// same from the built package and from the TypeScript sources under test. It only decodes,
+// hashes and reads text: the main thread holds the one read transaction and reads every row.
+// The text decodes as the driver decodes each value for the reference check.
 const WORKER_SOURCE = String.raw`
 const { parentPort } = require("node:worker_threads");
 const crypto = require("node:crypto");
