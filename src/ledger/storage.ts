@@ -62,11 +62,10 @@ export interface Dialect {
   /** The UTF-8 bytes of a text, as binary. (PostgreSQL: `convert_to(text, 'UTF8')`.) */
   utf8(text: string): string;
   /**
-   * The text of a JSON array of `expression` over the rows (those that satisfy `filter`, when
-   * given), in `order` as {@link stringAgg}; `[]` over none. `expression` is never binary.
-   * (PostgreSQL: `coalesce(json_agg(expression ORDER BY order) FILTER (WHERE filter), '[]')`.)
+   * The text of a JSON array of `expression` over the rows, in `order` as {@link stringAgg}.
+   * `expression` is never binary. (PostgreSQL: `json_agg(expression ORDER BY order)`.)
    */
-  jsonAgg(expression: string, order: string, filter?: string): string;
+  jsonAgg(expression: string, order: string): string;
 }
 
 /** One unit of work: every call runs inside the same transaction. */

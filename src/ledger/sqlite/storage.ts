@@ -44,8 +44,7 @@ export const sqliteDialect: Dialect = {
   stringAgg: (expression, separator) => `group_concat(${expression}, ${separator})`,
   // A ledger file is UTF-8 (SQLite's default encoding, which the ledger never changes).
   utf8: (text) => `CAST(${text} AS BLOB)`,
-  jsonAgg: (expression, _order, filter) =>
-    `json_group_array(${expression})${filter ? ` FILTER (WHERE ${filter})` : ""}`,
+  jsonAgg: (expression) => `json_group_array(${expression})`,
 };
 
 type AnyStatement = Statement<unknown[], unknown>;

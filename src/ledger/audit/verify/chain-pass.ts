@@ -15,34 +15,16 @@ import {
 
 const NL = "'\n'";
 const TYPES = Object.keys(AUDITED_ENTITIES) as AuditedEntity[];
-const JSON_TYPES = TYPES.map((type) => JSON.stringify(type));
-const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
 
 /**
- * One chunk of the chain, as one row: its size and seqs, the UTF-8 the hashers check (per row
- * its JSON array, a newline, its stored hash in hex), and, as JSON arrays, what the walk
- * gathers from its rows (the hashers read the recorded digests). The database builds the
- * strings, so this thread handles a few values per chunk rather than eight per row.
+ * One chunk of the chain, as one row: its size and seqs, and the UTF-8 text the hashers check
+ * and read (per row its JSON array, a newline, its stored hash in hex). The database writes
+ * the text, so this thread handles four values per chunk rather than eight per row.
  */
 function chainChunkSql(d: Dialect): { first: string; next: string } {
-  const details = "CAST(details AS TEXT)";
-  const id = "CAST(entity_id AS TEXT)";
-  const seal = `action = '${AUDIT_SEAL_ACTION}'`;
-  const notice = `action = 'notification.recorded' AND entity_id IS NOT NULL
-    AND (entity_type IS NULL OR entity_type NOT IN (${list(TYPES)}))`;
-  const money = `action IN (${list(MONEY_ACTIONS)})`;
-  const entities = TYPES.flatMap((type) => {
-    const about = `entity_type = '${type}' AND entity_id IS NOT NULL`;
-    return [d.jsonAgg(id, "seq", about), d.jsonAgg("seq", "seq", about)];
-  });
   const line = `${d.jsonArray(HASHED_COLUMNS)} || ${NL} || ${d.hex("row_hash")}`;
   return chunkStatements(
-    (where) => `SELECT count(*), min(seq), max(seq), ${d.utf8(d.stringAgg(line, NL, "seq"))},
-        ${d.jsonAgg("seq", "seq", seal)}, ${d.jsonAgg(details, "seq", seal)},
-        ${d.jsonAgg(id, "seq", notice)},
-        ${d.jsonAgg("action", "seq", money)}, ${d.jsonAgg(id, "seq", money)},
-        ${d.jsonAgg(details, "seq", money)},
-        ${entities.join(", ")}
+    (where) => `SELECT count(*), min(seq), max(seq), ${d.utf8(d.stringAgg(line, NL, "seq"))}
       FROM (SELECT ${HASHED_COLUMNS.join(", ")}, row_hash
               FROM audit_log ${where}ORDER BY seq LIMIT ${CHUNK_ROWS}) AS chunk`,
     "seq > ? ",
@@ -64,9 +46,6 @@ interface ChainChunk {
   last: number;
   prevHash: string;
   lastHash: string;
-  /** The aggregates of {@link chainChunkSql} after the text. */
-  gathered: unknown[];
-  sealSeqs: number[];
   verdict: Promise<ChainVerdict | null>;
 }
 
@@ -78,8 +57,7 @@ interface ChainChunk {
  */
 export function walkChain(tx: Tx, walk: ChainWalk, hashers: Hashers): Promise<AuditProblem | null> {
   const sql = chainChunkSql(tx.dialect);
-  const head = walk.options.expectedHead ?? null;
-  const sealed = Boolean(walk.options.key);
+  const { expectedHead, key } = walk.options;
   let after: number | null = null;
   let prevHash = walk.prevHash;
   const read = async (): Promise<ChainChunk | null> => {
@@ -90,34 +68,24 @@ export function walkChain(tx: Tx, walk: ChainWalk, hashers: Hashers): Promise<Au
     const rows = Number(row[0]);
     if (rows === 0) return null;
     if (rows === CHUNK_ROWS) hashers.start();
-    const [, first, last, bytes, seals, ...gathered] = row as [
-      number,
-      number,
-      number,
-      Buffer,
-      string,
-    ];
-    const sealSeqs = sealed ? (JSON.parse(seals) as number[]) : [];
-    // Read before the bytes move to the worker.
-    const lastHash = bytes.toString("latin1", bytes.lastIndexOf(10) + 1);
-    const job = {
-      bytes,
-      rows,
-      prev: prevHash,
-      head,
-      seals: sealSeqs.map((seq) => seq - first),
-      types: JSON_TYPES,
-    };
+    const bytes = row[3] as Buffer;
     const chunk: ChainChunk = {
       after,
       rows,
-      first: Number(first),
-      last: Number(last),
+      first: Number(row[1]),
+      last: Number(row[2]),
       prevHash,
-      lastHash,
-      gathered,
-      sealSeqs,
-      verdict: hashers.chain(job),
+      // Read before the bytes move to the worker.
+      lastHash: bytes.toString("latin1", bytes.lastIndexOf(10) + 1),
+      verdict: hashers.chain({
+        bytes,
+        rows,
+        prev: prevHash,
+        head: expectedHead ?? null,
+        seal: key ? AUDIT_SEAL_ACTION : null,
+        types: TYPES,
+        money: MONEY_ACTIONS,
+      }),
     };
     after = chunk.last;
     prevHash = chunk.lastHash;
@@ -125,42 +93,26 @@ export function walkChain(tx: Tx, walk: ChainWalk, hashers: Hashers): Promise<Au
   };
   const settle = async (chunk: ChainChunk): Promise<AuditProblem | null> => {
     const verdict = await chunk.verdict;
-    const taken = verdict?.intact ? await intact(tx, chunk, verdict) : null;
-    if (taken && walk.accept(taken)) return null;
+    if (verdict?.intact && walk.accept(await intact(tx, chunk, verdict))) return null;
     return checkRows(tx, walk, chunk.after);
   };
   return inOrder(read, settle);
 }
 
-/**
- * An intact chunk as the walk takes it in, from the aggregates the database gathered and the
- * digests the hashers read; null when the two do not list the same rows.
- */
+/** An intact chunk as the walk takes it in, from what the hashers read from its rows. */
 async function intact(
   tx: Tx,
   chunk: ChainChunk,
   verdict: ChainVerdict & { intact: true },
-): Promise<IntactChunk | null> {
-  const [sealDetails, notices, moneyActions, moneyIds, moneyDetails, ...entities] =
-    chunk.gathered.map((json) => JSON.parse(String(json)) as unknown[]);
-  const seals = chunk.sealSeqs.map((seq, i) => ({
-    seq,
-    details: sealDetails![i] as string,
-    prevHash: verdict.sealPrev[i]!,
-  }));
-  const money = moneyActions!.map(
-    (action, i) => [action, moneyIds![i], moneyDetails![i]] as [string, string | null, string],
-  );
-  const byType = [];
-  for (const [t, type] of TYPES.entries()) {
-    const ids = entities[2 * t] as string[];
-    const seqs = entities[2 * t + 1] as number[];
-    const digests = verdict.digests[t]!;
-    if (digests.length !== seqs.length) return null;
+): Promise<IntactChunk> {
+  const entities = [];
+  for (const [t, { ids, rows, digests }] of verdict.entities.entries()) {
+    const seqs = rows.map((row) => chunk.first + row);
     for (const [i, digest] of digests.entries()) {
+      // The details decide: they nest a digest of their own, or escape what follows the key.
       if (digest === 0) digests[i] = recordedDigest(await detailsOf(tx, seqs[i]!));
     }
-    byType.push({ type, ids, seqs, digests: digests as (string | null)[] });
+    entities.push({ type: TYPES[t]!, ids, seqs, digests: digests as (string | null)[] });
   }
   return {
     rows: chunk.rows,
@@ -169,10 +121,14 @@ async function intact(
     prevHash: chunk.prevHash,
     lastHash: chunk.lastHash,
     headAt: verdict.headAt,
-    seals,
-    entities: byType,
-    notices: notices as string[],
-    money,
+    seals: verdict.seals.map(({ row, details, prev }) => ({
+      seq: chunk.first + row,
+      details,
+      prevHash: prev,
+    })),
+    entities,
+    notices: verdict.notices,
+    money: verdict.money,
   };
 }
 

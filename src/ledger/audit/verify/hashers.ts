@@ -14,10 +14,12 @@ export interface ChainJob {
   prev: string;
   /** A head hash to look for among the stored hashes, or null. */
   head: string | null;
-  /** Rows (0-based, ascending) whose previous row's hash a seal check needs. */
-  seals: readonly number[];
-  /** The audited entity types, as JSON strings: rows about one give their recorded digest. */
+  /** The action of a seal, when seals are to be checked; else null. */
+  seal: string | null;
+  /** The audited entity types: rows about one give their entity and recorded digest. */
   types: readonly string[];
+  /** The actions that move money. */
+  money: readonly string[];
 }
 
 /**
@@ -27,17 +29,21 @@ export interface ChainJob {
  */
 export type ReadDigest = string | null | 0;
 
-/** What the hashers found in a chain chunk. */
+/** What the hashers found in a chain chunk: whether it is intact, and what its rows hold. */
 export type ChainVerdict =
   | { intact: false }
   | {
       intact: true;
       /** The first row whose stored hash is the head looked for, or -1. */
       headAt: number;
-      /** The stored hash of the row before each row of `seals`. */
-      sealPrev: string[];
-      /** Per type of `types`: the digest each row about one of its entities recorded, in order. */
-      digests: ReadDigest[][];
+      /** The seals among the rows: where, their details, the stored hash of the row before. */
+      seals: { row: number; details: string; prev: string }[];
+      /** Per type of `types`: the rows about one of its entities, in order. */
+      entities: { ids: string[]; rows: number[]; digests: ReadDigest[] }[];
+      /** Ids of the notifications recorded. */
+      notices: string[];
+      /** The money rows: action, entity id, details. */
+      money: [string, string | null, string][];
     };
 
 /**
@@ -106,10 +112,20 @@ function recordedDigest(json, detailsAt, end) {
   return digest.length === 64 && !/["\\]/.test(digest) ? digest : 0;
 }
 
-function chain({ bytes, rows, prev, head, seals, types }) {
+// The value of the JSON string or null that "json" holds from "from" to "to".
+function valueOf(json, from, to) {
+  if (json.charCodeAt(from) !== 34) return null;
+  const token = json.slice(from, to);
+  return token.includes("\\") ? JSON.parse(token) : token.slice(1, -1);
+}
+
+// Checks each row's hash, then gathers from it what the walk would (see ChainWalk.check).
+function chain({ bytes, rows, prev, head, seal, types, money }) {
   const text = decoder.decode(bytes);
-  const sealPrev = [];
-  const digests = types.map(() => []);
+  const seals = [];
+  const entities = types.map(() => ({ ids: [], rows: [], digests: [] }));
+  const notices = [];
+  const moneyRows = [];
   let headAt = -1;
   let at = 0;
   for (let i = 0; i < rows; i++) {
@@ -119,18 +135,29 @@ function chain({ bytes, rows, prev, head, seals, types }) {
     if (end < 0) end = text.length;
     const stored = text.slice(mid + 1, end);
     if (sha256(prev + text.slice(at, mid)) !== stored) return { intact: false };
-    if (i === seals[sealPrev.length]) sealPrev.push(prev);
     if (headAt < 0 && stored === head) headAt = i;
     const starts = valueStarts(text, at, mid);
     if (starts === null) return { intact: false };
-    if (text.charCodeAt(starts[4]) === 34) {
-      const type = types.indexOf(text.slice(starts[3], starts[4] - 1));
-      if (type >= 0) digests[type].push(recordedDigest(text, starts[5] + 1, mid));
+    const action = valueOf(text, starts[2], starts[3] - 1);
+    const entityId = valueOf(text, starts[4], starts[5] - 1);
+    const details = () => valueOf(text, starts[5], mid - 1);
+    if (seal !== null && action === seal) seals.push({ row: i, details: details(), prev });
+    if (entityId !== null) {
+      const type = types.indexOf(valueOf(text, starts[3], starts[4] - 1));
+      if (type >= 0) {
+        entities[type].ids.push(entityId);
+        entities[type].rows.push(i);
+        entities[type].digests.push(recordedDigest(text, starts[5] + 1, mid));
+      } else if (action === "notification.recorded") {
+        notices.push(entityId);
+      }
     }
+    if (money.includes(action)) moneyRows.push([action, entityId, details()]);
     prev = stored;
     at = end + 1;
   }
-  return at === text.length + 1 ? { intact: true, headAt, sealPrev, digests } : { intact: false };
+  if (at !== text.length + 1) return { intact: false };
+  return { intact: true, headAt, seals, entities, notices, money: moneyRows };
 }
 
 // JSON.stringify's text of the values: the database may write a number differently.
