@@ -43,7 +43,7 @@ export function recordedDigest(details: string): string | null {
 
 /**
  * A chunk of consecutive rows the hashers found intact (each row's hash matches its contents
- * and the stored hash before it), with what the database gathered from its rows.
+ * and the stored hash before it), with what they read from its rows.
  */
 export interface IntactChunk {
   rows: number;
