@@ -43,7 +43,7 @@ export type { KillMode, KillSwitchState } from "./killswitch/kill-switch.js";
 export { KillSwitchWatcher } from "./killswitch/kill-switch.js";
 export type { AuditEvent } from "./ledger/audit/chain.js";
 export { AUDIT_GENESIS_PREV_HASH } from "./ledger/audit/chain.js";
-export type { AuditProblem, AuditVerification } from "./ledger/audit/verify.js";
+export type { AuditProblem, AuditVerification } from "./ledger/audit/verify/index.js";
 export type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./ledger/budget.js";
 export type { ClaimAndReserve, FinishedClaim } from "./ledger/claim-and-fund.js";
 export type { QueueFlow } from "./ledger/dashboard-reads.js";

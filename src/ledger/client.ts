@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from "../clock.js";
 import * as audit from "./audit/chain.js";
-import { verifyChain } from "./audit/verify.js";
+import { verifyChain } from "./audit/verify/index.js";
 import * as budget from "./budget.js";
 import * as funded from "./claim-and-fund.js";
 import { queueFlow } from "./dashboard-reads.js";

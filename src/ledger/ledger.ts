@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import type { AuditVerification } from "./audit/verify.js";
+import type { AuditVerification } from "./audit/verify/index.js";
 import type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./budget.js";
 import type { ClaimAndReserve, FinishedClaim } from "./claim-and-fund.js";
 import type { QueueFlow } from "./dashboard-reads.js";

@@ -36,7 +36,7 @@ export interface Dialect {
   unindexed(column: string): string;
   /**
    * The column that orders tasks by filing (oldest first) and ends the status index's
-   * entries, so a claim needs no sort: SQLite's rowid.
+   * entries, so a claim needs no sort: SQLite's rowid. It orders decisions and assets too.
    */
   readonly filingOrder: string;
   /**
@@ -47,6 +47,33 @@ export interface Dialect {
    * `@attempt_cost`.
    */
   readonly endedAttempt: string;
+  /**
+   * The text of a JSON array of these columns' values, for `audit verify` to hash in bulk:
+   * ideally exactly what `JSON.stringify` writes for the values the driver returns. Where it
+   * differs (SQLite writes 1.0 for the float 1), verify restates the text in JavaScript or
+   * checks the row the slow way: a difference costs time, never a wrong answer. Numbers must
+   * read back as the same value. A value JSON cannot hold (a BLOB in SQLite) makes the whole
+   * text `!`: never an error, never a JSON array. (PostgreSQL: `'[' || ... || ']'` over
+   * `coalesce(to_json(column)::text, 'null')`.)
+   */
+  jsonArray(columns: readonly string[]): string;
+  /**
+   * A stored hash as lower-case hex; `''` when the column does not hold bytes. (PostgreSQL:
+   * `encode(column, 'hex')`.)
+   */
+  hex(column: string): string;
+  /**
+   * `expression` over the rows, joined by `separator`, in `order`. (PostgreSQL:
+   * `string_agg(expression, separator ORDER BY order)`.)
+   */
+  stringAgg(expression: string, separator: string, order: string): string;
+  /** The UTF-8 bytes of a text, as binary. (PostgreSQL: `convert_to(text, 'UTF8')`.) */
+  utf8(text: string): string;
+  /**
+   * The text of a JSON array of `expression` over the rows, in `order` as {@link stringAgg}.
+   * `expression` is never binary. (PostgreSQL: `json_agg(expression ORDER BY order)`.)
+   */
+  jsonAgg(expression: string, order: string): string;
 }
 
 /** One unit of work: every call runs inside the same transaction. */

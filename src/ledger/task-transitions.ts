@@ -89,7 +89,7 @@ async function takeClaim(
 ): Promise<Task | null> {
   const now = nowOf(scope);
   const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
-  // Parameters as one literal: better-sqlite3 binds an object built by spreading another
+  // Parameters as one literal: the SQLite driver binds an object built by spreading another
   // into its start about ten times slower (measured: 16 us against 1.6 us for 17 names).
   const listed = await nextAuditSeq(scope);
   const claimed = await writeTask(scope, sql, {
