@@ -52,7 +52,10 @@ const CLAIM_SET = `UPDATE tasks SET status = 'in_progress', claim_token = @token
 
 const CLAIM = `${CLAIM_SET} WHERE id = @id AND status = 'pending' RETURNING ${TASK_COLUMNS}`;
 
-/** The claim of the role's best claimable task, found and taken by one statement. */
+/**
+ * The claim of the role's best claimable task, found and taken by one statement. (Where
+ * writers do not queue on one lock, the inner select must also lock the row it picks.)
+ */
 const CLAIM_NEXT = perDialect(
   (d) => `${CLAIM_SET} WHERE id = (${nextClaimableSql(d.filingOrder)}) AND status = 'pending'
      RETURNING ${TASK_COLUMNS}`,
@@ -89,9 +92,9 @@ async function takeClaim(
 ): Promise<Task | null> {
   const now = nowOf(scope);
   const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
+  const listed = await nextAuditSeq(scope);
   // Parameters as one literal: the SQLite driver binds an object built by spreading another
   // into its start about ten times slower (measured: 16 us against 1.6 us for 17 names).
-  const listed = await nextAuditSeq(scope);
   const claimed = await writeTask(scope, sql, {
     audit_seq: listed,
     id: which.id,
