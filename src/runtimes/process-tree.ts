@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 
 /**
  * The variable that marks every process a dispatch starts. Children inherit it, so the
@@ -8,17 +8,85 @@ import { closeSync, openSync, readdirSync, readSync } from "node:fs";
  */
 export const DISPATCH_MARK_VARIABLE = "PRODUCER_DISPATCH_MARK";
 
-/** A fresh, unguessable mark for one dispatch. */
+/**
+ * A fresh, unguessable mark for one dispatch. It ends with the moment it was made (this
+ * host's monotonic clock, ns), which a sweep uses to leave out the processes it had already
+ * seen running before then: they were started before the dispatch and cannot carry its mark.
+ */
 export function newDispatchMark(): string {
-  return randomBytes(12).toString("hex");
+  // The first mark takes a census, so that even the first dispatches' sweeps know what ran
+  // before them.
+  if (census.size === 0) takeCensus();
+  return `${randomBytes(12).toString("hex")}.${process.hrtime.bigint()}`;
+}
+
+/** When `mark` was made, from its tail; 0 (before anything was seen) for any other string. */
+function bornAt(mark: string): bigint {
+  const tail = /\.(\d{1,20})$/.exec(mark);
+  return tail ? BigInt(tail[1]!) : 0n;
 }
 
 /**
  * Where each environment is read. One buffer for the whole process: a scan is synchronous,
- * so no two scans share it at once, and no scan allocates per process (one runs after every
- * dispatch, over every process on the host).
+ * so no two scans share it at once, and no scan allocates per process read.
  */
 const SCAN_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * A process as the sweeps have seen it: the identity of its /proc entry, and when a sweep
+ * first saw it (monotonic ns, taken after the look).
+ */
+interface Seen {
+  ino: number;
+  ctimeMs: number;
+  since: bigint;
+}
+
+/**
+ * Every process the last look at /proc found, by pid. A pid can be reused; the /proc entry of
+ * the process that reuses it is a new inode, with a fresh number (from a counter that wraps
+ * only after 2^32 inodes) and a change time no earlier than that process. So a pid whose entry
+ * kept both is the process seen before; anything else counts as new, which costs only a read.
+ */
+let census = new Map<number, Seen>();
+
+/**
+ * Lists the live processes other than this one and PID 1, with when each was first seen, and
+ * keeps that as the census. One stat of /proc/<pid> each (~2 us; reading an environment costs
+ * three times that, its open checks access to the process's memory).
+ */
+function takeCensus(): Map<number, Seen> {
+  const next = new Map<number, Seen>();
+  if (process.platform !== "linux") return next;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return next;
+  }
+  const fresh: Seen[] = [];
+  for (const entry of entries) {
+    const first = entry.charCodeAt(0);
+    if (first < 48 || first > 57) continue; // not a process: self, sys, meminfo, ...
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    const stat = statSync(`/proc/${entry}`, { throwIfNoEntry: false });
+    if (!stat) continue; // Gone meanwhile.
+    const known = census.get(pid);
+    if (known && known.ino === stat.ino && known.ctimeMs === stat.ctimeMs) {
+      next.set(pid, known);
+    } else {
+      const seen = { ino: stat.ino, ctimeMs: stat.ctimeMs, since: 0n };
+      fresh.push(seen);
+      next.set(pid, seen);
+    }
+  }
+  // Stamped after every look: a process is never dated earlier than it was seen.
+  const now = process.hrtime.bigint();
+  for (const seen of fresh) seen.since = now;
+  census = next;
+  return next;
+}
 
 /**
  * The live processes, other than this one, whose environment carries `mark`. Linux only
@@ -26,7 +94,7 @@ const SCAN_BUFFER = Buffer.allocUnsafe(64 * 1024);
  * process that replaced its whole environment (`env -i`) is not found.
  */
 export function markedProcesses(mark: string): number[] {
-  return scanFor([markNeedle(mark)])[0]!;
+  return scanFor([mark])[0]!;
 }
 
 function markNeedle(mark: string): Buffer {
@@ -34,28 +102,24 @@ function markNeedle(mark: string): Buffer {
 }
 
 /**
- * One pass over /proc for several marks: per mark, the processes carrying it. Every process
- * is looked at: neither pid order (it wraps around) nor anything cheaper in /proc says which
- * processes are younger than a dispatch. Each look is one open, read and close into a shared
- * buffer, and the open is most of the cost (the kernel checks access to the process's memory;
- * ~20 us here), so sharing a pass between dispatches is what makes sweeps cheaper.
+ * One pass over /proc for several marks: per mark, the processes carrying it. A process the
+ * census saw before a mark was made was running before its dispatch started, so it is not
+ * that dispatch's; every other process's environment is read (an open, a read and a close
+ * into a shared buffer). In steady state that leaves the processes started since the oldest
+ * of the marks: the dispatches in flight and what they started, whatever their process group,
+ * session or parent now.
  */
-function scanFor(needles: Buffer[]): number[][] {
-  const found = needles.map((): number[] => []);
+function scanFor(marks: string[]): number[][] {
+  const found = marks.map((): number[] => []);
   if (process.platform !== "linux") return found;
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    const first = entry.charCodeAt(0);
-    if (first < 48 || first > 57) continue; // not a process: self, sys, meminfo, ...
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
-    const hits = environHits(`/proc/${entry}/environ`, needles);
-    for (let i = 0; i < needles.length; i++) if (hits & (1 << i)) found[i]!.push(pid);
+  const needles = marks.map(markNeedle);
+  const born = marks.map(bornAt);
+  for (const [pid, seen] of takeCensus()) {
+    let candidates = 0;
+    for (let i = 0; i < marks.length; i++) if (seen.since >= born[i]!) candidates |= 1 << i;
+    if (candidates === 0) continue;
+    const hits = environHits(`/proc/${pid}/environ`, needles) & candidates;
+    for (let i = 0; i < marks.length; i++) if (hits & (1 << i)) found[i]!.push(pid);
   }
   return found;
 }
@@ -127,7 +191,7 @@ export function endDispatchTree(
 }
 
 /** Dispatches that ended in this turn of the event loop, waiting for the sweep at its end. */
-const batch: { needle: Buffer; signal: NodeJS.Signals; done: (count: number) => void }[] = [];
+const batch: { mark: string; signal: NodeJS.Signals; done: (count: number) => void }[] = [];
 
 /**
  * endDispatchTree for a dispatch that is over: the group is signalled at once, and the marked
@@ -142,7 +206,7 @@ export function endDispatchTreeSoon(
 ): Promise<number> {
   if (groupLeader !== undefined) signalGroup(groupLeader, signal);
   return new Promise((done) => {
-    batch.push({ needle: markNeedle(mark), signal, done });
+    batch.push({ mark, signal, done });
     if (batch.length === 1) setImmediate(sweepBatch);
   });
 }
@@ -151,7 +215,7 @@ function sweepBatch(): void {
   // Bit sets of 31 marks per pass: a bigger batch takes more passes.
   const ended = batch.splice(0, 31);
   if (batch.length > 0) setImmediate(sweepBatch);
-  const found = scanFor(ended.map((e) => e.needle));
+  const found = scanFor(ended.map((e) => e.mark));
   ended.forEach((e, i) => {
     signalAll(found[i]!, e.signal);
     e.done(found[i]!.length);
