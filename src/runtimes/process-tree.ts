@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 
 /**
@@ -17,7 +17,9 @@ export function newDispatchMark(): string {
   // The first mark takes a census, so that even the first dispatches' sweeps know what ran
   // before them.
   if (census.size === 0) takeCensus();
-  return `${randomBytes(12).toString("hex")}.${process.hrtime.bigint()}`;
+  // randomUUID: 122 random bits from Node's pooled CSPRNG output, one OpenSSL call per 128
+  // marks instead of one per mark.
+  return `${randomUUID()}.${process.hrtime.bigint()}`;
 }
 
 /** When `mark` was made, from its tail; 0 (before anything was seen) for any other string. */
