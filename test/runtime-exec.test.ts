@@ -290,6 +290,25 @@ describe.runIf(process.platform === "linux")("processes marked by a dispatch", (
     expect(alive(before)).toBe(true);
   });
 
+  it("keeps finding a process that dropped its mark after a sweep read it", async () => {
+    const mark = newDispatchMark();
+    // Carries the mark until told to go on, then replaces itself with an empty environment.
+    const shedder = spawn("bash", ["-c", "read -r; exec env -i sleep 60"], {
+      // SHLVL: with a socket for stdin, bash would otherwise run ~/.bashrc (see agentEnv).
+      env: { PATH: process.env.PATH, SHLVL: "1", [DISPATCH_MARK_VARIABLE]: mark },
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    onTestFinished(() => {
+      shedder.kill("SIGKILL");
+    });
+    const pid = shedder.pid!;
+    expect(markedProcesses(mark)).toEqual([pid]);
+    shedder.stdin.end("go\n");
+    while (!readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep")) await sleep(10);
+    expect(readFileSync(`/proc/${pid}/environ`, "utf8")).toBe("");
+    expect(markedProcesses(mark)).toEqual([pid]);
+  });
+
   it("leaves out a process the census saw before the mark was made, even one carrying it", async () => {
     // A mark made 300 ms from now: its tail says when (this host's monotonic clock, ns).
     const mark = `${"ab".repeat(12)}.${process.hrtime.bigint() + 300_000_000n}`;

@@ -35,14 +35,19 @@ function bornAt(mark: string): bigint {
 const SCAN_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * A process as the sweeps have seen it: the identity of its /proc entry, and when a sweep
- * first saw it (monotonic ns, taken after the look).
+ * A process as the sweeps have seen it: the identity of its /proc entry, when a sweep first
+ * saw it (monotonic ns, taken after the look), and the marks its environment carried when a
+ * sweep first read it (null until then).
  */
 interface Seen {
   ino: number;
   ctimeMs: number;
   since: bigint;
+  marks: readonly string[] | null;
 }
+
+/** The marks of a process whose environment carries none (most of them). */
+const NO_MARKS: readonly string[] = Object.freeze([]);
 
 /**
  * Every process the last look at /proc found, by pid. A pid can be reused; the /proc entry of
@@ -78,7 +83,7 @@ function takeCensus(): Map<number, Seen> {
     if (known && known.ino === stat.ino && known.ctimeMs === stat.ctimeMs) {
       next.set(pid, known);
     } else {
-      const seen = { ino: stat.ino, ctimeMs: stat.ctimeMs, since: 0n };
+      const seen: Seen = { ino: stat.ino, ctimeMs: stat.ctimeMs, since: 0n, marks: null };
       fresh.push(seen);
       next.set(pid, seen);
     }
@@ -93,69 +98,93 @@ function takeCensus(): Map<number, Seen> {
 /**
  * The live processes, other than this one, whose environment carries `mark`. Linux only
  * (read from /proc); elsewhere the list is empty and only the process group is ended. A
- * process that replaced its whole environment (`env -i`) is not found.
+ * process is judged by the environment it had when a sweep first read it: one that had
+ * replaced its whole environment (`env -i`) by then is not found.
  */
 export function markedProcesses(mark: string): number[] {
   return scanFor([mark])[0]!;
 }
 
-function markNeedle(mark: string): Buffer {
-  return Buffer.from(`${DISPATCH_MARK_VARIABLE}=${mark}\0`);
-}
-
 /**
- * One pass over /proc for several marks: per mark, the processes carrying it. A process the
- * census saw before a mark was made was running before its dispatch started, so it is not
- * that dispatch's; every other process's environment is read (an open, a read and a close
- * into a shared buffer). In steady state that leaves the processes started since the oldest
- * of the marks: the dispatches in flight and what they started, whatever their process group,
- * session or parent now.
+ * One pass over /proc for several marks (at most 31): per mark, the processes carrying it. A
+ * process the census saw before a mark was made was running before its dispatch started, so
+ * it is not that dispatch's. Every other process's environment is read once, the first time
+ * a sweep needs it, and the marks found are kept with the process: it inherited them when it
+ * started, so a later read would say the same, unless the process rewrote its environment
+ * to show a mark it had hidden, which gains it nothing over hiding it for good. In steady
+ * state a sweep reads only the processes started since the previous one.
  */
 function scanFor(marks: string[]): number[][] {
   const found = marks.map((): number[] => []);
   if (process.platform !== "linux") return found;
-  const needles = marks.map(markNeedle);
   const born = marks.map(bornAt);
   for (const [pid, seen] of takeCensus()) {
     let candidates = 0;
     for (let i = 0; i < marks.length; i++) if (seen.since >= born[i]!) candidates |= 1 << i;
     if (candidates === 0) continue;
-    const hits = environHits(`/proc/${pid}/environ`, needles) & candidates;
-    for (let i = 0; i < marks.length; i++) if (hits & (1 << i)) found[i]!.push(pid);
+    if (seen.marks === null) {
+      const environ = readEnviron(`/proc/${pid}/environ`);
+      // Gone meanwhile, or another user's process (not ours to end): looked at again next time.
+      if (environ === null) continue;
+      seen.marks = marksIn(environ);
+    }
+    if (seen.marks.length === 0) continue;
+    for (let i = 0; i < marks.length; i++) {
+      if (candidates & (1 << i) && seen.marks.includes(marks[i]!)) found[i]!.push(pid);
+    }
   }
   return found;
 }
 
 /**
- * Which of `needles` (at most 31) the environment at `path` holds, as a bit set. One larger
- * than the buffer is read in windows that overlap by the longest needle's length less one,
- * so no match is split between two reads.
+ * The whole environment at `path`, in the shared buffer (or a larger one for an environment
+ * past 64 KiB): valid until the next read. Null when it cannot be read to the end.
  */
-function environHits(path: string, needles: Buffer[]): number {
+function readEnviron(path: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch {
-    return 0; // Gone meanwhile, a kernel thread, or another user's process: not ours to end.
+    return null;
   }
-  const overlap = Math.max(...needles.map((n) => n.length)) - 1;
-  let hits = 0;
   try {
-    let kept = 0;
+    let buffer = SCAN_BUFFER;
+    let length = 0;
     for (;;) {
-      const read = readSync(fd, SCAN_BUFFER, kept, SCAN_BUFFER.length - kept, null);
-      if (read === 0) return hits;
-      const filled = kept + read;
-      const window = SCAN_BUFFER.subarray(0, filled);
-      for (let i = 0; i < needles.length; i++) if (window.includes(needles[i]!)) hits |= 1 << i;
-      kept = Math.min(filled, overlap);
-      SCAN_BUFFER.copyWithin(0, filled - kept, filled);
+      if (length === buffer.length) {
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
     }
   } catch {
-    return hits; // Exited while being read.
+    return null; // Exited while being read.
   } finally {
     closeSync(fd);
   }
+}
+
+const MARK_KEY = Buffer.from(`${DISPATCH_MARK_VARIABLE}=`);
+
+/**
+ * Every value that follows `PRODUCER_DISPATCH_MARK=` up to a NUL, wherever that text appears:
+ * inside another variable's value too.
+ */
+function marksIn(environ: Buffer): readonly string[] {
+  let at = environ.indexOf(MARK_KEY);
+  if (at === -1) return NO_MARKS;
+  const found: string[] = [];
+  for (; at !== -1; at = environ.indexOf(MARK_KEY, at + 1)) {
+    const start = at + MARK_KEY.length;
+    const end = environ.indexOf(0, start);
+    if (end === -1) break;
+    // latin1: one character per byte, so only the very bytes of a mark read as that mark.
+    found.push(environ.toString("latin1", start, end));
+  }
+  return found;
 }
 
 /** Sends `signal` to the process group `pid` leads; a group already gone is fine. */
