@@ -3,6 +3,8 @@
  * Everything public is exported here, by name.
  */
 
+import type { Dashboard, DashboardOptions } from "./web/server.js";
+
 export type { BudgetSettings, BudgetSnapshot, FundedClaim, RoleBudget } from "./budget/tracker.js";
 export { BudgetTracker, FALLBACK_RESERVATION_USD } from "./budget/tracker.js";
 export type { Clock } from "./clock.js";
@@ -134,4 +136,13 @@ export type {
   Runtime,
 } from "./runtimes/types.js";
 export type { Dashboard, DashboardOptions } from "./web/server.js";
-export { startDashboard } from "./web/server.js";
+
+/**
+ * Starts the local dashboard of a project. Resolves once it listens. The web server (and hono
+ * with it, ~4 MB) loads on the first call: a process that imports the library to run a
+ * Producer does not carry it, and every agent it spawns forks a smaller process.
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { startDashboard: start } = await import("./web/server.js");
+  return start(options);
+}

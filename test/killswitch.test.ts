@@ -46,6 +46,21 @@ describe("KillSwitchWatcher", () => {
     writeFileSync(path, "stop everything please\n");
     expect(ks.state()?.reason).toBe("stop everything please");
   });
+
+  it("reads a missing file as not armed, and a path it cannot read as armed", () => {
+    const dir = tempDir();
+    expect(new KillSwitchWatcher(join(dir, "kill_switch")).state()).toBeNull();
+    expect(new KillSwitchWatcher(join(dir, "no-folder", "kill_switch")).state()).toBeNull();
+    // A file where a folder should be, or a folder where the file should be: halted.
+    writeFileSync(join(dir, "a-file"), "");
+    expect(new KillSwitchWatcher(join(dir, "a-file", "kill_switch")).state()).toMatchObject({
+      reason: expect.stringContaining("ENOTDIR"),
+      mode: "finish",
+    });
+    expect(new KillSwitchWatcher(dir).state()).toMatchObject({
+      reason: expect.stringContaining("EISDIR"),
+    });
+  });
 });
 
 describe("auto-arm on a burst of failures", () => {

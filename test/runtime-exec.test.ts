@@ -262,7 +262,72 @@ describe.runIf(process.platform === "linux")("processes marked by a dispatch", (
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(alive(bystander)).toBe(true);
   });
+
+  it("finds a process started under a mark after it left its session and lost its parent, at every sweep", async () => {
+    const before = sleeper({}); // Running before the mark: the census has seen it.
+    const mark = newDispatchMark();
+    const pidFile = join(tempDir(), "escapee.pid");
+    // setsid, then a double fork: the middle shell leads a session of its own and exits at
+    // once, leaving its background child to init.
+    const starter = spawn(
+      "bash",
+      ["-c", `setsid bash -c 'sleep 60 & echo $! > "$0"' ${JSON.stringify(pidFile)}`],
+      { env: { PATH: process.env.PATH, [DISPATCH_MARK_VARIABLE]: mark }, stdio: "ignore" },
+    );
+    await new Promise((resolve) => starter.on("exit", resolve));
+    const escapee = Number(readFileSync(pidFile, "utf8"));
+    onTestFinished(() => {
+      if (alive(escapee)) process.kill(escapee, "SIGKILL");
+    });
+    expect(statField(escapee, 4)).not.toBe(starter.pid); // its parent is gone
+    expect(statField(escapee, 6)).not.toBe(statField(process.pid, 6)); // another session
+    expect(markedProcesses(mark)).toEqual([escapee]);
+    // Seen once, it is still read at the next sweep: the census dates it after the mark.
+    expect(markedProcesses(mark)).toEqual([escapee]);
+    expect(await endDispatchTreeSoon(mark, "SIGKILL")).toBe(1);
+    await sleep(200);
+    expect(alive(escapee)).toBe(false);
+    expect(alive(before)).toBe(true);
+  });
+
+  it("keeps finding a process that dropped its mark after a sweep read it", async () => {
+    const mark = newDispatchMark();
+    // Carries the mark until told to go on, then replaces itself with an empty environment.
+    const shedder = spawn("bash", ["-c", "read -r; exec env -i sleep 60"], {
+      // SHLVL: with a socket for stdin, bash would otherwise run ~/.bashrc (see agentEnv).
+      env: { PATH: process.env.PATH, SHLVL: "1", [DISPATCH_MARK_VARIABLE]: mark },
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    onTestFinished(() => {
+      shedder.kill("SIGKILL");
+    });
+    const pid = shedder.pid!;
+    expect(markedProcesses(mark)).toEqual([pid]);
+    shedder.stdin.end("go\n");
+    while (!readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep")) await sleep(10);
+    expect(readFileSync(`/proc/${pid}/environ`, "utf8")).toBe("");
+    expect(markedProcesses(mark)).toEqual([pid]);
+  });
+
+  it("leaves out a process the census saw before the mark was made, even one carrying it", async () => {
+    // A mark made 300 ms from now: its tail says when (this host's monotonic clock, ns).
+    const mark = `${"ab".repeat(12)}.${process.hrtime.bigint() + 300_000_000n}`;
+    const older = sleeper({ [DISPATCH_MARK_VARIABLE]: mark });
+    expect(markedProcesses(newDispatchMark())).toEqual([]); // a sweep: the census sees it
+    await sleep(400);
+    const younger = sleeper({ [DISPATCH_MARK_VARIABLE]: mark });
+    expect(markedProcesses(mark)).toEqual([younger]);
+    expect(alive(older)).toBe(true);
+  });
 });
+
+/** Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat, as a number. */
+function statField(pid: number, n: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces: count from after its closing parenthesis.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(rest[n - 3]);
+}
 
 /** Running, that is: a zombie nobody reaped yet (PID 1 here may not reap) counts as dead. */
 function alive(pid: number): boolean {

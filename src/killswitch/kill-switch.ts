@@ -3,6 +3,7 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -53,6 +54,11 @@ export class KillSwitchWatcher {
   state(): KillSwitchState | null {
     let text: string;
     try {
+      // The Producer asks on every poll, and the file is usually absent: found so without an
+      // exception (and its stack). A stat says "no entry" for a missing file and for a path
+      // through a non-folder alike; only the first means "not armed", so the folder is looked
+      // at too, and anything else is left to the read below, as before.
+      if (!statSync(this.path, { throwIfNoEntry: false }) && this.folderExists()) return null;
       text = readFileSync(this.path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
@@ -65,6 +71,10 @@ export class KillSwitchWatcher {
       };
     }
     return parse(text);
+  }
+
+  private folderExists(): boolean {
+    return statSync(dirname(this.path), { throwIfNoEntry: false })?.isDirectory() === true;
   }
 
   /**

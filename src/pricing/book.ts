@@ -120,8 +120,9 @@ export class PriceBook {
 
   private stampNow(): string {
     try {
-      const stat = statSync(this.options.overrideFile);
-      return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+      // No override is the usual case: said without an exception (and its stack) every poll.
+      const stat = statSync(this.options.overrideFile, { throwIfNoEntry: false });
+      return stat ? `${stat.mtimeMs}:${stat.size}:${stat.ino}` : "absent";
     } catch {
       return "absent";
     }

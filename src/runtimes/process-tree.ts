@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 
 /**
  * The variable that marks every process a dispatch starts. Children inherit it, so the
@@ -8,88 +8,183 @@ import { closeSync, openSync, readdirSync, readSync } from "node:fs";
  */
 export const DISPATCH_MARK_VARIABLE = "PRODUCER_DISPATCH_MARK";
 
-/** A fresh, unguessable mark for one dispatch. */
+/**
+ * A fresh, unguessable mark for one dispatch. It ends with the moment it was made (this
+ * host's monotonic clock, ns), which a sweep uses to leave out the processes it had already
+ * seen running before then: they were started before the dispatch and cannot carry its mark.
+ */
 export function newDispatchMark(): string {
-  return randomBytes(12).toString("hex");
+  // The first mark takes a census, so that even the first dispatches' sweeps know what ran
+  // before them.
+  if (census.size === 0) takeCensus();
+  // randomUUID: 122 random bits from Node's pooled CSPRNG output, one OpenSSL call per 128
+  // marks instead of one per mark.
+  return `${randomUUID()}.${process.hrtime.bigint()}`;
+}
+
+/** When `mark` was made, from its tail; 0 (before anything was seen) for any other string. */
+function bornAt(mark: string): bigint {
+  const tail = /\.(\d{1,20})$/.exec(mark);
+  return tail ? BigInt(tail[1]!) : 0n;
 }
 
 /**
  * Where each environment is read. One buffer for the whole process: a scan is synchronous,
- * so no two scans share it at once, and no scan allocates per process (one runs after every
- * dispatch, over every process on the host).
+ * so no two scans share it at once, and no scan allocates per process read.
  */
 const SCAN_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * The live processes, other than this one, whose environment carries `mark`. Linux only
- * (read from /proc); elsewhere the list is empty and only the process group is ended. A
- * process that replaced its whole environment (`env -i`) is not found.
+ * A process as the sweeps have seen it: the identity of its /proc entry, when a sweep first
+ * saw it (monotonic ns, taken after the look), and the marks its environment carried when a
+ * sweep first read it (null until then).
  */
-export function markedProcesses(mark: string): number[] {
-  return scanFor([markNeedle(mark)])[0]!;
+interface Seen {
+  ino: number;
+  ctimeMs: number;
+  since: bigint;
+  marks: readonly string[] | null;
 }
 
-function markNeedle(mark: string): Buffer {
-  return Buffer.from(`${DISPATCH_MARK_VARIABLE}=${mark}\0`);
-}
+/** The marks of a process whose environment carries none (most of them). */
+const NO_MARKS: readonly string[] = Object.freeze([]);
 
 /**
- * One pass over /proc for several marks: per mark, the processes carrying it. Every process
- * is looked at: neither pid order (it wraps around) nor anything cheaper in /proc says which
- * processes are younger than a dispatch. Each look is one open, read and close into a shared
- * buffer, and the open is most of the cost (the kernel checks access to the process's memory;
- * ~20 us here), so sharing a pass between dispatches is what makes sweeps cheaper.
+ * Every process the last look at /proc found, by pid. A pid can be reused; the /proc entry of
+ * the process that reuses it is a new inode, with a fresh number (from a counter that wraps
+ * only after 2^32 inodes) and a change time no earlier than that process. So a pid whose entry
+ * kept both is the process seen before; anything else counts as new, which costs only a read.
  */
-function scanFor(needles: Buffer[]): number[][] {
-  const found = needles.map((): number[] => []);
-  if (process.platform !== "linux") return found;
+let census = new Map<number, Seen>();
+
+/**
+ * Lists the live processes other than this one and PID 1, with when each was first seen, and
+ * keeps that as the census. One stat of /proc/<pid> each (~2 us; reading an environment costs
+ * three times that, its open checks access to the process's memory).
+ */
+function takeCensus(): Map<number, Seen> {
+  const next = new Map<number, Seen>();
+  if (process.platform !== "linux") return next;
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
-    return found;
+    return next;
   }
+  const fresh: Seen[] = [];
   for (const entry of entries) {
     const first = entry.charCodeAt(0);
     if (first < 48 || first > 57) continue; // not a process: self, sys, meminfo, ...
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
-    const hits = environHits(`/proc/${entry}/environ`, needles);
-    for (let i = 0; i < needles.length; i++) if (hits & (1 << i)) found[i]!.push(pid);
+    const stat = statSync(`/proc/${entry}`, { throwIfNoEntry: false });
+    if (!stat) continue; // Gone meanwhile.
+    const known = census.get(pid);
+    if (known && known.ino === stat.ino && known.ctimeMs === stat.ctimeMs) {
+      next.set(pid, known);
+    } else {
+      const seen: Seen = { ino: stat.ino, ctimeMs: stat.ctimeMs, since: 0n, marks: null };
+      fresh.push(seen);
+      next.set(pid, seen);
+    }
+  }
+  // Stamped after every look: a process is never dated earlier than it was seen.
+  const now = process.hrtime.bigint();
+  for (const seen of fresh) seen.since = now;
+  census = next;
+  return next;
+}
+
+/**
+ * The live processes, other than this one, whose environment carries `mark`. Linux only
+ * (read from /proc); elsewhere the list is empty and only the process group is ended. A
+ * process is judged by the environment it had when a sweep first read it: one that had
+ * replaced its whole environment (`env -i`) by then is not found.
+ */
+export function markedProcesses(mark: string): number[] {
+  return scanFor([mark])[0]!;
+}
+
+/**
+ * One pass over /proc for several marks (at most 31): per mark, the processes carrying it. A
+ * process the census saw before a mark was made was running before its dispatch started, so
+ * it is not that dispatch's. Every other process's environment is read once, the first time
+ * a sweep needs it, and the marks found are kept with the process: it inherited them when it
+ * started, so a later read would say the same, unless the process rewrote its environment
+ * to show a mark it had hidden, which gains it nothing over hiding it for good. In steady
+ * state a sweep reads only the processes started since the previous one.
+ */
+function scanFor(marks: string[]): number[][] {
+  const found = marks.map((): number[] => []);
+  if (process.platform !== "linux") return found;
+  const born = marks.map(bornAt);
+  for (const [pid, seen] of takeCensus()) {
+    let candidates = 0;
+    for (let i = 0; i < marks.length; i++) if (seen.since >= born[i]!) candidates |= 1 << i;
+    if (candidates === 0) continue;
+    if (seen.marks === null) {
+      const environ = readEnviron(`/proc/${pid}/environ`);
+      // Gone meanwhile, or another user's process (not ours to end): looked at again next time.
+      if (environ === null) continue;
+      seen.marks = marksIn(environ);
+    }
+    if (seen.marks.length === 0) continue;
+    for (let i = 0; i < marks.length; i++) {
+      if (candidates & (1 << i) && seen.marks.includes(marks[i]!)) found[i]!.push(pid);
+    }
   }
   return found;
 }
 
 /**
- * Which of `needles` (at most 31) the environment at `path` holds, as a bit set. One larger
- * than the buffer is read in windows that overlap by the longest needle's length less one,
- * so no match is split between two reads.
+ * The whole environment at `path`, in the shared buffer (or a larger one for an environment
+ * past 64 KiB): valid until the next read. Null when it cannot be read to the end.
  */
-function environHits(path: string, needles: Buffer[]): number {
+function readEnviron(path: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch {
-    return 0; // Gone meanwhile, a kernel thread, or another user's process: not ours to end.
+    return null;
   }
-  const overlap = Math.max(...needles.map((n) => n.length)) - 1;
-  let hits = 0;
   try {
-    let kept = 0;
+    let buffer = SCAN_BUFFER;
+    let length = 0;
     for (;;) {
-      const read = readSync(fd, SCAN_BUFFER, kept, SCAN_BUFFER.length - kept, null);
-      if (read === 0) return hits;
-      const filled = kept + read;
-      const window = SCAN_BUFFER.subarray(0, filled);
-      for (let i = 0; i < needles.length; i++) if (window.includes(needles[i]!)) hits |= 1 << i;
-      kept = Math.min(filled, overlap);
-      SCAN_BUFFER.copyWithin(0, filled - kept, filled);
+      if (length === buffer.length) {
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
     }
   } catch {
-    return hits; // Exited while being read.
+    return null; // Exited while being read.
   } finally {
     closeSync(fd);
   }
+}
+
+const MARK_KEY = Buffer.from(`${DISPATCH_MARK_VARIABLE}=`);
+
+/**
+ * Every value that follows `PRODUCER_DISPATCH_MARK=` up to a NUL, wherever that text appears:
+ * inside another variable's value too.
+ */
+function marksIn(environ: Buffer): readonly string[] {
+  let at = environ.indexOf(MARK_KEY);
+  if (at === -1) return NO_MARKS;
+  const found: string[] = [];
+  for (; at !== -1; at = environ.indexOf(MARK_KEY, at + 1)) {
+    const start = at + MARK_KEY.length;
+    const end = environ.indexOf(0, start);
+    if (end === -1) break;
+    // latin1: one character per byte, so only the very bytes of a mark read as that mark.
+    found.push(environ.toString("latin1", start, end));
+  }
+  return found;
 }
 
 /** Sends `signal` to the process group `pid` leads; a group already gone is fine. */
@@ -127,7 +222,7 @@ export function endDispatchTree(
 }
 
 /** Dispatches that ended in this turn of the event loop, waiting for the sweep at its end. */
-const batch: { needle: Buffer; signal: NodeJS.Signals; done: (count: number) => void }[] = [];
+const batch: { mark: string; signal: NodeJS.Signals; done: (count: number) => void }[] = [];
 
 /**
  * endDispatchTree for a dispatch that is over: the group is signalled at once, and the marked
@@ -142,7 +237,7 @@ export function endDispatchTreeSoon(
 ): Promise<number> {
   if (groupLeader !== undefined) signalGroup(groupLeader, signal);
   return new Promise((done) => {
-    batch.push({ needle: markNeedle(mark), signal, done });
+    batch.push({ mark, signal, done });
     if (batch.length === 1) setImmediate(sweepBatch);
   });
 }
@@ -151,7 +246,7 @@ function sweepBatch(): void {
   // Bit sets of 31 marks per pass: a bigger batch takes more passes.
   const ended = batch.splice(0, 31);
   if (batch.length > 0) setImmediate(sweepBatch);
-  const found = scanFor(ended.map((e) => e.needle));
+  const found = scanFor(ended.map((e) => e.mark));
   ended.forEach((e, i) => {
     signalAll(found[i]!, e.signal);
     e.done(found[i]!.length);
