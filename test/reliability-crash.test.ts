@@ -53,7 +53,7 @@ describe("crash safety", () => {
           children: [1, 2].map((n) => ({
             agentOwner: "qa",
             title: `check ${i}.${n}`,
-            payload: { action: "sleep", ms: 100, cost: 0.02 },
+            payload: { action: "sleep", ms: 300, cost: 0.02 },
           })),
         },
       })),
@@ -65,8 +65,15 @@ describe("crash safety", () => {
     let killedMidDispatch = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const run = startCli(["run"], { cwd: dir, env });
-      await new Promise((r) => setTimeout(r, 250 + Math.floor(next() * 900)));
+      // Each kill lands at a random moment after the run's first claim, not at a fixed time
+      // after its start: a fast machine drains the queue sooner, a loaded one starts later,
+      // and either way the kill must catch work in flight.
+      const deadline = Date.now() + 10_000;
+      while (!/claimed:/.test(run.stdout()) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       if (/claimed:/.test(run.stdout())) killedMidDispatch++;
+      await new Promise((r) => setTimeout(r, Math.floor(next() * 250)));
       run.child.kill("SIGKILL");
       await run.exited;
     }
