@@ -226,7 +226,7 @@ export async function run({ settings, log }) {
     notes.push(
       `concurrency ${concurrency}: ${m.overheadMs.toFixed(1)} ms per dispatch between agents; the Producer used ${m.cpuMs.toFixed(1)} ms CPU per dispatch. ` +
         `Of the gap, spawn() blocks ${m.spawnCallMs.toFixed(1)} ms (fork from a ${m.rssMb.toFixed(0)} MB process, and the agent's exec), claimAndReserve + finishClaim take ${ledgerMs.toFixed(1)} ms, ` +
-        `and the sweep of /proc for what the agent left behind stats every process and reads the environment of those started since the dispatch (${m.sweepsPerDispatch.toFixed(2)} sweeps per dispatch)` +
+        `and the sweep of /proc for what the agent left behind lists and stats every process and reads the environment of those started since the dispatch that no sweep has read yet (${m.sweepsPerDispatch.toFixed(2)} sweeps per dispatch)` +
         (m.path
           ? `; step by step (median ms): ${Object.entries(m.path)
               .map(([k, v]) => `${k} ${v}`)
