@@ -424,7 +424,7 @@ export async function run({ settings, log }) {
       ours:
         "LedgerClient.insertTask({agentOwner, title, payload}) -> claimNext(role) -> complete(id, token, {costUsd: 0}); " +
         "each call is one BEGIN IMMEDIATE transaction that also appends a hash-chained audit row (3 audit rows per task), " +
-        "records a task_attempts row when the claim ends, and returns the task (RETURNING). One connection, WAL, foreign_keys on, " +
+        "logs the attempt on the task row when the claim ends, and returns the task (RETURNING). One connection, WAL, foreign_keys on, " +
         "checkpoints in a worker thread. " +
         "The audit chain is verified after every run (not timed).",
       plainjob: PLAINJOB_LIFECYCLE,
