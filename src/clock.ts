@@ -30,20 +30,7 @@ export class ManualClock implements Clock {
 
 /** ISO-8601 UTC timestamp with milliseconds, e.g. `2026-05-06T09:30:00.000Z`. */
 export function utcIsoNow(clock: Clock = systemClock): string {
-  return isoAt(clock.now());
-}
-
-// The ledger stamps several fields per write, mostly within the same millisecond.
-let lastMs = Number.NaN;
-let lastIso = "";
-
-/** The ISO-8601 text of an instant, remembered for the last one asked. */
-function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
+  return new Date(clock.now()).toISOString();
 }
 
 /** The UTC calendar day, `YYYY-MM-DD`; budgets and reports roll over on it. */
