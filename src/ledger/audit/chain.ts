@@ -125,7 +125,7 @@ export async function appendAudit(
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
-  const last = scope.auditHead ?? (await newestRow(scope));
+  const last = await headOf(scope);
   const seq = (last?.seq ?? 0) + 1;
   if (listedAs !== null && listedAs !== seq) {
     // A write between the task's and its audit row appended another row: a bug here, and a
@@ -185,8 +185,13 @@ export function auditTask(
  */
 export async function nextAuditSeq(scope: Scope): Promise<number | null> {
   if (!scope.tx.serialised) return null;
+  return ((await headOf(scope))?.seq ?? 0) + 1;
+}
+
+/** The chain's head as this transaction sees it: read once, then kept by each append. */
+async function headOf(scope: Scope) {
   scope.auditHead ??= await newestRow(scope);
-  return (scope.auditHead?.seq ?? 0) + 1;
+  return scope.auditHead;
 }
 
 /** True when the newest row is a seal (or there is no row): nothing to seal. */

@@ -114,8 +114,7 @@ export class Checkpointer {
         pending >= this.policy.hardPages ||
         ++this.passes >= MAX_PASSES
       ) {
-        this.passes = 0;
-        this.checkpointInline();
+        this.copyRest();
       } else {
         this.ask();
       }
@@ -124,10 +123,14 @@ export class Checkpointer {
     if (++this.commits < this.policy.everyCommits) return;
     this.commits = 0;
     const pending = this.walIndex.pendingPages();
-    if (pending >= this.policy.hardPages) {
-      this.passes = 0;
-      this.checkpointInline();
-    } else if (pending >= this.policy.softPages && finished === this.asked) this.ask();
+    if (pending >= this.policy.hardPages) this.copyRest();
+    else if (pending >= this.policy.softPages && finished === this.asked) this.ask();
+  }
+
+  /** The writer copies what is left itself; the worker's next round starts from none. */
+  private copyRest(): void {
+    this.passes = 0;
+    this.checkpointInline();
   }
 
   private ask(): void {
