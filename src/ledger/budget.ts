@@ -340,10 +340,10 @@ export async function releaseOrphanHolds(scope: Scope, actor: string): Promise<s
 export async function dayBudget(scope: Scope, day: string): Promise<RoleBudgetRow[]> {
   const rows = await scope.tx.all<RoleBudgetRow>(
     `SELECT r.role AS role,
-              COALESCE(b.spent_usd, 0) AS spentUsd,
-              COALESCE(h.reserved, 0) AS reservedUsd,
-              COALESCE(h.n, 0) AS heldCount,
-              b.soft_cap_at AS softCapAt, b.cap_hit_at AS capHitAt, b.cap_hit_reason AS capHitReason
+              COALESCE(b.spent_usd, 0) AS "spentUsd",
+              COALESCE(h.reserved, 0) AS "reservedUsd",
+              COALESCE(h.n, 0) AS "heldCount",
+              b.soft_cap_at AS "softCapAt", b.cap_hit_at AS "capHitAt", b.cap_hit_reason AS "capHitReason"
          FROM (SELECT role FROM budget WHERE day = @day
                UNION SELECT role FROM budget_reservations WHERE day = @day AND state = 'held') r
          LEFT JOIN budget b ON b.day = @day AND b.role = r.role
@@ -368,7 +368,7 @@ export async function spendByDay(
   toDay: string,
 ): Promise<{ day: string; role: string; spentUsd: number }[]> {
   const rows = await scope.tx.all<{ day: string; role: string; spentUsd: number }>(
-    "SELECT day, role, spent_usd AS spentUsd FROM budget WHERE day BETWEEN ? AND ? ORDER BY day, role",
+    `SELECT day, role, spent_usd AS "spentUsd" FROM budget WHERE day BETWEEN ? AND ? ORDER BY day, role`,
     [fromDay, toDay],
   );
   return rows.map((r) => ({ ...r, spentUsd: Number(r.spentUsd) }));

@@ -44,6 +44,10 @@ export async function claimAndReserve(
   budget: { day: string; minimumUsd: number; limits: BudgetLimits },
   options: ClaimOptions,
 ): Promise<ClaimAndReserve> {
+  // The day first (one lock order everywhere: budget day, task rows, audit head): on a server
+  // database the project ceiling spans roles and hosts, so claims of a day queue here, and the
+  // candidate read after it is fresh.
+  await scope.tx.lock({ kind: "budget-day", day: budget.day });
   const candidate = await nextClaimable(scope, role);
   if (candidate === undefined) return { kind: "empty" };
   const outcome = await reserve(

@@ -108,8 +108,8 @@ export async function listNotifications(
 ): Promise<NotificationRecord[]> {
   const rows = await scope.tx.all<Row>(
     `SELECT * FROM notifications
-      WHERE (@since IS NULL OR created_at >= @since) AND (@until IS NULL OR created_at < @until)
-        AND (@delivery IS NULL OR delivery = @delivery)
+      WHERE (CAST(@since AS TEXT) IS NULL OR created_at >= @since) AND (CAST(@until AS TEXT) IS NULL OR created_at < @until)
+        AND (CAST(@delivery AS TEXT) IS NULL OR delivery = @delivery)
       ORDER BY id DESC ${scope.tx.dialect.limit("limit")}`,
     {
       since: filter.since ?? null,

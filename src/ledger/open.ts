@@ -12,10 +12,15 @@ export class LedgerClient extends StoredLedger {
   }
 }
 
-/** How to open a ledger file. Only `dbPath` is required. */
+/** How to open a ledger: a SQLite file (`dbPath`) or a PostgreSQL schema (`ledgerUrl`). */
 export interface LedgerOptions extends Omit<ClientSettings, "dispatch"> {
   /** Path of the SQLite file (`ledger_db` in producer.yaml). */
-  dbPath: string;
+  dbPath?: string;
+  /**
+   * A PostgreSQL ledger instead: `postgres://user@host:5432/database?schema=name`
+   * (`ledger_url`); the password comes from the environment (PGPASSWORD), not the URL.
+   */
+  ledgerUrl?: string;
   /** Create the file and schema if missing (default true; the CLI passes false). */
   create?: boolean;
   /** SQLite durability: NORMAL (default; safe in WAL against crashes) or FULL. */
@@ -47,10 +52,26 @@ export function openLedger(
   });
 }
 
-/** Opens (creating when allowed) a SQLite ledger file and migrates it to the current schema. */
+/**
+ * Opens (creating when allowed) a SQLite ledger file or a PostgreSQL schema and migrates it
+ * to the current schema.
+ */
 export async function openLedgerFile(options: LedgerOptions): Promise<LedgerClient> {
+  const url = options?.ledgerUrl;
+  if (url !== undefined) {
+    if (options.dbPath !== undefined) {
+      throw new LedgerError("LedgerClient.open takes a dbPath or a ledgerUrl, not both");
+    }
+    // Loaded here, not at the top: the backend's driver is only paid for by whoever opens one.
+    const { openPostgresStorage, parseLedgerUrl } = await import("./postgres/index.js");
+    const storage = await openPostgresStorage({
+      address: parseLedgerUrl(url),
+      create: options.create ?? true,
+    });
+    return connect(storage, options);
+  }
   if (!options || typeof options.dbPath !== "string" || options.dbPath === "") {
-    throw new LedgerError("LedgerClient.open needs a dbPath");
+    throw new LedgerError("LedgerClient.open needs a dbPath (a SQLite file) or a ledgerUrl");
   }
   // Loaded here, not at the top: the backend's driver is only paid for by whoever opens one.
   const { openSqliteStorage } = await import("./sqlite/index.js");

@@ -93,9 +93,9 @@ export async function listAssets(
 ): Promise<Asset[]> {
   const rows = await scope.tx.all<Record<string, unknown>>(
     `SELECT * FROM asset_registry
-      WHERE (@task_id IS NULL OR task_id = @task_id)
-        AND (@since IS NULL OR created_at >= @since)
-        AND (@until IS NULL OR created_at < @until)
+      WHERE (CAST(@task_id AS TEXT) IS NULL OR task_id = @task_id)
+        AND (CAST(@since AS TEXT) IS NULL OR created_at >= @since)
+        AND (CAST(@until AS TEXT) IS NULL OR created_at < @until)
       ORDER BY id DESC ${scope.tx.dialect.limit("limit")}`,
     {
       task_id: filter.taskId ?? null,

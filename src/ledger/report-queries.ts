@@ -42,7 +42,7 @@ export interface ReportData {
   rowsFetched: number;
 }
 
-const TASK_LINE = `id, agent_owner AS role, title, cost_usd AS costUsd, attempts, last_error AS lastError`;
+const TASK_LINE = `id, agent_owner AS role, title, cost_usd AS "costUsd", attempts, last_error AS "lastError"`;
 
 /**
  * Gathers a report's facts for [since, until): every total by an aggregate query, every list
@@ -69,7 +69,7 @@ export async function reportData(
   const status = tx.dialect.unindexed("status");
   const shippedByRole = (
     await tx.all<ReportData["shippedByRole"][number]>(
-      `SELECT agent_owner AS role, COUNT(*) AS count, SUM(cost_usd) AS costUsd
+      `SELECT agent_owner AS role, COUNT(*) AS count, SUM(cost_usd) AS "costUsd"
          FROM tasks WHERE ${status} = 'done' AND ${finishedIn}
         GROUP BY agent_owner ORDER BY agent_owner`,
       p,
@@ -89,7 +89,7 @@ export async function reportData(
       p,
     ),
     items: await all<ReportEvent>(
-      `SELECT ts, actor, action, entity_id AS entityId, ${tx.dialect.jsonText("details", reasonKey)} AS reason
+      `SELECT ts, actor, action, entity_id AS "entityId", ${tx.dialect.jsonText("details", reasonKey)} AS reason
          FROM audit_log
         WHERE ${RARE_ACTION_TERM} AND action ${action} AND ts >= @since AND ts < @until
         ORDER BY seq DESC LIMIT @limit`,
@@ -108,7 +108,7 @@ export async function reportData(
         p,
       ),
       items: await all(
-        `SELECT path, agent_owner AS role, task_id AS taskId, kind, created_at AS at FROM asset_registry
+        `SELECT path, agent_owner AS role, task_id AS "taskId", kind, created_at AS at FROM asset_registry
           WHERE created_at >= @since AND created_at < @until ORDER BY id DESC LIMIT @limit`,
         p,
       ),

@@ -40,6 +40,12 @@ export interface Dialect {
    */
   readonly filingOrder: string;
   /**
+   * What ends a one-row `SELECT` that picks a task to claim, so writers on several
+   * connections never pick the same row: `FOR UPDATE SKIP LOCKED` on a server database,
+   * nothing on SQLite (one writer at a time already).
+   */
+  readonly lockPicked: string;
+  /**
    * An `UPDATE tasks SET` term that appends the running claim's attempt to `attempt_log` (one
    * JSON object and a newline) when the row, before the update, is in progress under a claim;
    * otherwise appends nothing. It reads the claim from the row's old values (`attempts`,

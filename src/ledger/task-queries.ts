@@ -128,7 +128,7 @@ export async function queueSummary(scope: Scope): Promise<QueueSummaryRow[]> {
   const rows = await scope.tx.all<QueueSummaryRow>(
     `SELECT agent_owner AS role,
             ${count("status = 'pending' AND open_deps = 0 AND (not_before IS NULL OR not_before <= @now)")} AS ready,
-            ${count("status = 'pending' AND open_deps > 0")} AS waitingOnDependencies,
+            ${count("status = 'pending' AND open_deps > 0")} AS "waitingOnDependencies",
             ${count("status = 'pending' AND open_deps = 0 AND not_before > @now")} AS delayed,
             ${count("status = 'in_progress'")} AS running
        FROM tasks WHERE status IN ('pending', 'in_progress')

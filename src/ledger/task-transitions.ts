@@ -16,6 +16,7 @@ import {
 } from "./rules/transitions.js";
 import { type Actor, nowOf, perDialect, requireTask, type Scope, writeTask } from "./scope.js";
 import type { DispatchOutcome, Task } from "./types.js";
+import type { Dialect } from "./storage.js";
 import { requireInstant, requireLine, requireRole } from "./validate.js";
 
 export type { ClaimEnd, ManualChange };
@@ -30,12 +31,12 @@ export interface ClaimOptions {
 }
 
 /** The best claimable task of `role` (priority, then filing order): one row's id. */
-const nextClaimableSql = (filingOrder: string) => `SELECT id FROM tasks
+const nextClaimableSql = (d: Dialect) => `SELECT id FROM tasks
       WHERE status = 'pending' AND agent_owner = @role AND open_deps = 0
         AND (not_before IS NULL OR not_before <= @now)
-      ORDER BY priority, ${filingOrder} LIMIT 1`;
+      ORDER BY priority, ${d.filingOrder} LIMIT 1 ${d.lockPicked}`;
 
-const NEXT_CLAIMABLE = perDialect((d) => nextClaimableSql(d.filingOrder));
+const NEXT_CLAIMABLE = perDialect(nextClaimableSql);
 
 /** The id of the best claimable task of `role` (priority, then age), if any. */
 export async function nextClaimable(scope: Scope, role: string): Promise<string | undefined> {
@@ -57,7 +58,7 @@ const CLAIM = `${CLAIM_SET} WHERE id = @id AND status = 'pending' RETURNING ${TA
  * writers do not queue on one lock, the inner select must also lock the row it picks.)
  */
 const CLAIM_NEXT = perDialect(
-  (d) => `${CLAIM_SET} WHERE id = (${nextClaimableSql(d.filingOrder)}) AND status = 'pending'
+  (d) => `${CLAIM_SET} WHERE id = (${nextClaimableSql(d)}) AND status = 'pending'
      RETURNING ${TASK_COLUMNS}`,
 );
 
@@ -138,7 +139,7 @@ const FINISH_CLAIMED = perDialect(
   (d) => `UPDATE tasks SET status = @status, claim_token = NULL, claimed_by = NULL,
      lease_expires_at = NULL, not_before = @not_before, attempts = attempts - @uncount,
      cost_usd = cost_usd + @cost_usd,
-     actual_cost_usd = CASE WHEN @actual_cost_usd IS NULL THEN actual_cost_usd
+     actual_cost_usd = CASE WHEN CAST(@actual_cost_usd AS DOUBLE PRECISION) IS NULL THEN actual_cost_usd
                             ELSE COALESCE(actual_cost_usd, 0) + @actual_cost_usd END,
      input_tokens = input_tokens + @input_tokens,
      output_tokens = output_tokens + @output_tokens,
@@ -387,7 +388,7 @@ export async function recordLateCost(
   const usage = outcome.usage ?? {};
   await scope.tx.run(
     `UPDATE tasks SET cost_usd = cost_usd + @cost,
-       actual_cost_usd = CASE WHEN @actual IS NULL THEN actual_cost_usd
+       actual_cost_usd = CASE WHEN CAST(@actual AS DOUBLE PRECISION) IS NULL THEN actual_cost_usd
                               ELSE COALESCE(actual_cost_usd, 0) + @actual END,
        input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
        cache_creation_tokens = cache_creation_tokens + @cache_creation,

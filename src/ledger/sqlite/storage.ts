@@ -34,6 +34,7 @@ export const sqliteDialect: Dialect = {
   limit: (parameter) => `LIMIT @${parameter}`,
   unindexed: (column) => `+${column}`,
   filingOrder: "rowid",
+  lockPicked: "",
   endedAttempt: `attempt_log = attempt_log || CASE
       WHEN status = 'in_progress' AND claim_token IS NOT NULL THEN
         json_object('attempt', attempts, 'started_at', COALESCE(started_at, @now),

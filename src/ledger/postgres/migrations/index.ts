@@ -1,0 +1,19 @@
+import * as m0001 from "./0001_init.js";
+
+/** One schema step; numbers are shared with the SQLite backend's (see 0001_init.ts). */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** What SQLite needed 0002-0004 for, this schema had from its 0001. */
+const reachedBy0001 = (name: string) => ({ name, sql: "" });
+
+/** Every migration ever shipped for PostgreSQL, append-only. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, ...m0001 },
+  { version: 2, ...reachedBy0001("audit_by_action") },
+  { version: 3, ...reachedBy0001("lean_writes") },
+  { version: 4, ...reachedBy0001("attempts_on_task_rows") },
+];

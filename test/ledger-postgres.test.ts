@@ -1,0 +1,4 @@
+import { describeLedgerContract } from "./contract/index.js";
+import { openPostgresLedger } from "./contract/postgres.js";
+
+describeLedgerContract("PostgreSQL", openPostgresLedger);
