@@ -56,6 +56,9 @@ export class LedgerStorageError extends LedgerError {
   }
 }
 
+/** The place a ledger should be holds none yet (`producer init` creates it). */
+export class LedgerMissing extends LedgerStorageError {}
+
 /** Another worker claimed the task first. Harmless: try the next one. */
 export class TaskClaimRace extends LedgerError {
   constructor(readonly taskId: string) {

@@ -5,7 +5,7 @@
 // tasks are marked flaky and fail on their first attempt, so the demo shows a retry.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { LedgerClient, loadConfig } from "../../dist/index.js";
+import { loadConfig, openLedger } from "../../dist/index.js";
 
 let prompt = "";
 for await (const chunk of process.stdin) prompt += chunk;
@@ -25,13 +25,8 @@ if (payload.flaky && attempt === 1) {
 }
 
 const config = await loadConfig(process.env.PRODUCER_CONFIG);
-const ledger = await LedgerClient.open({
-  dbPath: config.ledgerDb,
-  roles: Object.keys(config.agents),
-  guardrails: config.guardrails,
-  actor: role,
-  create: false,
-});
+// The project's ledger, wherever producer.yaml keeps it (a SQLite file or PostgreSQL).
+const ledger = await openLedger(config, { actor: role, create: false });
 
 const write = (relative, text) => {
   const file = join(config.projectRoot, relative);

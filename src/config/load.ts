@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../errors.js";
+import { parseLedgerUrl } from "../ledger/postgres/url.js";
 import { formatPath, humanErrorMap, show } from "./messages.js";
 import { normalise } from "./normalise.js";
 import { type FoundProblem, issuesToProblems } from "./problems.js";
@@ -64,9 +65,10 @@ export function parseConfig(
   found.push(...crossFieldProblems(data));
   const problems = inFileOrder(found, parsed.offsetOf);
   const envMode = authModeFromEnv(env, problems);
+  const envLedgerUrl = ledgerUrlFromEnv(env, problems);
 
   if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
-  return normalise(result.data, file, envMode ?? result.data.auth.mode);
+  return normalise(result.data, file, envMode ?? result.data.auth.mode, envLedgerUrl);
 }
 
 /**
@@ -114,6 +116,18 @@ function inFileOrder(
       return true;
     })
     .map(({ path, message }) => ({ path, message }));
+}
+
+/** The `PRODUCER_LEDGER_URL` override, if set; a URL that does not parse is a problem. */
+function ledgerUrlFromEnv(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string | undefined {
+  const value = env.PRODUCER_LEDGER_URL?.trim();
+  if (!value) return undefined;
+  try {
+    parseLedgerUrl(value);
+  } catch (error) {
+    problems.push({ path: "", message: `PRODUCER_LEDGER_URL: ${(error as Error).message}` });
+  }
+  return value;
 }
 
 /** The `PRODUCER_AUTH_MODE` override, if set; a bad value is added to `problems`. */

@@ -33,12 +33,14 @@ function normaliseRole(name: string, role: RoleYaml, projectRoot: string): RoleC
 
 /**
  * Builds the ProducerConfig. `configPath` must be absolute; `authMode` is the effective mode
- * (the env override already applied).
+ * (the env override already applied); `ledgerUrl` is `PRODUCER_LEDGER_URL`, which wins over
+ * the file's `ledger_url` (and may carry a password: the environment is where it belongs).
  */
 export function normalise(
   yaml: ProducerYaml,
   configPath: string,
   authMode: AuthMode,
+  ledgerUrl?: string,
 ): ProducerConfig {
   const projectRoot = resolve(dirname(configPath), yaml.project_root);
   const at = (path: string) => resolve(projectRoot, path);
@@ -58,6 +60,7 @@ export function normalise(
       ? at(yaml.kill_switch)
       : join(agentStateDir, DEFAULTS.killSwitchFile),
     ledgerDb: yaml.ledger_db ? at(yaml.ledger_db) : join(agentStateDir, DEFAULTS.ledgerFile),
+    ledgerUrl: ledgerUrl ?? yaml.ledger_url ?? null,
     escalationsDir: yaml.escalations_dir
       ? at(yaml.escalations_dir)
       : join(agentStateDir, DEFAULTS.escalationsFolder),

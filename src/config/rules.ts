@@ -2,6 +2,7 @@
  * Rules that span several keys, or that zod would skip once a sibling key is wrong. They read
  * the raw parsed YAML defensively, so they run (and report) even when the schema also fails.
  */
+import { parseLedgerUrl } from "../ledger/postgres/url.js";
 import type { FoundProblem } from "./problems.js";
 import { ROLE_NAME_PATTERN, ROLE_NAME_RULE } from "./schema.js";
 
@@ -47,6 +48,40 @@ function roleProblems(name: string, settings: unknown): FoundProblem[] {
  * deliberately allowed: the ceiling simply binds first.
  */
 export function crossFieldProblems(data: Record<string, unknown>): FoundProblem[] {
-  if (!isMapping(data.agents)) return [];
-  return Object.entries(data.agents).flatMap(([name, settings]) => roleProblems(name, settings));
+  const problems = ledgerUrlProblems(data);
+  if (!isMapping(data.agents)) return problems;
+  return problems.concat(
+    Object.entries(data.agents).flatMap(([name, settings]) => roleProblems(name, settings)),
+  );
+}
+
+/**
+ * `ledger_url` names a PostgreSQL ledger instead of the file `ledger_db`: one or the other.
+ * A password in it is refused: producer.yaml is committed and read by agents; the password
+ * belongs in the environment (PGPASSWORD) of the hosts that run the Producer.
+ */
+function ledgerUrlProblems(data: Record<string, unknown>): FoundProblem[] {
+  const url = data.ledger_url;
+  if (typeof url !== "string") return [];
+  const path = ["ledger_url"];
+  if (data.ledger_db !== undefined) {
+    return [
+      { path, message: "set ledger_db (a SQLite file) or ledger_url (PostgreSQL), not both" },
+    ];
+  }
+  try {
+    parseLedgerUrl(url);
+  } catch (error) {
+    return [{ path, message: (error as Error).message }];
+  }
+  if (new URL(url).password !== "") {
+    return [
+      {
+        path,
+        message:
+          "holds a password: remove it and set PGPASSWORD in the environment of each host instead",
+      },
+    ];
+  }
+  return [];
 }

@@ -144,6 +144,7 @@ export const producerYamlSchema = z.strictObject({
   agent_state_dir: text().default(DEFAULTS.agentStateDir),
   kill_switch: text().optional(),
   ledger_db: text().optional(),
+  ledger_url: text().optional(),
   escalations_dir: text().optional(),
   reports_dir: text().optional(),
   poll_interval_seconds: positiveNumber().default(DEFAULTS.pollIntervalSeconds),

@@ -105,6 +105,11 @@ export interface ProducerConfig {
   agentStateDir: string;
   killSwitch: string;
   ledgerDb: string;
+  /**
+   * A PostgreSQL ledger (`ledger_url`, or `PRODUCER_LEDGER_URL` over it): when set, the ledger
+   * lives there and `ledgerDb` is not used.
+   */
+  ledgerUrl: string | null;
   escalationsDir: string;
   reportsDir: string;
   pollIntervalSeconds: number;

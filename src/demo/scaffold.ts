@@ -25,7 +25,7 @@ const ROLES = {
 const FEATURES = ["login screen", "settings page", "onboarding tour"];
 
 /** The demo's producer.yaml: exec agents today, `runtime: claude` away from real ones. */
-function demoYaml(): string {
+function demoYaml(ledgerUrl?: string): string {
   const command = JSON.stringify([process.execPath, DEMO_AGENT]);
   const roles = Object.entries(ROLES)
     .map(
@@ -42,7 +42,7 @@ function demoYaml(): string {
 # like a well-prompted Claude agent: it writes a file, records a decision, registers the file,
 # files follow-up work for the next role, and reports what the call cost.
 project_name: producer-demo
-poll_interval_seconds: 0.2
+${ledgerUrl ? `ledger_url: ${JSON.stringify(ledgerUrl)}\n` : ""}poll_interval_seconds: 0.2
 idle_threshold_polls: 100
 max_concurrent_dispatches: 2
 retry:
@@ -58,7 +58,10 @@ ${roles}`;
  * Lays out the demo project in `dir` and seeds one design task per feature. A folder from an
  * earlier demo is started over; any other non-empty folder is refused.
  */
-export async function scaffoldDemo(dir: string): Promise<{ dir: string; seeded: number }> {
+export async function scaffoldDemo(
+  dir: string,
+  ledgerUrl?: string,
+): Promise<{ dir: string; seeded: number }> {
   const root = resolve(dir);
   if (existsSync(root)) {
     const entries = readdirSync(root);
@@ -71,7 +74,7 @@ export async function scaffoldDemo(dir: string): Promise<{ dir: string; seeded: 
   }
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, MARKER), "made by producer demo; safe to delete\n");
-  writeFileSync(join(root, "producer.yaml"), demoYaml());
+  writeFileSync(join(root, "producer.yaml"), demoYaml(ledgerUrl));
   for (const [name, r] of Object.entries(ROLES)) {
     mkdirSync(join(root, "agents", name), { recursive: true });
     writeFileSync(
@@ -80,11 +83,17 @@ export async function scaffoldDemo(dir: string): Promise<{ dir: string; seeded: 
     );
   }
   const ledger = await openLedgerFile({
-    dbPath: join(root, "agent-state", "ledger.db"),
+    ...(ledgerUrl ? { ledgerUrl } : { dbPath: join(root, "agent-state", "ledger.db") }),
     roles: Object.keys(ROLES),
     actor: "demo",
   });
   try {
+    // A shared database is never started over by the demo: it must bring its own schema.
+    if (ledgerUrl && (await ledger.countTasks({})) > 0) {
+      throw new ProducerError(
+        `the schema of ${ledger.location} already holds tasks: give the demo a new one (?schema=demo_2 in --ledger-url)`,
+      );
+    }
     await ledger.insertTasks(
       FEATURES.map((feature, i) => ({
         agentOwner: "design",

@@ -13,6 +13,8 @@ export interface InitAnswers {
   /** "" turns push notifications off. */
   ntfyTopic: string;
   subjectPrefix: string;
+  /** A PostgreSQL ledger (`--ledger-url`) instead of the SQLite file; no password in it. */
+  ledgerUrl?: string;
 }
 
 /** One YAML scalar, quoted only when YAML needs it. */
@@ -36,6 +38,13 @@ function roleBlock(role: ScaffoldRole): string {
   ].join("\n");
 }
 
+/** Where the ledger lives: the SQLite file by default, a PostgreSQL schema when given. */
+function ledgerLine(answers: InitAnswers, state: string): string {
+  return answers.ledgerUrl
+    ? `ledger_url: ${scalar(answers.ledgerUrl)}  # the shared task ledger (password: PGPASSWORD in the environment)`
+    : `ledger_db: ${state}/${DEFAULTS.ledgerFile}  # the SQLite task ledger every agent writes to`;
+}
+
 /** The text of producer.yaml. */
 export function renderConfig(answers: InitAnswers, roles: readonly ScaffoldRole[]): string {
   const state = DEFAULTS.agentStateDir;
@@ -50,7 +59,7 @@ project_root: ${scalar(DEFAULTS.projectRoot)}
 # Runtime state, git-ignored. The four paths under it are the defaults, spelled out.
 agent_state_dir: ${state}
 kill_switch: ${state}/${DEFAULTS.killSwitchFile}  # present = halted: producer kill / producer resume
-ledger_db: ${state}/${DEFAULTS.ledgerFile}  # the SQLite task ledger every agent writes to
+${ledgerLine(answers, state)}
 escalations_dir: ${state}/${DEFAULTS.escalationsFolder}  # one file per task that ran out of retries
 reports_dir: ${state}  # morning-report-YYYYMMDD.md
 

@@ -8,8 +8,9 @@ import { dirname, join, relative, sep } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/find.js";
 import { parseConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
-import { asError, ProducerError } from "../errors.js";
+import { asError, LedgerMissing, ProducerError } from "../errors.js";
 import { openLedger } from "../ledger/open.js";
+import { parseLedgerUrl } from "../ledger/postgres/url.js";
 import { type InitAnswers, promptPath, renderConfig } from "./config-file.js";
 import {
   mergeClaudeMd,
@@ -94,10 +95,22 @@ async function checkExistingLedger(config: ProducerConfig, dir: string): Promise
     const ledger = await openLedger(config, { create: false });
     await ledger.close();
   } catch (error) {
+    if (config.ledgerUrl) throw error; // Already names the server, the schema and what to do.
     throw new ProducerError(
       `${shown(dir, config.ledgerDb)} exists but does not open as a ledger (${asError(error).message}): move it away, or point ledger_db elsewhere`,
       { cause: error },
     );
+  }
+}
+
+/** Whether `ledger_url`'s schema holds a ledger already (a server that cannot be reached throws). */
+async function ledgerSchemaExists(config: ProducerConfig): Promise<boolean> {
+  try {
+    await (await openLedger(config, { create: false })).close();
+    return true;
+  } catch (error) {
+    if (error instanceof LedgerMissing) return false;
+    throw error;
   }
 }
 
@@ -116,7 +129,9 @@ export async function scaffoldProject(options: ScaffoldOptions): Promise<Scaffol
 
   const existing = existingOwnedFiles(dir, options.roles);
   if (existing.length > 0 && !options.force) throw new InitConflict(existing);
-  const ledgerExists = existsSync(config.ledgerDb);
+  const ledgerExists = config.ledgerUrl
+    ? await ledgerSchemaExists(config)
+    : existsSync(config.ledgerDb);
   if (ledgerExists) await checkExistingLedger(config, dir);
 
   const entries: ScaffoldEntry[] = [];
@@ -176,7 +191,10 @@ export async function scaffoldProject(options: ScaffoldOptions): Promise<Scaffol
   return {
     dir,
     entries,
-    ledger: { path: shown(dir, config.ledgerDb), action: ledgerExists ? "kept" : "created" },
+    ledger: {
+      path: config.ledgerUrl ? parseLedgerUrl(config.ledgerUrl).shown : shown(dir, config.ledgerDb),
+      action: ledgerExists ? "kept" : "created",
+    },
     config,
   };
 }

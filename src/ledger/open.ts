@@ -32,13 +32,14 @@ export interface LedgerOptions extends Omit<ClientSettings, "dispatch"> {
 /** The parts of a project's config that say where its ledger is and what it allows. */
 export interface LedgerConfig {
   ledgerDb: string;
+  ledgerUrl?: string | null;
   agents: Readonly<Record<string, unknown>>;
   guardrails?: ClientSettings["guardrails"];
 }
 
 /**
  * Opens the project's ledger with its roles and guardrails, on the backend its config names
- * (today a SQLite file, `ledger_db`).
+ * (a SQLite file, `ledger_db`, or PostgreSQL, `ledger_url`).
  */
 export function openLedger(
   config: LedgerConfig,
@@ -46,7 +47,7 @@ export function openLedger(
 ): Promise<LedgerClient> {
   return openLedgerFile({
     ...options,
-    dbPath: config.ledgerDb,
+    ...(config.ledgerUrl ? { ledgerUrl: config.ledgerUrl } : { dbPath: config.ledgerDb }),
     roles: Object.keys(config.agents),
     guardrails: config.guardrails,
   });

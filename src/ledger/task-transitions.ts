@@ -15,8 +15,8 @@ import {
   recoveryEscalates,
 } from "./rules/transitions.js";
 import { type Actor, nowOf, perDialect, requireTask, type Scope, writeTask } from "./scope.js";
-import type { DispatchOutcome, Task } from "./types.js";
 import type { Dialect } from "./storage.js";
+import type { DispatchOutcome, Task } from "./types.js";
 import { requireInstant, requireLine, requireRole } from "./validate.js";
 
 export type { ClaimEnd, ManualChange };

@@ -18,12 +18,19 @@ export function registerDemo(program: Command, ctx: () => CommandEnv): void {
     .description("run a small offline team of scripted agents end to end (no API key needed)")
     .option("--dir <path>", "where to put the demo project", "producer-demo")
     .option("--ui", "open the dashboard on the demo project afterwards")
-    .action(async (options: { dir: string; ui?: boolean }) => {
+    .option(
+      "--ledger-url <url>",
+      "run it on a PostgreSQL ledger (postgres://user@host/db?schema=name)",
+    )
+    .action(async (options: { dir: string; ui?: boolean; ledgerUrl?: string }) => {
       const env = ctx();
       const style = styleFor(env.stdout, env.env);
       const started = Date.now();
       // Checked like init's --dir: an absolute path stays absolute, "" and files are refused.
-      const { dir, seeded } = await scaffoldDemo(resolveTargetDir(env.cwd, options.dir));
+      const { dir, seeded } = await scaffoldDemo(
+        resolveTargetDir(env.cwd, options.dir),
+        options.ledgerUrl,
+      );
       env.stdout.write(
         `${style.bold("ai-producer demo")}: a design → code + art → qa team in ${dir}\n`,
       );

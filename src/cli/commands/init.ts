@@ -24,6 +24,7 @@ interface InitOptions {
   /** false with --no-chat. */
   chat: boolean;
   roles?: string;
+  ledgerUrl?: string;
 }
 
 const HELP_AFTER = `
@@ -57,6 +58,10 @@ export function registerInit(program: Command, ctx: () => CommandEnv): void {
     .option("--non-interactive", "ask nothing: defaults from the folder name, no ntfy, no chat")
     .option("--no-chat", "do not start claude with ONBOARDING.md at the end")
     .option("--roles <names>", "comma-separated roles (default: producer,design,code,qa)")
+    .option(
+      "--ledger-url <url>",
+      "keep the ledger in PostgreSQL (postgres://user@host/db?schema=name) instead of a SQLite file",
+    )
     .addHelpText("after", HELP_AFTER)
     .action(async (options: InitOptions) => {
       const env = ctx();
@@ -94,6 +99,7 @@ async function runInit(env: CommandEnv, options: InitOptions): Promise<void> {
     }
   }
 
+  if (options.ledgerUrl !== undefined) answers = { ...answers, ledgerUrl: options.ledgerUrl };
   const result = await scaffoldProject({ dir, roles, answers, force: Boolean(options.force) });
   const style = styleFor(env.stdout, env.env);
   const write = (text = "") => env.stdout.write(`${text}\n`);

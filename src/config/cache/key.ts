@@ -32,7 +32,7 @@ export interface ConfigCacheInputs {
   file: string;
   /** The file's text, as the full load would parse it. */
   text: string;
-  /** The environment: `PRODUCER_AUTH_MODE` overrides `auth.mode`. */
+  /** The environment: `PRODUCER_AUTH_MODE` and `PRODUCER_LEDGER_URL` override the file. */
   env: NodeJS.ProcessEnv;
   /** {@link codeFingerprint} of the code that loads it. */
   code: string;
@@ -45,7 +45,14 @@ export interface ConfigCacheInputs {
  * upgrade or a rebuild never serves a config the new code would not produce.
  */
 export function configCacheKey({ file, text, env, code }: ConfigCacheInputs): string {
-  const inputs = [FORMAT, code, file, env.PRODUCER_AUTH_MODE ?? null, text];
+  const inputs = [
+    FORMAT,
+    code,
+    file,
+    env.PRODUCER_AUTH_MODE ?? null,
+    env.PRODUCER_LEDGER_URL ?? null,
+    text,
+  ];
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 

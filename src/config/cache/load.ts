@@ -40,7 +40,11 @@ export async function loadConfigCached(
   const { parseConfig } = await import("../load.js");
   const config = parseConfig(text, file, env);
   // Stored only where the next start will look for it (see defaultStateDir).
-  if (config.agentStateDir === defaultStateDir(file)) store(cacheFile, { file, text, env }, config);
+  // A password given in PRODUCER_LEDGER_URL stays in the environment, never on disk.
+  const secret = config.ledgerUrl !== null && /\/\/[^/@]*:[^/@]*@/.test(config.ledgerUrl);
+  if (config.agentStateDir === defaultStateDir(file) && !secret) {
+    store(cacheFile, { file, text, env }, config);
+  }
   return config;
 }
 

@@ -24,7 +24,9 @@ export const isRetryable = (error: unknown): boolean => RETRYABLE.has(codeOf(err
 
 /** The connection failed: whatever was in flight has an unknown outcome. */
 export const isConnectionLoss = (error: unknown): boolean =>
-  CONNECTION_CODES.has(codeOf(error)) || codeOf(error).startsWith("08") || codeOf(error) === "57P01";
+  CONNECTION_CODES.has(codeOf(error)) ||
+  codeOf(error).startsWith("08") ||
+  codeOf(error) === "57P01";
 
 /** A server or network failure as a LedgerError naming the ledger and what to do. */
 export function describePostgresError(error: unknown, where: string): Error {
@@ -56,7 +58,10 @@ export function describePostgresError(error: unknown, where: string): Error {
         cause,
       );
     case "53100":
-      return new LedgerStorageError(`the disk of the ledger's PostgreSQL at ${where} is full`, cause);
+      return new LedgerStorageError(
+        `the disk of the ledger's PostgreSQL at ${where} is full`,
+        cause,
+      );
     default:
       return err;
   }

@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import { LedgerStorageError } from "../../errors.js";
+import { LedgerMissing, LedgerStorageError } from "../../errors.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import type { PostgresAddress } from "./url.js";
 
@@ -13,13 +13,11 @@ type Sql = postgres.Sql<Record<string, never>>;
 export async function migrate(sql: Sql, address: PostgresAddress, create: boolean): Promise<void> {
   const { schema } = address;
   await sql.begin(async (t) => {
-    await t.unsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-      `${schema}:migrate`,
-    ]);
+    await t.unsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${schema}:migrate`]);
     const exists = await t.unsafe("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
     if (exists.length === 0) {
       if (!create) {
-        throw new LedgerStorageError(
+        throw new LedgerMissing(
           `no ledger in schema ${schema} at ${address.shown}: run \`producer init --ledger-url ...\` first, or check ledger_url`,
         );
       }

@@ -138,7 +138,8 @@ export class PostgresStorage implements Storage {
       dialect: this.dialect,
       serialised: false,
       all: async <R>(sql: string, params?: Params) => [...(await query(sql, params))] as R[],
-      one: async <R>(sql: string, params?: Params) => (await query(sql, params))[0] as R | undefined,
+      one: async <R>(sql: string, params?: Params) =>
+        (await query(sql, params))[0] as R | undefined,
       tuple: async (sql: string, params?: Params) =>
         (await query(sql, params).values())[0] as unknown[] | undefined,
       run: async (sql: string, params?: Params) => (await query(sql, params)).count,
@@ -172,7 +173,11 @@ export class PostgresStorage implements Storage {
     this.sql
       // The driver listens on its own connection and listens again after a reconnect; each
       // (re)start calls onChange too, so nothing committed while it was away is missed.
-      .listen(this.channel, () => onChange(), () => onChange())
+      .listen(
+        this.channel,
+        () => onChange(),
+        () => onChange(),
+      )
       .then(
         (listening) => {
           unlisten = listening.unlisten;
@@ -180,7 +185,9 @@ export class PostgresStorage implements Storage {
           else void this.checkDelivery(onError);
         },
         (error: Error) =>
-          onError?.(`cannot LISTEN on the ledger at ${this.location} (${error.message}); polling only`),
+          onError?.(
+            `cannot LISTEN on the ledger at ${this.location} (${error.message}); polling only`,
+          ),
       );
     return () => {
       stopped = true;
