@@ -24,6 +24,8 @@ export interface KillSwitchState {
   /** ISO time it was pulled; null when the file was created by hand without one. */
   at: string | null;
   mode: KillMode;
+  /** The machine it was pulled on, when the ledger spans several. */
+  host?: string;
 }
 
 const HAND_MADE_REASON = "armed by creating the kill-switch file (no reason given)";
@@ -36,6 +38,8 @@ const HAND_MADE_REASON = "armed by creating the kill-switch file (no reason give
  */
 export class KillSwitchWatcher {
   private readonly clock: Clock;
+  /** The brake as the shared ledger last said (see refresh); null when released there. */
+  private shared: KillSwitchState | null = null;
 
   constructor(
     /** Absolute path of the kill-switch file (`kill_switch` in producer.yaml). */
@@ -45,13 +49,39 @@ export class KillSwitchWatcher {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** True while the file exists. Cheap enough to call on every poll. */
+  /** True while the file exists (or the shared ledger, last read, says pulled). */
   isArmed(): boolean {
-    return existsSync(this.path);
+    return existsSync(this.path) || this.shared !== null;
   }
 
-  /** The file's contents, or null when not armed. */
+  /**
+   * The brake as it stands: the file on this host, else the shared ledger's (as of the last
+   * {@link refresh}), else null.
+   */
   state(): KillSwitchState | null {
+    return this.fileState() ?? this.shared;
+  }
+
+  /**
+   * Reads the brake from the ledger when the ledger spans hosts (PostgreSQL): there the
+   * newest `killswitch.armed` or `killswitch.disarmed` audit row is the team's brake, so
+   * `producer kill` on one machine stops every machine. Then returns {@link state}.
+   */
+  async refresh(): Promise<KillSwitchState | null> {
+    const { ledger } = this.options;
+    if (ledger?.sharedByHosts && ledger.latestAudit) {
+      const [armed, released] = await Promise.all([
+        ledger.latestAudit("killswitch.armed"),
+        ledger.latestAudit("killswitch.disarmed"),
+      ]);
+      this.shared =
+        armed && (!released || released.seq < armed.seq) ? stateFromAudit(armed) : null;
+    }
+    return this.state();
+  }
+
+  /** The kill-switch file's contents, or null when there is none. */
+  private fileState(): KillSwitchState | null {
     let text: string;
     try {
       // The Producer asks on every poll, and the file is usually absent: found so without an
@@ -103,13 +133,30 @@ export class KillSwitchWatcher {
         },
       );
     }
-    await this.audit("killswitch.armed", state.by, { reason: state.reason, mode: state.mode });
+    const host = this.options.ledger?.sharedByHosts ? this.options.ledger.host : undefined;
+    await this.audit("killswitch.armed", state.by, {
+      reason: state.reason,
+      mode: state.mode,
+      ...(host && { host }),
+    });
+    if (host) {
+      // The ledger holds the brake now, for every host; the file only bridged the moment a
+      // broken ledger could have failed the write. Left behind, it would keep this one host
+      // halted after \`producer resume\` on another.
+      state.host = host;
+      this.shared = state;
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // Gone already, or not removable: a later resume here removes it.
+      }
+    }
     return state;
   }
 
   /** Releases the brake. Resolves to the state it removed, or null when it was not armed. */
   async disarm(by: string): Promise<KillSwitchState | null> {
-    const previous = this.state();
+    const previous = await this.refresh();
     if (!previous) return null;
     try {
       unlinkSync(this.path);
@@ -126,6 +173,7 @@ export class KillSwitchWatcher {
     await this.audit("killswitch.disarmed", oneLine(by) || "unknown", {
       previous_reason: previous.reason,
     });
+    this.shared = null;
     return previous;
   }
 
@@ -150,6 +198,25 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]+/g;
 
 function oneLine(text: string): string {
   return String(text).replace(CONTROL_CHARACTERS, " ").trim().slice(0, 2000);
+}
+
+/** The brake a `killswitch.armed` audit row records. */
+function stateFromAudit(row: { actor: string; ts: string; details: string }): KillSwitchState {
+  let details: Record<string, unknown> = {};
+  try {
+    details = JSON.parse(row.details) as Record<string, unknown>;
+  } catch {
+    // A row that does not parse still means halted: err on the side of the brake.
+  }
+  const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : null);
+  const host = text(details.host);
+  return {
+    reason: text(details.reason) ?? "pulled in the shared ledger",
+    by: row.actor,
+    at: row.ts,
+    mode: details.mode === "now" ? "now" : "finish",
+    ...(host && { host }),
+  };
 }
 
 function parse(text: string): KillSwitchState {

@@ -35,20 +35,28 @@ const DEFAULT_LEASE_MS = 30_000;
  * `LedgerClient.open` (from a file path). The methods are documented on {@link Ledger}.
  */
 export class StoredLedger implements Ledger {
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly roles: readonly string[] | null;
 
   constructor(
     private readonly storage: Storage,
     private readonly settings: ClientSettings = {},
   ) {
-    this.clock = settings.clock ?? systemClock;
+    this.clock = settings.clock ?? storage.clock ?? systemClock;
     this.roles = settings.roles ?? null;
   }
 
   get workerIdentity(): string {
     return this.storage.workerIdentity;
   }
+  get sharedByHosts(): boolean {
+    return this.storage.sharedByHosts;
+  }
+
+  get host(): string {
+    return this.storage.host;
+  }
+
   get location(): string {
     return this.storage.location;
   }

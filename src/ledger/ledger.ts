@@ -72,6 +72,19 @@ export interface Ledger {
   readonly workerIdentity: string;
   /** Where the ledger lives, for messages: a file path, or a URL without its password. */
   readonly location: string;
+  /**
+   * The time this ledger is written in: the client's clock if one was given, else the
+   * database server's for a ledger shared by hosts, else this machine's. The Producer keeps
+   * its budget days and leases in it.
+   */
+  readonly clock: Clock;
+  /**
+   * True when processes on several machines write this ledger (PostgreSQL): the brake is then
+   * kept in the ledger too, so pulling it on one host stops them all.
+   */
+  readonly sharedByHosts: boolean;
+  /** This machine's name as claims and escalations record it. */
+  readonly host: string;
 
   // ---- tasks: filing
   /** Files one task. Unknown roles, empty titles, bad payloads and missing ids are refused. */
@@ -257,4 +270,5 @@ export type AgentLedger = Pick<
 export type NoticeLedger = Pick<Ledger, "recordNotification" | "setNotificationDelivery">;
 
 /** What the kill switch (and other auditors of their own events) need. */
-export type AuditLedger = Pick<Ledger, "appendAudit">;
+export type AuditLedger = Pick<Ledger, "appendAudit"> &
+  Partial<Pick<Ledger, "latestAudit" | "sharedByHosts" | "host">>;

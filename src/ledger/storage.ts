@@ -7,6 +7,8 @@
  * instants, and the {@link Dialect} for what differs between engines.
  */
 
+import type { Clock } from "../clock.js";
+
 /** Positional (`?`) or named (`@name`) parameters. */
 export type Params = readonly unknown[] | object;
 
@@ -123,6 +125,14 @@ export interface Storage {
   readonly workerIdentity: string;
   /** The host part of {@link workerIdentity}. */
   readonly host: string;
+  /**
+   * The time every process of this ledger shares, when it spans hosts (the database server's
+   * clock); absent where all writers share one machine's clock. A clock given to the client
+   * explicitly (a test's) still wins.
+   */
+  readonly clock?: Clock;
+  /** True when processes on several machines write this ledger (PostgreSQL). */
+  readonly sharedByHosts: boolean;
   /**
    * Runs `work` in one transaction and commits; rolls back when it throws. A transaction the
    * database could not run (locked, a serialisation failure) is retried from the start, so

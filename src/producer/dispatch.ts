@@ -68,7 +68,8 @@ export async function announceEscalation(
     ctx.ledger.listAttempts(task.id),
     task.parentTaskId ? ctx.ledger.getTask(task.parentTaskId) : Promise.resolve(null),
   ]);
-  const file = writeEscalation(ctx.config, task, attempts, parent);
+  const host = ctx.ledger.sharedByHosts ? ctx.ledger.host : undefined;
+  const file = writeEscalation(ctx.config, task, attempts, parent, host);
   ctx.events.emit("escalated", {
     taskId: task.id,
     role: task.agentOwner,

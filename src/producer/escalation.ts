@@ -19,6 +19,8 @@ export function writeEscalation(
   task: Task,
   attempts: TaskAttempt[],
   parent: Task | null,
+  /** The machine writing it, named when the ledger spans several. */
+  host?: string,
 ): string {
   const otherRoles = Object.keys(config.agents).filter((r) => r !== task.agentOwner);
   const rows = attempts.map(
@@ -34,6 +36,7 @@ export function writeEscalation(
     `- Filed by: ${task.createdBy} at ${task.createdAt}`,
     `- Parent: ${parent ? `\`${parent.id}\` (${parent.agentOwner}): ${parent.title}` : "none (filed by a human or a script)"}`,
     `- Cost so far: $${task.costUsd.toFixed(4)}`,
+    ...(host ? [`- Escalated by the Producer on host ${host}`] : []),
     "",
     "## Attempts",
     "",

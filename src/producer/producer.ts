@@ -80,7 +80,7 @@ export class Producer {
 
   constructor(private readonly options: ProducerOptions) {
     const { config, ledger } = options;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? options.ledger.clock ?? systemClock;
     this.events = options.events ?? new ProducerEventEmitter();
     this.budget = new BudgetTracker(ledger, config, {
       clock: this.clock,
@@ -230,7 +230,7 @@ export class Producer {
       );
       await ledger.releaseOrphanHolds({ actor: "producer" });
     }
-    const brake = this.killSwitch.state();
+    const brake = await this.killSwitch.refresh();
     if (brake) {
       if (this.killSwitchSeen === null) {
         this.killSwitchSeen = brake.reason;
@@ -312,7 +312,7 @@ export class Producer {
       const reasons = await waker.wait(Math.max(0, until - performance.now()));
       const full = this.running.size >= this.options.config.maxConcurrentDispatches;
       if (this.stopping || !full || reasons.size !== 1 || !reasons.has("ledger")) return;
-      if (this.killSwitch.state()) return;
+      if (await this.killSwitch.refresh()) return;
       await this.seal();
     }
   }

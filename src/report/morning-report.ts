@@ -16,6 +16,8 @@ export interface ReportInput {
   projectName: string;
   day: string;
   generatedAt: string;
+  /** The machine that wrote the report, named when the ledger spans several. */
+  host?: string;
   data: ReportData;
   budget: BudgetSnapshot;
   killSwitch: KillSwitchState | null;
@@ -64,12 +66,12 @@ export function renderMorningReport(r: ReportInput): string {
   out.push(
     `# Morning report: ${r.projectName}, ${r.day} (UTC)`,
     "",
-    `Generated ${r.generatedAt}.`,
+    `Generated ${r.generatedAt}${r.host ? ` on host ${r.host}` : ""}.`,
     "",
   );
   if (r.killSwitch) {
     out.push(
-      `> **Kill switch armed** by ${r.killSwitch.by}${r.killSwitch.at ? ` at ${r.killSwitch.at}` : ""}: ${r.killSwitch.reason}. Nothing is being dispatched; \`producer resume\` releases it.`,
+      `> **Kill switch armed** by ${r.killSwitch.by}${r.killSwitch.host ? ` on host ${r.killSwitch.host}` : ""}${r.killSwitch.at ? ` at ${r.killSwitch.at}` : ""}: ${r.killSwitch.reason}. Nothing is being dispatched; \`producer resume\` releases it.`,
       "",
     );
   }
@@ -206,9 +208,10 @@ export async function writeMorningReport(
     projectName: config.projectName,
     day,
     generatedAt: utcIsoNow(clock),
+    ...(ledger.sharedByHosts && { host: ledger.host }),
     data,
     budget,
-    killSwitch: new KillSwitchWatcher(config.killSwitch).state(),
+    killSwitch: await new KillSwitchWatcher(config.killSwitch, { ledger }).refresh(),
     prices: {
       checked: table.checked,
       ageDays: tableAgeDays(table, clock),

@@ -129,7 +129,7 @@ export async function dashboardState(
       ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
       : Promise.resolve(null),
   ]);
-  const killSwitch = deps.killSwitch.state();
+  const killSwitch = await deps.killSwitch.refresh();
   const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<
     TaskStatus,
     number

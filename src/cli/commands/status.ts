@@ -100,7 +100,7 @@ export async function projectStatus(
     line.waitingOnDependencies = s.waitingOnDependencies;
     line.delayed = s.delayed;
   }
-  const kill = new KillSwitchWatcher(config.killSwitch).state();
+  const kill = await new KillSwitchWatcher(config.killSwitch, { ledger }).refresh();
   const queue = [...roles.values()];
   return {
     project: config.projectName,

@@ -1,8 +1,11 @@
 import { hostname } from "node:os";
+import { type Clock, systemClock } from "../../clock.js";
+import { bootId } from "../../identity/boot-id.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { LedgerError, LedgerStorageError } from "../../errors.js";
 import type { LockTarget, Params, Storage, Tx } from "../storage.js";
+import { DatabaseClock } from "./clock.js";
 import { postgresDialect } from "./dialect.js";
 import { describePostgresError, isConnectionLoss, isRetryable } from "./errors.js";
 import { migrate } from "./migrate.js";
@@ -18,6 +21,19 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** How long to wait for the server to answer a connection attempt. */
   connectTimeoutSeconds?: number;
+  /** This host's clock, which the database's corrects (tests give a skewed one). */
+  hostClock?: Clock;
+  /** This host's name in claims (tests pose as several hosts); default: hostname + boot id. */
+  host?: string;
+}
+
+/**
+ * This machine in claims: its name and its boot id, so a claim is judged by PID only on the
+ * machine, and in the boot, that made it (containers often share a name, never a boot).
+ */
+function thisHost(): string {
+  const boot = bootId();
+  return boot ? `${hostname()}~${boot.slice(0, 8)}` : hostname();
 }
 
 type Sql = postgres.Sql<Record<string, never>>;
@@ -51,18 +67,23 @@ function numberedSql(sql: string): NumberedSql {
  */
 export class PostgresStorage implements Storage {
   readonly dialect = postgresDialect;
-  readonly host = hostname();
-  readonly workerIdentity = `${this.host}:${process.pid}`;
+  readonly host: string;
+  readonly workerIdentity: string;
   readonly location: string;
+  readonly sharedByHosts = true;
   /** The NOTIFY channel of this ledger: one per schema. */
   private readonly channel: string;
 
   private constructor(
     private readonly sql: Sql,
     private readonly address: PostgresAddress,
+    readonly clock: DatabaseClock,
+    host: string,
   ) {
     this.location = address.shown;
     this.channel = `producer_${address.schema}`;
+    this.host = host;
+    this.workerIdentity = `${host}:${process.pid}`;
   }
 
   static async open(options: PostgresOptions): Promise<PostgresStorage> {
@@ -79,13 +100,16 @@ export class PostgresStorage implements Storage {
         numeric: { to: 1700, from: [1700], serialize: (x: unknown) => String(x), parse: Number },
       },
     }) as unknown as Sql;
+    const clock = new DatabaseClock(sql, options.hostClock ?? systemClock);
     try {
       await migrate(sql, address, options.create);
+      await clock.start();
     } catch (error) {
+      clock.stop();
       await sql.end({ timeout: 1 }).catch(() => {});
       throw describePostgresError(error, address.shown);
     }
-    return new PostgresStorage(sql, address);
+    return new PostgresStorage(sql, address, clock, options.host ?? thisHost());
   }
 
   async transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -231,6 +255,7 @@ export class PostgresStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.clock.stop();
     await this.sql.end({ timeout: 5 });
   }
 }

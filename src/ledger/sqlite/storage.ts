@@ -65,6 +65,7 @@ export class SqliteStorage implements Storage {
   readonly dialect = sqliteDialect;
   readonly host = hostname();
   readonly workerIdentity = `${this.host}:${process.pid}`;
+  readonly sharedByHosts = false;
   /** Transactions of this connection run one after another (see `transaction`). */
   private busy = false;
   private closing: Promise<void> | null = null;
