@@ -1,4 +1,7 @@
 import { describeLedgerContract } from "./contract/index.js";
 import { openPostgresLedger } from "./contract/postgres.js";
+import { describePostgres } from "./helpers/postgres.js";
 
-describeLedgerContract("PostgreSQL", openPostgresLedger);
+describePostgres("PostgreSQL backend", () => {
+  describeLedgerContract("PostgreSQL", openPostgresLedger);
+});
