@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli, tempProject } from "./helpers/cli.js";
-import { describePostgres, scratchSchema } from "./helpers/postgres.js";
+import { describePostgres, oneRow, scratchSchema } from "./helpers/postgres.js";
 import { tempDir } from "./helpers/temp.js";
 
 /** The one line a failed command prints, and its exit code. */
@@ -23,8 +23,9 @@ describePostgres("the CLI on a PostgreSQL ledger", () => {
       new RegExp(`^ledger_url: ${url.replace(/[?.]/g, "\\$&")}  #`, "m"),
     );
     // Nothing of the ledger on disk: it lives in the schema.
-    const [{ n }] =
-      await sql`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = ${schema}`;
+    const { n } = await oneRow(
+      sql`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = ${schema}`,
+    );
     expect(n).toBeGreaterThanOrEqual(7);
 
     const added = await runCli(["task", "add", "--agent", "code", "--title", "Build it"], {
@@ -32,7 +33,7 @@ describePostgres("the CLI on a PostgreSQL ledger", () => {
     });
     expect(added).toMatchObject({ code: 0, stderr: "" });
     const id = added.stdout.trim();
-    const [row] = await sql`SELECT title, status FROM tasks WHERE id = ${id}`;
+    const row = await oneRow(sql`SELECT title, status FROM tasks WHERE id = ${id}`);
     expect(row).toEqual({ title: "Build it", status: "pending" });
 
     const status = await runCli(["status", "--json"], { cwd: dir });
@@ -47,7 +48,7 @@ describePostgres("the CLI on a PostgreSQL ledger", () => {
       cwd: dir,
     });
     expect(again.stdout).toContain(`kept        ${url}`);
-    const [{ tasks }] = await sql`SELECT count(*)::int AS tasks FROM tasks`;
+    const { tasks } = await oneRow(sql`SELECT count(*)::int AS tasks FROM tasks`);
     expect(tasks).toBe(1);
   });
 
@@ -102,7 +103,9 @@ describePostgres("the CLI on a PostgreSQL ledger", () => {
     expect(demo.code).toBe(0);
     expect(demo.stdout).toMatch(/tasks {6}12 done, 0 failed, 0 escalated/);
     expect(demo.stdout).toMatch(/audit chain ok \(\d+ rows\)/);
-    const [{ done }] = await sql`SELECT count(*)::int AS done FROM tasks WHERE status = 'done'`;
+    const { done } = await oneRow(
+      sql`SELECT count(*)::int AS done FROM tasks WHERE status = 'done'`,
+    );
     expect(done).toBe(12);
     const again = await runCli(["demo", "--ledger-url", url], { cwd: dir, timeoutMs: 60_000 });
     expect(oneLineError(again)).toMatch(/already holds tasks: give the demo a new one/);

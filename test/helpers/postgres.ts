@@ -32,7 +32,20 @@ if (problem !== null) {
 }
 
 /** `describe` when the test server answers, else `describe.skip` (never under CI=true). */
-export const describePostgres = problem === null ? describe : describe.skip;
+export const describePostgres: ReturnType<typeof describe.skipIf> = describe.skipIf(
+  problem !== null,
+);
+
+/** A row read back in a test: columns by name. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read whatever columns they selected.
+export type Row = Record<string, any>;
+
+/** The first row a query returns; a query that returns none fails the test. */
+export async function oneRow(query: PromiseLike<readonly unknown[]>): Promise<Row> {
+  const [row] = await query;
+  if (row === undefined) throw new Error("the query returned no row");
+  return row as Row;
+}
 
 let schemas = 0;
 
