@@ -1,9 +1,12 @@
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli, tempProject } from "./helpers/cli.js";
 import { describePostgres, oneRow, scratchSchema } from "./helpers/postgres.js";
 import { tempDir } from "./helpers/temp.js";
+
+const RAIDER = join(import.meta.dirname, "fixtures", "ledger-raider.mjs");
 
 /** The one line a failed command prints, and its exit code. */
 function oneLineError(result: { code: number | null; stdout: string; stderr: string }) {
@@ -109,5 +112,60 @@ describePostgres("the CLI on a PostgreSQL ledger", () => {
     expect(done).toBe(12);
     const again = await runCli(["demo", "--ledger-url", url], { cwd: dir, timeoutMs: 60_000 });
     expect(oneLineError(again)).toMatch(/already holds tasks: give the demo a new one/);
+  });
+});
+
+describePostgres("a hostile agent on a PostgreSQL ledger", () => {
+  it("never gets the ledger's password in its environment, and what it digs up is not stored", async () => {
+    const { url, sql } = await scratchSchema("raid");
+    const password = "pg-ledger-pw-3c9e1f7b";
+    const withPassword = url.replace("postgres://postgres@", `postgres://postgres:${password}@`);
+    const dir = tempDir("pg-raid-");
+    const envFile = join(dir, "agent-env.json");
+    // The Producer's host keeps the login in its environment, the way the guide says.
+    const env = { PRODUCER_LEDGER_URL: withPassword, PGPASSWORD: password };
+    expect(
+      (
+        await runCli(
+          ["init", "--non-interactive", "--force", "--ledger-url", url, "--roles", "code"],
+          { cwd: dir },
+        )
+      ).code,
+    ).toBe(0);
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      `project_name: raid\nledger_url: ${url}\nretry:\n  max_retries: 0\nagents:\n  code:\n    daily_cap_usd: 5\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, RAIDER, envFile])}\n`,
+    );
+    const added = await runCli(["task", "add", "--agent", "code", "--title", "Raid"], {
+      cwd: dir,
+      env,
+    });
+    expect(added.code).toBe(0);
+    const run = await runCli(["run", "--once"], { cwd: dir, env, timeoutMs: 60_000 });
+    expect(run.code).not.toBeNull();
+
+    const seen = JSON.parse(readFileSync(envFile, "utf8")) as Record<string, string>;
+    expect(seen.PGPASSWORD).toBeUndefined();
+    expect(seen.PRODUCER_LEDGER_URL).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain(password);
+
+    // It ran and failed, and what it printed (the login it read from /proc) is redacted.
+    const { last_error: lastError, attempt_log: attempts } = await oneRow(
+      sql`SELECT last_error, attempt_log FROM tasks WHERE title = 'Raid'`,
+    );
+    // It did find the login (in the Producer's /proc environ), and the store got it redacted.
+    expect(lastError).toMatch(/found the ledger login: postgres:\/\/postgres:\[redacted [A-Z_]+\]@/);
+    const stored = [
+      lastError,
+      attempts,
+      run.stdout,
+      run.stderr,
+      ...(await sql`SELECT details FROM audit_log`).map((r) => r.details),
+    ].join("\n");
+    expect(stored).not.toContain(password);
+    const hits = spawnSync("grep", ["-rl", "--binary-files=text", password, dir], {
+      encoding: "utf8",
+    });
+    expect(hits.stdout).toBe("");
   });
 });

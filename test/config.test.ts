@@ -56,6 +56,7 @@ describe("loadConfig defaults", () => {
       agentStateDir: state,
       killSwitch: join(state, "kill_switch"),
       ledgerDb: join(state, "ledger.db"),
+      ledgerUrl: null,
       escalationsDir: join(state, "escalations"),
       reportsDir: state,
       pollIntervalSeconds: 10,

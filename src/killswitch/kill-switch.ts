@@ -74,8 +74,7 @@ export class KillSwitchWatcher {
         ledger.latestAudit("killswitch.armed"),
         ledger.latestAudit("killswitch.disarmed"),
       ]);
-      this.shared =
-        armed && (!released || released.seq < armed.seq) ? stateFromAudit(armed) : null;
+      this.shared = armed && (!released || released.seq < armed.seq) ? stateFromAudit(armed) : null;
     }
     return this.state();
   }

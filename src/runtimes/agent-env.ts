@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
+import { hasPassword } from "../ledger/postgres/url.js";
 import { AUDIT_KEY_VARIABLE, CLAUDE_CREDENTIALS } from "../secrets/redactor.js";
 
 /** Variables every agent gets from the Producer's environment, when set. */
@@ -28,6 +29,9 @@ const BASE_PREFIXES = ["LC_", "PRODUCER_"];
 const CLAUDE_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS"];
 const CLAUDE_PREFIXES = ["ANTHROPIC_", "CLAUDE_", "DISABLE_"];
 
+/** Where the Producer's ledger is, when the environment says (see config/load.ts). */
+const LEDGER_URL_VARIABLE = "PRODUCER_LEDGER_URL";
+
 /** Variables never passed on by a prefix rule: they are credentials. */
 const CREDENTIALS = new Set<string>([...CLAUDE_CREDENTIALS, AUDIT_KEY_VARIABLE]);
 
@@ -50,6 +54,9 @@ export function agentEnv(
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) {
     if (value === undefined) continue;
+    // The Producer's own ledger login is not the agents': with its password, an agent could
+    // rewrite budgets and claims directly. Agents reach the ledger as producer.yaml says.
+    if (name === LEDGER_URL_VARIABLE && hasPassword(value)) continue;
     const listed = names.has(name);
     const byPrefix = prefixes.some((p) => name.startsWith(p)) && !CREDENTIALS.has(name);
     if (listed || byPrefix) out[name] = value;

@@ -14,6 +14,16 @@ export const AUDIT_KEY_VARIABLE = "PRODUCER_AUDIT_KEY";
 /** Variables always treated as secrets, whatever their value looks like. */
 const KNOWN_SECRETS: readonly string[] = [...CLAUDE_CREDENTIALS, "NTFY_TOKEN", AUDIT_KEY_VARIABLE];
 
+/** The password part of a ledger URL, decoded, or null. */
+function ledgerUrlPassword(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    return decodeURIComponent(new URL(url).password) || null;
+  } catch {
+    return null;
+  }
+}
+
 /** Shorter values are not redacted: they would match ordinary words and numbers. */
 const MIN_SECRET_LENGTH = 8;
 
@@ -44,6 +54,9 @@ export class Redactor {
     for (const [name, value] of Object.entries(env)) {
       if (KNOWN_SECRETS.includes(name) || SECRET_NAME.test(name)) secrets[name] = value;
     }
+    // A ledger URL's password (postgres://user:password@host/...) is a secret inside a value.
+    const password = ledgerUrlPassword(env.PRODUCER_LEDGER_URL);
+    if (password) secrets.PRODUCER_LEDGER_URL = password;
     return new Redactor(secrets);
   }
 

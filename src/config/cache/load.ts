@@ -5,6 +5,7 @@
  * files a quick command would otherwise load at every start.
  */
 import { resolve } from "node:path";
+import { hasPassword } from "../../ledger/postgres/url.js";
 import { readConfigText } from "../read.js";
 import type { ProducerConfig } from "../types.js";
 import { type CodeFiles, codeFingerprint, configCacheKey, currentCodeFiles } from "./key.js";
@@ -41,7 +42,7 @@ export async function loadConfigCached(
   const config = parseConfig(text, file, env);
   // Stored only where the next start will look for it (see defaultStateDir).
   // A password given in PRODUCER_LEDGER_URL stays in the environment, never on disk.
-  const secret = config.ledgerUrl !== null && /\/\/[^/@]*:[^/@]*@/.test(config.ledgerUrl);
+  const secret = config.ledgerUrl !== null && hasPassword(config.ledgerUrl);
   if (config.agentStateDir === defaultStateDir(file) && !secret) {
     store(cacheFile, { file, text, env }, config);
   }

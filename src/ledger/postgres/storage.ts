@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
-import { type Clock, systemClock } from "../../clock.js";
-import { bootId } from "../../identity/boot-id.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
+import { type Clock, systemClock } from "../../clock.js";
 import { LedgerError, LedgerStorageError } from "../../errors.js";
+import { bootId } from "../../identity/boot-id.js";
 import type { LockTarget, Params, Storage, Tx } from "../storage.js";
 import { DatabaseClock } from "./clock.js";
 import { postgresDialect } from "./dialect.js";

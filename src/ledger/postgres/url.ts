@@ -43,6 +43,18 @@ export function parseLedgerUrl(text: string): PostgresAddress {
   return { url: url.href, schema, shown: shown.href };
 }
 
+/**
+ * True when a ledger URL carries a password: then it is a credential, kept out of files and
+ * out of agents' environments (they would get write access to the whole ledger).
+ */
+export function hasPassword(text: string): boolean {
+  try {
+    return new URL(text).password !== "";
+  } catch {
+    return /\/\/[^/@]*:[^/@]*@/.test(text);
+  }
+}
+
 /** The text with any password in it hidden, for an error about a URL that did not parse. */
 function redact(text: string): string {
   return text.replace(/(\/\/[^:/@]*:)[^@/]*@/, "$1***@");
