@@ -14,7 +14,17 @@ import { max, median, min } from "./lib/stats.mjs";
 import { fmt, renderTable } from "./lib/table.mjs";
 import { cleanupAll, installCleanup } from "./lib/temp.mjs";
 
-const ORDER = ["disk", "lifecycle", "batch", "contention", "wakeup", "dispatch", "cli", "reads"];
+const ORDER = [
+  "disk",
+  "lifecycle",
+  "batch",
+  "contention",
+  "wakeup",
+  "dispatch",
+  "cli",
+  "reads",
+  "postgres",
+];
 const here = import.meta.dirname;
 const resultsFile = join(here, "results.json");
 

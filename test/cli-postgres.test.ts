@@ -154,7 +154,9 @@ describePostgres("a hostile agent on a PostgreSQL ledger", () => {
       sql`SELECT last_error, attempt_log FROM tasks WHERE title = 'Raid'`,
     );
     // It did find the login (in the Producer's /proc environ), and the store got it redacted.
-    expect(lastError).toMatch(/found the ledger login: postgres:\/\/postgres:\[redacted [A-Z_]+\]@/);
+    expect(lastError).toMatch(
+      /found the ledger login: postgres:\/\/postgres:\[redacted [A-Z_]+\]@/,
+    );
     const stored = [
       lastError,
       attempts,

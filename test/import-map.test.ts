@@ -97,6 +97,21 @@ describe("the import map", () => {
     expect(into).toEqual(["ledger/open.ts imports ./sqlite/index.js"]);
   });
 
+  it("keeps the postgres driver inside the PostgreSQL backend, reached only through the factory", () => {
+    const backend = join(SRC, "ledger", "postgres");
+    const inside = (file: string) => file.startsWith(`${backend}${sep}`);
+    const naming = sourceFiles(SRC).filter(
+      (file) =>
+        !inside(file) &&
+        /from ["']postgres["']|\bPostgresStorage\b/.test(readFileSync(file, "utf8")),
+    );
+    expect(naming.map((f) => relative(SRC, f))).toEqual([]);
+    const into = imports()
+      .filter(({ from, to }) => inside(to) && !inside(from))
+      .map(({ from, spec }) => `${relative(SRC, from)} imports ${spec}`);
+    expect(into).toEqual(["ledger/open.ts imports ./postgres/index.js"]);
+  });
+
   it("gives the public API no type that names the SQLite backend", () => {
     // Everything index.ts reaches through static imports (types included) is its public
     // surface; a dynamic import() is where a backend is loaded at run time, not named.
@@ -113,6 +128,7 @@ describe("the import map", () => {
     }
     const reached = [...seen].map((f) => relative(SRC, f));
     expect(reached.filter((f) => f.startsWith(`ledger${sep}sqlite`))).toEqual([]);
+    expect(reached.filter((f) => f.startsWith(`ledger${sep}postgres`))).toEqual([]);
     const index = readFileSync(join(SRC, "index.ts"), "utf8");
     for (const name of ["SyncMode", "AuditLogger", "processIdentity", "Database", "dbPath"]) {
       expect(index).not.toMatch(new RegExp(`\\b${name}\\b`));

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, onTestFinished } from "vitest";
+import { parseLedgerUrl } from "../src/config/ledger-url.js";
 import { LedgerClient } from "../src/index.js";
 import { connect } from "../src/ledger/open.js";
 import { PostgresStorage } from "../src/ledger/postgres/storage.js";
-import { parseLedgerUrl } from "../src/ledger/postgres/url.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 import { describePostgres, oneRow, scratchSchema } from "./helpers/postgres.js";
 

@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import { parseLedgerUrl } from "../ledger/postgres/url.js";
+import { parseLedgerUrl } from "./ledger-url.js";
 import { formatPath, humanErrorMap, show } from "./messages.js";
 import { normalise } from "./normalise.js";
 import { type FoundProblem, issuesToProblems } from "./problems.js";

@@ -2,7 +2,7 @@
  * Rules that span several keys, or that zod would skip once a sibling key is wrong. They read
  * the raw parsed YAML defensively, so they run (and report) even when the schema also fails.
  */
-import { hasPassword, parseLedgerUrl } from "../ledger/postgres/url.js";
+import { hasPassword, parseLedgerUrl } from "./ledger-url.js";
 import type { FoundProblem } from "./problems.js";
 import { ROLE_NAME_PATTERN, ROLE_NAME_RULE } from "./schema.js";
 

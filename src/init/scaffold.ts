@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/find.js";
+import { parseLedgerUrl } from "../config/ledger-url.js";
 import { parseConfig } from "../config/load.js";
 import type { ProducerConfig } from "../config/types.js";
 import { asError, LedgerMissing, ProducerError } from "../errors.js";
 import { openLedger } from "../ledger/open.js";
-import { parseLedgerUrl } from "../ledger/postgres/url.js";
 import { type InitAnswers, promptPath, renderConfig } from "./config-file.js";
 import {
   mergeClaudeMd,

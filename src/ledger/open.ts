@@ -1,3 +1,4 @@
+import { parseLedgerUrl } from "../config/ledger-url.js";
 import { LedgerError } from "../errors.js";
 import { DISPATCH_TOKEN_VARIABLE, findDispatchToken } from "../identity/dispatch-token.js";
 import { StoredLedger } from "./client.js";
@@ -64,7 +65,7 @@ export async function openLedgerFile(options: LedgerOptions): Promise<LedgerClie
       throw new LedgerError("LedgerClient.open takes a dbPath or a ledgerUrl, not both");
     }
     // Loaded here, not at the top: the backend's driver is only paid for by whoever opens one.
-    const { openPostgresStorage, parseLedgerUrl } = await import("./postgres/index.js");
+    const { openPostgresStorage } = await import("./postgres/index.js");
     const storage = await openPostgresStorage({
       address: parseLedgerUrl(url),
       create: options.create ?? true,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
-import { hasPassword } from "../ledger/postgres/url.js";
+import { hasPassword } from "../config/ledger-url.js";
 import { AUDIT_KEY_VARIABLE, CLAUDE_CREDENTIALS } from "../secrets/redactor.js";
 
 /** Variables every agent gets from the Producer's environment, when set. */

@@ -5,7 +5,7 @@
  * files a quick command would otherwise load at every start.
  */
 import { resolve } from "node:path";
-import { hasPassword } from "../../ledger/postgres/url.js";
+import { hasPassword } from "../ledger-url.js";
 import { readConfigText } from "../read.js";
 import type { ProducerConfig } from "../types.js";
 import { type CodeFiles, codeFingerprint, configCacheKey, currentCodeFiles } from "./key.js";

@@ -5,5 +5,3 @@ import { type PostgresOptions, PostgresStorage } from "./storage.js";
 export function openPostgresStorage(options: PostgresOptions): Promise<Storage> {
   return PostgresStorage.open(options);
 }
-
-export { parseLedgerUrl } from "./url.js";

@@ -1,7 +1,7 @@
 import type postgres from "postgres";
+import type { PostgresAddress } from "../../config/ledger-url.js";
 import { LedgerMissing, LedgerStorageError } from "../../errors.js";
 import { MIGRATIONS } from "./migrations/index.js";
-import type { PostgresAddress } from "./url.js";
 
 type Sql = postgres.Sql<Record<string, never>>;
 

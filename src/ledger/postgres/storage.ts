@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { type Clock, systemClock } from "../../clock.js";
+import type { PostgresAddress } from "../../config/ledger-url.js";
 import { LedgerError, LedgerStorageError } from "../../errors.js";
 import { bootId } from "../../identity/boot-id.js";
 import type { LockTarget, Params, Storage, Tx } from "../storage.js";
@@ -10,7 +11,6 @@ import { postgresDialect } from "./dialect.js";
 import { describePostgresError, isConnectionLoss, isRetryable } from "./errors.js";
 import { migrate } from "./migrate.js";
 import { type NumberedSql, numberParameters, orderedValues } from "./placeholders.js";
-import type { PostgresAddress } from "./url.js";
 
 /** How to open a PostgreSQL ledger. */
 export interface PostgresOptions {
@@ -120,18 +120,26 @@ export class PostgresStorage implements Storage {
       } catch (error) {
         throw describePostgresError(error, this.location);
       }
+      // Statements sent without waiting for their answer (BEGIN, locks, NOTIFY): the next
+      // statement follows them on the wire, so each saves a round trip, and the server runs
+      // them in order. Their outcome is checked before the transaction counts as committed.
+      const sent = new InFlight();
       let committing = false;
       try {
-        await connection.unsafe(BEGIN[mode]);
-        const result = await work(this.makeTx(connection));
-        if (mode === "write") {
-          // Delivered at COMMIT, to every host listening (see watch).
-          await connection.unsafe("SELECT pg_notify($1, '')", [this.channel]);
-        }
+        sent.add(connection.unsafe(BEGIN[mode]));
+        const result = await work(this.makeTx(connection, sent));
+        // Delivered at COMMIT, to every host listening (see watch).
+        if (mode === "write")
+          sent.add(connection.unsafe("SELECT pg_notify($1, '')", [this.channel]));
         committing = true;
-        await connection.unsafe("COMMIT");
+        const commit = connection.unsafe("COMMIT");
+        await commit;
+        // A failed statement before it turns COMMIT into a silent ROLLBACK: that is a failure.
+        await sent.settled();
         return result;
-      } catch (error) {
+      } catch (thrown) {
+        // The first failure on the wire is the cause; later ones only say "aborted".
+        const error = (await sent.firstFailure()) ?? thrown;
         if (!committing) await connection.unsafe("ROLLBACK").catch(() => {});
         if (committing && isConnectionLoss(error)) {
           // The server may have committed before the line dropped: running the work again
@@ -152,7 +160,7 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  private makeTx(connection: Connection): Tx {
+  private makeTx(connection: Connection, sent: InFlight): Tx {
     const held = new Set<string>();
     const query = (sql: string, params: Params | undefined) => {
       const n = numberedSql(sql);
@@ -173,20 +181,22 @@ export class PostgresStorage implements Storage {
           for (const row of rows) if (!visit(row as unknown[])) return;
         }
       },
+      // Sent, not awaited: whatever this transaction sends next waits behind the lock on the
+      // server, and reads (in READ COMMITTED) a snapshot taken after it was granted.
       lock: async (target: LockTarget) => {
         const key = lockKey(target);
         if (held.has(key)) return;
         held.add(key);
-        if (target.kind === "task") {
-          await connection.unsafe("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [target.id], {
-            prepare: true,
-          });
-        } else {
-          // Keyed by schema too: two projects on one database never wait on each other.
-          await connection.unsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-            `${this.address.schema}:${key}`,
-          ]);
-        }
+        sent.add(
+          target.kind === "task"
+            ? connection.unsafe("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [target.id], {
+                prepare: true,
+              })
+            : // Keyed by schema too: two projects on one database never wait on each other.
+              connection.unsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+                `${this.address.schema}:${key}`,
+              ]),
+        );
       },
     };
   }
@@ -257,6 +267,35 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     this.clock.stop();
     await this.sql.end({ timeout: 5 });
+  }
+}
+
+/** Statements sent ahead without waiting for them; their failures are kept, not thrown. */
+class InFlight {
+  private readonly outcomes: Promise<unknown>[] = [];
+
+  add(statement: PromiseLike<unknown>): void {
+    // Subscribing sends it now; a failure is caught here and looked at later.
+    this.outcomes.push(
+      Promise.resolve(statement).then(
+        () => null,
+        (error: unknown) => ({ error }),
+      ),
+    );
+  }
+
+  /** Resolves when every statement answered; rejects with the first failure. */
+  async settled(): Promise<void> {
+    const failure = await this.firstFailure();
+    if (failure !== null) throw failure;
+  }
+
+  /** The first statement's failure, in the order they were sent, or null. */
+  async firstFailure(): Promise<unknown> {
+    for (const outcome of await Promise.all(this.outcomes)) {
+      if (outcome !== null) return (outcome as { error: unknown }).error;
+    }
+    return null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { LedgerError } from "../../errors.js";
+import { LedgerError } from "../errors.js";
 
 /** Where a PostgreSQL ledger lives: the server's URL and the schema holding this project. */
 export interface PostgresAddress {
