@@ -105,6 +105,12 @@ export interface Tx {
   /** Runs a statement that returns no rows; resolves to the number of rows it changed. */
   run(sql: string, params?: Params): Promise<number>;
   /**
+   * Runs a write whose answer nobody reads (an audit row, a list appended to): a server
+   * database sends it along with what follows instead of waiting for its round trip. A
+   * failure still fails the transaction, before its commit counts.
+   */
+  send(sql: string, params?: Params): Promise<void>;
+  /**
    * Hands each row, as an array of column values, to `visit` until it returns false: for
    * reads too big for one array. Resolves when the rows ran out or `visit` stopped.
    */

@@ -145,14 +145,14 @@ export async function appendAudit(
     details: canonicalJson(details),
   };
   const hash = rowHash(prevHash, row);
-  await tx.run(
+  await tx.send(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [...hashedValues(row), hashBytes(hash)],
   );
   scope.auditHead = { seq, rowHash: hash };
   // A task's row lists its audit rows (`audit_seqs`): most task writes added this one already.
   if (event.entityType === "task" && event.entityId !== null && listedAs === null) {
-    await tx.run("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
+    await tx.send("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
       `${seq},`,
       event.entityId,
     ]);

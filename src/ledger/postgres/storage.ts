@@ -44,6 +44,9 @@ const MAX_TRIES = 8;
 
 // Writes run in READ COMMITTED and take the locks the rules ask for (`Tx.lock`); reads see one
 // snapshot, so a report or `audit verify` never mixes two moments.
+// Statements with parameters are always prepared (`prepare: true`): the driver sends an
+// unprepared one only after asking the server for its parameter types, a round trip that
+// also holds back everything queued behind it.
 const BEGIN = {
   write: "BEGIN ISOLATION LEVEL READ COMMITTED",
   read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -129,8 +132,11 @@ export class PostgresStorage implements Storage {
         sent.add(connection.unsafe(BEGIN[mode]));
         const result = await work(this.makeTx(connection, sent));
         // Delivered at COMMIT, to every host listening (see watch).
-        if (mode === "write")
-          sent.add(connection.unsafe("SELECT pg_notify($1, '')", [this.channel]));
+        if (mode === "write") {
+          sent.add(
+            connection.unsafe("SELECT pg_notify($1, '')", [this.channel], { prepare: true }),
+          );
+        }
         committing = true;
         const commit = connection.unsafe("COMMIT");
         await commit;
@@ -175,6 +181,7 @@ export class PostgresStorage implements Storage {
       tuple: async (sql: string, params?: Params) =>
         (await query(sql, params).values())[0] as unknown[] | undefined,
       run: async (sql: string, params?: Params) => (await query(sql, params)).count,
+      send: async (sql: string, params?: Params) => sent.add(query(sql, params)),
       scan: async (sql, params, visit) => {
         // In batches through a cursor: a whole table never sits in memory at once.
         for await (const rows of query(sql, params).values().cursor(1_000)) {
@@ -193,9 +200,11 @@ export class PostgresStorage implements Storage {
                 prepare: true,
               })
             : // Keyed by schema too: two projects on one database never wait on each other.
-              connection.unsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-                `${this.address.schema}:${key}`,
-              ]),
+              connection.unsafe(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [`${this.address.schema}:${key}`],
+                { prepare: true },
+              ),
         );
       },
     };

@@ -193,6 +193,11 @@ export class SqliteStorage implements Storage {
         Promise.resolve(this.statement(sql, true).get(...bind(params)) as unknown[] | undefined),
       run: (sql: string, params?: Params) =>
         Promise.resolve(this.statement(sql).run(...bind(params)).changes),
+      // In-process: nothing to save by not waiting.
+      send: (sql: string, params?: Params) => {
+        this.statement(sql).run(...bind(params));
+        return Promise.resolve();
+      },
       scan: async (sql: string, params: Params | undefined, visit: (row: unknown[]) => boolean) => {
         // One synchronous loop over the cursor: no array of rows, no promise per row.
         const rows = this.statement(sql, true).iterate(...bind(params)) as Iterator<unknown[]>;
