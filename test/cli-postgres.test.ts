@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli, tempProject } from "./helpers/cli.js";
@@ -169,5 +170,32 @@ describePostgres("a hostile agent on a PostgreSQL ledger", () => {
       encoding: "utf8",
     });
     expect(hits.stdout).toBe("");
+  });
+});
+
+describePostgres("several hosts, one brake, named hosts", () => {
+  it("says which host pulled the brake and wrote the report", async () => {
+    const { url } = await scratchSchema("cli");
+    const dir = tempDir("pg-host-");
+    expect(
+      (await runCli(["init", "--non-interactive", "--ledger-url", url], { cwd: dir })).code,
+    ).toBe(0);
+    expect((await runCli(["kill", "freeze for the release"], { cwd: dir })).code).toBe(0);
+    // The ledger holds the brake: no file is left to keep this one host halted on its own.
+    expect(existsSync(join(dir, "agent-state", "kill_switch"))).toBe(false);
+    const status = JSON.parse((await runCli(["status", "--json"], { cwd: dir })).stdout);
+    const host = `${hostname()}~${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").slice(0, 8)}`;
+    expect(status.killSwitch).toMatchObject({
+      armed: true,
+      reason: "freeze for the release",
+      host,
+    });
+    const report = await runCli(["report"], { cwd: dir });
+    expect(report.code).toBe(0);
+    const file = readdirSync(join(dir, "agent-state")).find((f) => f.startsWith("morning-report-"));
+    const text = readFileSync(join(dir, "agent-state", file!), "utf8");
+    expect(text).toContain(` on host ${host}.`);
+    expect(text).toContain(`> **Kill switch armed** by `);
+    expect(text).toContain(` on host ${host} at `);
   });
 });
