@@ -1,8 +1,8 @@
-import { expect, it } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
 import { LedgerClient } from "../src/index.js";
 import { describeLedgerContract } from "./contract/index.js";
 import { openPostgresLedger } from "./contract/postgres.js";
-import { describePostgres, scratchSchema } from "./helpers/postgres.js";
+import { describePostgres, oneRow, scratchSchema } from "./helpers/postgres.js";
 
 describePostgres("PostgreSQL backend", () => {
   describeLedgerContract("PostgreSQL", openPostgresLedger);
@@ -38,5 +38,88 @@ describePostgres("opening a PostgreSQL ledger", () => {
     await expect(
       LedgerClient.open({ dbPath: "/tmp/x.db", ledgerUrl: "postgres://127.0.0.1/test" }),
     ).rejects.toThrow("LedgerClient.open takes a dbPath or a ledgerUrl, not both");
+  });
+});
+
+describePostgres("exact with writers side by side", () => {
+  it("keeps the guardrails and the retried follow-up check exact across connections", async () => {
+    const { url, sql } = await scratchSchema("race");
+    const open = () =>
+      LedgerClient.open({
+        ledgerUrl: url,
+        roles: ["design", "code"],
+        guardrails: { maxDepth: 5, maxChildrenPerTask: 5, maxTasksPerRolePerHour: 1000 },
+        actor: "test",
+      });
+    const clients = await Promise.all([open(), open(), open(), open()]);
+    onTestFinished(() => Promise.all(clients.map((c) => c.close())).then(() => undefined));
+    const parent = await clients[0]!.insertTask({ agentOwner: "design", title: "spec" });
+    // Twelve different children filed at once by the design agent: five fit under the parent.
+    const filings = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        clients[i % 4]!.insertTask(
+          { agentOwner: "code", title: `part ${i}`, parentTaskId: parent.id },
+          { actor: "design" },
+        ),
+      ),
+    );
+    expect(filings.filter((f) => f.status === "fulfilled")).toHaveLength(5);
+    const { children } = await oneRow(
+      sql`SELECT count(*)::int AS children FROM tasks WHERE parent_task_id = ${parent.id}`,
+    );
+    expect(children).toBe(5);
+
+    // One follow-up filed again by a retried agent, at once from four connections: one task.
+    const other = await clients[0]!.insertTask({ agentOwner: "design", title: "other spec" });
+    const again = await Promise.all(
+      clients.map((c) =>
+        c.insertTask(
+          { agentOwner: "code", title: "build it", parentTaskId: other.id },
+          { actor: "design" },
+        ),
+      ),
+    );
+    expect(new Set(again.map((t) => t.id)).size).toBe(1);
+    expect((await clients[0]!.verifyAuditChain()).ok).toBe(true);
+  });
+});
+
+describePostgres("dependencies filed while they finish", () => {
+  it("never leaves a task waiting on a dependency that completed as it was filed", async () => {
+    const { url } = await scratchSchema("deps");
+    const open = () => LedgerClient.open({ ledgerUrl: url, roles: ["code"], actor: "test" });
+    const [a, b] = await Promise.all([open(), open()]);
+    onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+    for (let round = 0; round < 25; round++) {
+      await a.insertTask({ agentOwner: "code", title: `dep ${round}` });
+      const dep = (await a.claimNext("code"))!;
+      const [, filed] = await Promise.all([
+        a.complete(dep.id, dep.claimToken!, { costUsd: 0 }),
+        b.insertTask({ agentOwner: "code", title: `after ${round}`, dependsOn: [dep.id] }),
+      ]);
+      // Whichever committed first, the dependent is claimable now.
+      const next = await a.claimNext("code");
+      expect(next?.id).toBe(filed.id);
+      await a.complete(next!.id, next!.claimToken!, { costUsd: 0 });
+    }
+  });
+});
+
+describePostgres("sealing while others write", () => {
+  it("seals the row it follows, whatever another connection appended meanwhile", async () => {
+    const { url } = await scratchSchema("seal");
+    const key = "a-long-random-audit-key-for-the-test";
+    const open = () => LedgerClient.open({ ledgerUrl: url, roles: ["code"], actor: "test" });
+    const [a, b] = await Promise.all([open(), open()]);
+    onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+    for (let round = 0; round < 30; round++) {
+      await Promise.all([
+        b.insertTask({ agentOwner: "code", title: `t ${round}` }),
+        a.sealAudit(key),
+        b.insertTask({ agentOwner: "code", title: `u ${round}` }),
+      ]);
+    }
+    await a.sealAudit(key);
+    expect(await a.verifyAuditChain({ key })).toMatchObject({ ok: true });
   });
 });

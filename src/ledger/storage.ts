@@ -16,10 +16,12 @@ export type Params = readonly unknown[] | object;
  * What a rule must hold before it reads and writes, so it stays exact on a database without
  * one global write lock. SQLite's `BEGIN IMMEDIATE` already serialises every writer, so there
  * these are no-ops; a server database takes a row or advisory lock. Taken in this order only:
- * budget day, then task rows, then the audit head (last, just before commit).
+ * budget day, then a filing role, then task rows, then the audit head (last, before commit).
  */
 export type LockTarget =
   | { kind: "budget-day"; day: string }
+  /** The tasks one role files: its hourly guardrail counts them. */
+  | { kind: "filer"; role: string }
   | { kind: "task"; id: string }
   | { kind: "audit-head" };
 

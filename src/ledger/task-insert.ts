@@ -102,7 +102,13 @@ export async function insertTasks(
   const perCreator = new Map<string, number>();
   for (const [index, p] of prepared.entries()) {
     await withPosition(tasks.length, index, tasks[index]!, async () => {
+      // Where writers run side by side (PostgreSQL), the counts below and the twin check must
+      // read what every other filer committed: the role's filings, then the parent, are held.
+      if (guardrails && scope.roles?.includes(p.createdBy)) {
+        await tx.lock({ kind: "filer", role: p.createdBy });
+      }
       const parent = await resolveParent(scope, p.parentRef, byRef, prepared, index);
+      if (parent) await tx.lock({ kind: "task", id: parent.id });
       // An agent whose dispatch is retried files its follow-ups again: the same title for the
       // same role under the same parent, by the same creator, is the task already filed.
       const twin = parent
@@ -125,6 +131,9 @@ export async function insertTasks(
       if (depIds.includes(p.id)) throw new LedgerError("a task cannot depend on itself");
       let openDeps = 0;
       for (const dep of depIds) {
+        // Held, so a completion of the dependency either commits first (and it reads done
+        // here) or waits for this filing (and its trigger then sees the new edge).
+        await tx.lock({ kind: "task", id: dep });
         if ((await taskState(scope, dep))?.status !== "done") openDeps++;
       }
       const depth = parent ? parent.depth + 1 : 0;

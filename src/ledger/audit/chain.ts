@@ -210,6 +210,9 @@ function sealable<T extends { action: string }>(newest: T | undefined): newest i
  * every later hash, without `verify` (given the key) noticing. Null when already sealed.
  */
 export async function sealChain(scope: Scope, key: string, ts: string, actor: string) {
+  // The head first: the MAC must cover the row the seal will follow, not one another writer
+  // has appended after since (several writers at once on a server database).
+  await scope.tx.lock({ kind: "audit-head" });
   const last = await newestRow(scope);
   if (!sealable(last)) return null;
   return appendAudit(scope, {

@@ -312,6 +312,8 @@ function lockKey(target: LockTarget): string {
   switch (target.kind) {
     case "budget-day":
       return `budget-day:${target.day}`;
+    case "filer":
+      return `filer:${target.role}`;
     case "task":
       return `task:${target.id}`;
     case "audit-head":
