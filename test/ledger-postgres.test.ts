@@ -1,7 +1,8 @@
 import { expect, it, onTestFinished } from "vitest";
-import { LedgerClient } from "../src/index.js";
+import { LedgerClient, LedgerError } from "../src/index.js";
 import { describeLedgerContract } from "./contract/index.js";
 import { openPostgresLedger } from "./contract/postgres.js";
+import { startPgProxy } from "./helpers/pg-proxy.js";
 import { describePostgres, oneRow, scratchSchema } from "./helpers/postgres.js";
 
 describePostgres("PostgreSQL backend", () => {
@@ -123,3 +124,52 @@ describePostgres("sealing while others write", () => {
     expect(await a.verifyAuditChain({ key })).toMatchObject({ ok: true });
   });
 });
+
+describePostgres("when the network misbehaves", () => {
+  it("warns and polls where notifications never arrive (a pooler in transaction mode)", async () => {
+    const { url } = await scratchSchema("net");
+    const proxy = await startPgProxy({ host: "127.0.0.1", port: 5432 });
+    proxy.dropNotifications = true;
+    const ledger = await LedgerClient.open({ ledgerUrl: viaProxy(url, proxy.port) });
+    onTestFinished(() => ledger.close());
+    const warned = new Promise<string>((resolve) => {
+      const stop = ledger.watch(() => {}, resolve);
+      onTestFinished(stop);
+    });
+    expect(await warned).toBe(
+      `notifications from the ledger at ${viaProxy(url, proxy.port)} do not arrive (a connection pooler in transaction mode?); polling only`,
+    );
+  });
+
+  it("never runs a transaction again when the line dropped after its COMMIT was sent", async () => {
+    const { url, sql } = await scratchSchema("net");
+    const proxy = await startPgProxy({ host: "127.0.0.1", port: 5432 });
+    const ledger = await LedgerClient.open({
+      ledgerUrl: viaProxy(url, proxy.port),
+      roles: ["code"],
+    });
+    onTestFinished(() => ledger.close());
+    proxy.cutAfterCommit = true;
+    const error = await ledger
+      .insertTask({ agentOwner: "code", title: "filed once" })
+      .catch((e: unknown) => e);
+    expect(proxy.cut).toBe(1);
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe("storage");
+    expect((error as Error).message).toBe(
+      `the connection to the ledger at ${viaProxy(url, proxy.port)} was lost while committing; the change may or may not have been saved (check with \`producer status\`)`,
+    );
+    // The server did commit it, once: nothing ran it a second time.
+    const { n } = await oneRow(
+      sql`SELECT count(*)::int AS n FROM tasks WHERE title = 'filed once'`,
+    );
+    expect(n).toBe(1);
+    // The client carries on over a new connection.
+    expect((await ledger.insertTask({ agentOwner: "code", title: "next" })).title).toBe("next");
+  });
+});
+
+/** The same ledger URL, through the proxy's port. */
+function viaProxy(url: string, port: number): string {
+  return url.replace("127.0.0.1:5432", `127.0.0.1:${port}`);
+}

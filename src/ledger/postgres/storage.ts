@@ -128,6 +128,7 @@ export class PostgresStorage implements Storage {
       // them in order. Their outcome is checked before the transaction counts as committed.
       const sent = new InFlight();
       let committing = false;
+      let lost = false;
       try {
         sent.add(connection.unsafe(BEGIN[mode]));
         const result = await work(this.makeTx(connection, sent));
@@ -146,7 +147,11 @@ export class PostgresStorage implements Storage {
       } catch (thrown) {
         // The first failure on the wire is the cause; later ones only say "aborted".
         const error = (await sent.firstFailure()) ?? thrown;
-        if (!committing) await connection.unsafe("ROLLBACK").catch(() => {});
+        // A dead connection is neither rolled back nor handed back: the driver has retired
+        // it already, and a statement sent on it (or releasing it into the pool, where the
+        // next query would find it) ends in an exception nobody can catch.
+        lost = isConnectionLoss(thrown) || isConnectionLoss(error);
+        if (!committing && !lost) await connection.unsafe("ROLLBACK").catch(() => {});
         if (committing && isConnectionLoss(error)) {
           // The server may have committed before the line dropped: running the work again
           // could do it twice, so the caller is told, not retried for.
@@ -161,7 +166,7 @@ export class PostgresStorage implements Storage {
         }
         throw error instanceof LedgerError ? error : describePostgresError(error, this.location);
       } finally {
-        connection.release();
+        if (!lost) connection.release();
       }
     }
   }
