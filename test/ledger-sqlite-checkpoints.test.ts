@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -6,6 +8,8 @@ import { connect } from "../src/ledger/open.js";
 import { type CheckpointPolicy, pendingWalPages } from "../src/ledger/sqlite/checkpointer.js";
 import { SqliteStorage } from "../src/ledger/sqlite/storage.js";
 import { tempDir } from "./helpers/temp.js";
+
+const require = createRequire(import.meta.url);
 
 async function openWith(checkpoints: CheckpointPolicy) {
   const file = join(tempDir(), "ledger.db");
@@ -93,5 +97,41 @@ describe("WAL checkpoints off the commit path", () => {
     db.close();
     other.close();
     expect(n).toBe(50);
+  });
+});
+
+describe("the checkpointer and SQLite's locks", () => {
+  it("closing a ledger leaves another connection's read lock in the same process standing", async () => {
+    const { file, ledger } = await openWith({
+      softPages: 20,
+      tailPages: 5,
+      hardPages: 1_500,
+      everyCommits: 1,
+    });
+    await lifecycles(ledger, 30);
+    // A reader of this process holds a snapshot: no checkpoint may rewind the WAL under it.
+    const reader = new Database(file, { readonly: true });
+    reader.prepare("BEGIN").run();
+    const before = reader.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number };
+    // Closing the ledger once closed the descriptor it read the WAL index through, and with
+    // it every POSIX lock this process held on that file, the reader's included.
+    await ledger.close();
+    const writer = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const D = require(${JSON.stringify(require.resolve("better-sqlite3"))});
+         const db = new D(${JSON.stringify(file)}, { timeout: 0 });
+         for (let i = 0; i < 50; i++) db.prepare("UPDATE tasks SET title = title || 'x'").run();
+         const [r] = db.pragma("wal_checkpoint(TRUNCATE)");
+         process.stdout.write(JSON.stringify(r));`,
+      ],
+      { encoding: "utf8" },
+    );
+    // The reader's snapshot still pins the WAL: the truncating checkpoint reports busy.
+    expect(JSON.parse(writer.stdout)).toMatchObject({ busy: 1 });
+    expect(reader.prepare("SELECT count(*) AS n FROM tasks").get()).toEqual(before);
+    reader.prepare("COMMIT").run();
+    reader.close();
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { fstatSync, openSync, readSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { endianness } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -159,7 +159,6 @@ export class Checkpointer {
 
   /** Stops the worker, letting a checkpoint under way finish first. */
   async close(): Promise<void> {
-    this.walIndex.close();
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
@@ -175,12 +174,32 @@ export class Checkpointer {
 
 /** Pages in `file`'s WAL not yet copied back into it (0 without a WAL). */
 export function pendingWalPages(file: string): number {
-  const index = new WalIndex(`${file}-shm`);
+  return new WalIndex(`${file}-shm`).pendingPages();
+}
+
+/**
+ * Open descriptors of `-shm` files, by path, never closed while the process lives. Closing a
+ * descriptor drops every POSIX lock the process holds on that file, SQLite's own included
+ * ("How To Corrupt An SQLite Database File", 2.2): a connection of this process would go on
+ * believing it holds its read or checkpoint locks, and another process could rewind the WAL
+ * under a checkpoint still copying from it. One descriptor per ledger file is the price.
+ */
+const shmDescriptors = new Map<string, { fd: number; ino: number }>();
+
+/** A descriptor of the `-shm` file now at `path` (a new one if the file was replaced). */
+function shmDescriptor(path: string): number | null {
+  let ino: number;
   try {
-    return index.pendingPages();
-  } finally {
-    index.close();
+    ino = statSync(path).ino;
+  } catch {
+    return null;
   }
+  const known = shmDescriptors.get(path);
+  if (known && known.ino === ino) return known.fd;
+  // The old descriptor, if any, stays open: closing it is the hazard above.
+  const fd = openSync(path, "r");
+  shmDescriptors.set(path, { fd, ino: fstatSync(fd).ino });
+  return fd;
 }
 
 /**
@@ -197,17 +216,13 @@ class WalIndex {
 
   pendingPages(): number {
     try {
-      this.fd ??= openSync(this.path, "r");
+      this.fd ??= shmDescriptor(this.path);
+      if (this.fd === null) return 0;
       if (readSync(this.fd, this.buffer, 0, 100, 0) < 100) return 0;
     } catch {
       return 0;
     }
     const read = endianness() === "LE" ? "readUInt32LE" : "readUInt32BE";
     return Math.max(0, this.buffer[read](16) - this.buffer[read](96));
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
   }
 }
