@@ -166,6 +166,10 @@ describePostgres("a hostile agent on a PostgreSQL ledger", () => {
       ...(await sql`SELECT details FROM audit_log`).map((r) => r.details),
     ].join("\n");
     expect(stored).not.toContain(password);
+    // Out of retries, it was escalated; the file says which host's Producer wrote it.
+    const { id } = await oneRow(sql`SELECT id FROM tasks WHERE title = 'Raid'`);
+    const escalation = readFileSync(join(dir, "agent-state", "escalations", `${id}.md`), "utf8");
+    expect(escalation).toContain(`- Escalated by the Producer on host ${hostname()}~`);
     const hits = spawnSync("grep", ["-rl", "--binary-files=text", password, dir], {
       encoding: "utf8",
     });
