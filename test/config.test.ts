@@ -454,3 +454,13 @@ describe("suggest", () => {
     expect(suggest("colour", keys)).toBeUndefined();
   });
 });
+
+describe("retry.backoff_seconds", () => {
+  it("takes 0 (retry at once) and refuses a negative wait by name", async () => {
+    const base = "agents:\n  code:\n    daily_cap_usd: 1\nretry:\n  backoff_seconds:";
+    const config = parseConfig(`${base} 0\n`, "/p/producer.yaml", {});
+    expect(config.retry.backoffSeconds).toBe(0);
+    const error = await configError(() => parseConfig(`${base} -1\n`, "/p/producer.yaml", {}));
+    expect(lines(error)).toEqual(["retry.backoff_seconds: must be a number, 0 or more"]);
+  });
+});

@@ -76,6 +76,19 @@ export async function buildProgram(ctx: CommandEnv, argv: string[] = []): Promis
  * Runs the CLI and resolves to the exit code: 0 ok, 1 operational failure, 2 usage error.
  * Known errors print one line; only unexpected ones show a stack, and only with PRODUCER_DEBUG.
  */
+/**
+ * A reader that stops reading (`producer report | head`) closes the pipe: further output has
+ * nowhere to go, which is not an error of ours. The command carries on and exits as it would
+ * have; without a listener, Node would end it with an EPIPE stack trace.
+ */
+function quietWhenClosed(stream: NodeJS.WritableStream): void {
+  const gone = new Set(["EPIPE", "ERR_STREAM_DESTROYED"]);
+  if (typeof stream.on !== "function" || stream.listenerCount?.("error") > 0) return;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (!gone.has(error.code ?? "")) throw error;
+  });
+}
+
 export async function main(
   argv: string[],
   io: Omit<CommandEnv, "setExitCode"> = {
@@ -86,6 +99,7 @@ export async function main(
   },
 ): Promise<number> {
   let exitCode = 0;
+  for (const stream of [io.stdout, io.stderr]) quietWhenClosed(stream);
   const ctx: CommandEnv = {
     ...io,
     setExitCode: (code) => {

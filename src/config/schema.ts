@@ -30,6 +30,7 @@ export const ROLE_NAME_RULE =
   'invalid role name: use a lowercase letter first, then lowercase letters, digits, "_" or "-" (at most 40 characters)';
 
 const positiveNumber = () => z.number().positive({ error: "must be a positive number" });
+const nonNegativeNumber = () => z.number().gte(0, { error: "must be a number, 0 or more" });
 const positiveInt = () => z.int().positive({ error: "must be a positive whole number" });
 const intAtLeast = (min: number) =>
   z.int().gte(min, { error: `must be a whole number of at least ${min}` });
@@ -74,7 +75,8 @@ const auth = z.strictObject({
 
 const retry = z.strictObject({
   max_retries: intAtLeast(0).default(DEFAULTS.maxRetries),
-  backoff_seconds: positiveNumber().default(DEFAULTS.backoffSeconds),
+  // 0 retries at once: a flaky call that needs no cooling off.
+  backoff_seconds: nonNegativeNumber().default(DEFAULTS.backoffSeconds),
 });
 
 const guardrails = z.strictObject({

@@ -1,4 +1,7 @@
-/** Minimal ANSI styling: on only for a TTY, and never when NO_COLOR is set. */
+/**
+ * Minimal ANSI styling: on only for a TTY, and never when NO_COLOR is set to a non-empty value
+ * (the convention of no-color.org: `NO_COLOR=` alone leaves colour on).
+ */
 export interface Style {
   enabled: boolean;
   bold(text: string): string;
@@ -11,7 +14,7 @@ export interface Style {
 
 export function styleFor(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Style {
   const enabled =
-    Boolean((stream as { isTTY?: boolean }).isTTY) && !("NO_COLOR" in env) && env.TERM !== "dumb";
+    Boolean((stream as { isTTY?: boolean }).isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
   const wrap = (open: number, close: number) => (text: string) =>
     enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text;
   return {
