@@ -12,7 +12,7 @@ tar -tzf "$tarball" | sed 's|^package/||' | sort > "$work/contents.txt"
 echo "packed $(wc -l < "$work/contents.txt") files, $(du -k "$tarball" | cut -f1) KiB"
 
 for needed in bin/producer.js dist/index.js dist/index.d.ts dist/pricing/pricing.json \
-  templates/agent_prompt_template.md demo/agents/demo-agent.mjs README.md package.json; do
+  templates/agent_prompt_template.md demo/agents/demo-agent.mjs README.md LICENSE package.json; do
   grep -qx "$needed" "$work/contents.txt" || { echo "missing from the package: $needed"; exit 1; }
 done
 if grep -E '^(src|test|bench|scripts|\.ci)/|\.test\.|\.map$' "$work/contents.txt"; then
