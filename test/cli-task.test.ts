@@ -227,7 +227,7 @@ describe("producer task list", () => {
     expect(cut.stdout.split("\n").slice(1)).toEqual([
       expect.stringContaining(test.id),
       expect.stringContaining(build.id),
-      "2 of 3 tasks (raise --limit or narrow the filter)",
+      "2 of 3 tasks (--all, raise --limit or narrow the filter)",
       "",
     ]);
     const ids = (text: string) => text.match(/^[0-9A-Z]{26}/gm);
@@ -237,6 +237,16 @@ describe("producer task list", () => {
     expect(parse<Task[]>(json.stdout).map((t) => t.id)).toEqual([build.id, spec.id]);
     expect(plainNoColorUnset.stdout).toBe(all.stdout);
     expect(ESCAPE.test(plainNoColorUnset.stdout)).toBe(false);
+
+    // JSON cut short says so on stderr; --all lists every match.
+    const [cutJson, allJson] = await Promise.all([
+      runCli(["task", "list", "--json", "--limit", "2"], { cwd: dir }),
+      runCli(["task", "list", "--json", "--all", "--limit", "1"], { cwd: dir }),
+    ]);
+    expect(parse<Task[]>(cutJson.stdout)).toHaveLength(2);
+    expect(cutJson.stderr).toBe("producer: listed 2 of 3 tasks; pass --all, or raise --limit\n");
+    expect(parse<Task[]>(allJson.stdout)).toHaveLength(3);
+    expect(allJson.stderr).toBe("");
   });
 
   it("says so when nothing matches, and refuses bad filters", async () => {

@@ -32,6 +32,7 @@ interface ListFlags {
   parent?: string;
   search?: string;
   limit: string;
+  all?: boolean;
   json?: boolean;
 }
 
@@ -111,10 +112,12 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .option("--parent <id>", "only the children of this task")
     .option("--search <text>", "only tasks whose title or description contains this")
     .option("--limit <n>", "show at most this many", "50")
+    .option("--all", "show every task that matches (no --limit)")
     .option("--json", "print the tasks as a JSON array")
     .action(async (flags: ListFlags) => {
       const status = parseStatuses(flags.status);
-      const limit = parseLimit(flags.limit);
+      // -1: the ledger's "no limit".
+      const limit = flags.all ? -1 : parseLimit(flags.limit);
       const env = ctx();
       const filter = {
         status,
@@ -142,6 +145,12 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
       });
       if (flags.json) {
         env.stdout.write(json(tasks));
+        // The array is the data: a script must not take the first page for all of it.
+        if (tasks.length < total) {
+          env.stderr.write(
+            `producer: listed ${tasks.length} of ${total} tasks; pass --all, or raise --limit\n`,
+          );
+        }
         return;
       }
       if (tasks.length === 0) {
@@ -155,7 +164,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
       const lines = (await tableView()).renderTaskTable(tasks, style, width);
       if (tasks.length < total) {
         lines.push(
-          style.dim(`${tasks.length} of ${total} tasks (raise --limit or narrow the filter)`),
+          style.dim(`${tasks.length} of ${total} tasks (--all, raise --limit or narrow the filter)`),
         );
       }
       env.stdout.write(`${lines.join("\n")}\n`);
