@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { GAVE_UP_EXIT_CODE } from "../src/cli/commands/run.js";
 import { LedgerClient, loadConfig, startDashboard } from "../src/index.js";
 import { writeEscalation } from "../src/producer/escalation.js";
 import { runCli, startCli } from "./helpers/cli.js";
@@ -62,8 +63,9 @@ describe("every claim ends", () => {
     }
     const [task] = await tasksOf(dir);
     expect(task).toMatchObject({ status: "escalated", attempts: 3 });
-    // Three Producers died mid-dispatch (SIGKILL); the fourth recovered the claim and escalated.
-    expect(codes).toEqual([null, null, null, 0]);
+    // Three Producers died mid-dispatch (SIGKILL); the fourth recovered the claim and escalated,
+    // and says so with its exit code.
+    expect(codes).toEqual([null, null, null, GAVE_UP_EXIT_CODE]);
     const files = readdirSync(join(dir, "agent-state", "escalations"));
     expect(files).toEqual([`${task!.id}.md`]);
     const attention = readFileSync(join(dir, "agent-state", "needs-attention.md"), "utf8");
@@ -141,7 +143,7 @@ describe("identity by capability", () => {
       await runCli(["task", "add", "--agent", "code", "--title", "Launder"], { cwd: dir })
     ).stdout.trim();
     const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(GAVE_UP_EXIT_CODE);
     const seen = JSON.parse(readFileSync(out, "utf8"));
     expect(seen.viaCli).toMatchObject({ code: 0 });
     // The guardrail counted both filings as the agent's: the third is refused.
@@ -206,7 +208,7 @@ describe("what an agent reports", () => {
     const dir = await execProject("infinite");
     await runCli(["task", "add", "--agent", "code", "--title", "Count to infinity"], { cwd: dir });
     const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(GAVE_UP_EXIT_CODE);
     const [task] = await tasksOf(dir);
     expect(task).toMatchObject({ status: "failed", attempts: 1, inputTokens: 0 });
     expect(task!.lastError).toMatch(
@@ -228,7 +230,9 @@ describe("what a failure tells a human", () => {
   it("an uncaught exception is recorded as its error and stack head, not the runtime's banner", async () => {
     const dir = await execProject("throw", [], "retry:\n  max_retries: 0\n");
     await runCli(["task", "add", "--agent", "code", "--title", "Throw"], { cwd: dir });
-    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(0);
+    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(
+      GAVE_UP_EXIT_CODE,
+    );
     const [task] = await tasksOf(dir);
     expect(task!.lastError).toMatch(
       /^the agent exited with code 1: TypeError: widget is not a function at file:\/\/\S+exec-agent\.mjs:\d+:\d+/,
@@ -241,7 +245,9 @@ describe("what a failure tells a human", () => {
     const id = (
       await runCli(["task", "add", "--agent", "code", "--title", "Flood"], { cwd: dir })
     ).stdout.trim();
-    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(0);
+    expect((await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 })).code).toBe(
+      GAVE_UP_EXIT_CODE,
+    );
     const [task] = await tasksOf(dir);
     expect(task!.lastError!.length).toBeLessThanOrEqual(2000);
     expect(task!.lastError).toMatch(/^the agent exited with code 1: (Error: )?x{100}/);

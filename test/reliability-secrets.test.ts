@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { GAVE_UP_EXIT_CODE } from "../src/cli/commands/run.js";
 import { LedgerClient } from "../src/index.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 import {
@@ -143,7 +144,8 @@ describe("secrets", () => {
         env: { NTFY_TOKEN: token },
         timeoutMs: 60_000,
       });
-      expect(run.code).toBe(0);
+      // The agent failed for good: run --once says so with its exit code.
+      expect(run.code).toBe(GAVE_UP_EXIT_CODE);
       const check = await LedgerClient.open({
         dbPath: join(dir, "agent-state", "ledger.db"),
         create: false,

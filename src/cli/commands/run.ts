@@ -8,6 +8,9 @@ import { MorningReportWriter } from "../../report/morning-report.js";
 import { styleFor } from "../../text/style.js";
 import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 
+/** The exit code of `run --once` when some task failed for good or was escalated. */
+export const GAVE_UP_EXIT_CODE = 3;
+
 /** `producer run [--once] [--log-format text|json]`: the long-running dispatcher. */
 export function registerRun(program: Command, ctx: () => CommandEnv): void {
   program
@@ -59,8 +62,21 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // Tasks this run gave up on (failed for good, or escalated to a human): with --once, a
+      // script must be able to tell a clean drain from one that left work for a person.
+      const gaveUp = new Set<string>();
+      producer.events.on("failed", (e) => {
+        if (e.next === "failed" || e.next === "escalated") gaveUp.add(e.taskId);
+      });
+      producer.events.on("escalated", (e) => gaveUp.add(e.taskId));
       try {
         await producer.run({ once: options.once });
+        if (options.once && gaveUp.size > 0) {
+          env.stderr.write(
+            `producer: ${gaveUp.size} task${gaveUp.size === 1 ? "" : "s"} failed for good or went to a human in this run (exit code ${GAVE_UP_EXIT_CODE}); see producer task list --status failed,escalated\n`,
+          );
+          env.setExitCode(GAVE_UP_EXIT_CODE);
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
