@@ -176,3 +176,27 @@ describe("producer status", () => {
     expect(extra.code).toBe(2);
   });
 });
+
+describe("missing role prompts", () => {
+  it("are named by status, and by producer run as it starts", async () => {
+    const dir = tempProject("", ["code", "qa"]);
+    await (await LedgerClient.open({ dbPath: join(dir, "agent-state", "ledger.db") })).close();
+    mkdirSync(join(dir, "agents", "qa"), { recursive: true });
+    writeFileSync(join(dir, "agents", "qa", "system_prompt.md"), "You are qa.\n");
+    const message =
+      "missing role prompt: agents/code/system_prompt.md (code): write it, or point agents.<role>.prompt at one";
+    const [text, json, run] = await Promise.all([
+      runCli(["status"], { cwd: dir }),
+      runCli(["status", "--json"], { cwd: dir }),
+      runCli(["run", "--once"], { cwd: dir }),
+    ]);
+    expect(text.stdout).toContain(`prompts      ${message}\n`);
+    expect(JSON.parse(json.stdout).missingPrompts).toEqual([
+      { role: "code", path: "agents/code/system_prompt.md" },
+    ]);
+    expect(run).toMatchObject({
+      code: 0,
+      stderr: `producer: warning: ${message}; until then their tasks fail when dispatched\n`,
+    });
+  });
+});

@@ -86,6 +86,7 @@ describe("loadConfig defaults", () => {
           allowedTools: ["Read", "Glob", "Grep"],
           env: [],
           prompt: join(dir, "agents", "code", "system_prompt.md"),
+          promptRequired: true,
           maxConcurrent: 1,
           timeoutMinutes: 30,
           model: "claude-sonnet-5-5",

@@ -143,7 +143,7 @@ describe("identity by capability", () => {
       await runCli(["task", "add", "--agent", "code", "--title", "Launder"], { cwd: dir })
     ).stdout.trim();
     const run = await runCli(["run", "--once"], { cwd: dir, timeoutMs: 60_000 });
-    expect(run.code).toBe(GAVE_UP_EXIT_CODE);
+    expect(run.code).toBe(0);
     const seen = JSON.parse(readFileSync(out, "utf8"));
     expect(seen.viaCli).toMatchObject({ code: 0 });
     // The guardrail counted both filings as the agent's: the third is refused.

@@ -61,7 +61,11 @@ describe("Producer: retries and escalation", () => {
   });
 
   it("fails at once, without retries, when the role's prompt file is missing", async () => {
-    const p = await producerProject("", execRole("code"));
+    // Named in producer.yaml, the prompt is required even of an exec role.
+    const p = await producerProject(
+      "",
+      execRole("code", "    prompt: agents/code/system_prompt.md\n"),
+    );
     unlinkSync(p.config.agents.code!.prompt);
     const task = await p.ledger.insertTask({ agentOwner: "code", title: "t" });
     await p.producer.run({ once: true });
@@ -433,7 +437,10 @@ describe("Producer: prices", () => {
 
 describe("Producer: a prompt file deleted while running", () => {
   it("fails that role's next task with the reason and keeps serving the other roles", async () => {
-    const p = await producerProject("", execRole("code") + execRole("qa"));
+    const p = await producerProject(
+      "",
+      execRole("code", "    prompt: agents/code/system_prompt.md\n") + execRole("qa"),
+    );
     const running = p.producer.run();
     const first = await p.ledger.insertTask({ agentOwner: "code", title: "before" });
     await p.until(async () => (await p.ledger.getTask(first.id))!.status === "done");

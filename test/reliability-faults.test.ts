@@ -16,6 +16,11 @@ afterEach(() => {
 
 async function projectWithLedger() {
   const dir = tempProject();
+  // Every role's prompt is in place: these tests are about the ledger, one line of it.
+  for (const role of ["producer", "design", "code", "qa"]) {
+    mkdirSync(join(dir, "agents", role), { recursive: true });
+    writeFileSync(join(dir, "agents", role, "system_prompt.md"), `You are ${role}.\n`);
+  }
   const dbPath = join(dir, "agent-state", "ledger.db");
   const ledger = await LedgerClient.open({ dbPath });
   await ledger.close();

@@ -188,10 +188,23 @@ describe("exec runtime", () => {
     expect((await running).errorKind).toBe("aborted");
   });
 
-  it("refuses to run without the prompt file or with a missing program, not retryable", async () => {
+  it("refuses to run without a prompt it was given or with a missing program, not retryable", async () => {
     const env = await setup("ok-json");
     unlinkSync(join(env.dir, "agents", "code", "system_prompt.md"));
-    const missingPrompt = await env.invoke();
+    // Named in producer.yaml or not, an exec role may do without a file: its program may
+    // carry its instructions. It runs, on the task's prompt alone.
+    expect(env.config.agents.code!.promptRequired).toBe(false);
+    expect(await env.invoke()).toMatchObject({ ok: true });
+    const missingPrompt = await new ExecRuntime().invoke({
+      task: env.task,
+      role: { ...env.config.agents.code!, promptRequired: true },
+      config: env.config,
+      budgetUsd: 1,
+      signal: new AbortController().signal,
+      env: { PATH: process.env.PATH },
+      ledger: env.ledger,
+      prices: bundledPriceTable(),
+    });
     expect(missingPrompt).toMatchObject({ errorKind: "setup", retryable: false });
     expect(missingPrompt.error).toBe(
       `the system prompt of this role cannot be read at ${join(env.dir, "agents", "code", "system_prompt.md")} (ENOENT): create it or fix agents.<role>.prompt`,

@@ -22,6 +22,7 @@ function normaliseRole(name: string, role: RoleYaml, projectRoot: string): RoleC
     allowedTools: role.allowed_tools,
     env: role.env,
     prompt: resolve(projectRoot, role.prompt ?? join("agents", name, "system_prompt.md")),
+    promptRequired: role.runtime !== "exec" || role.prompt !== undefined,
     maxConcurrent: role.max_concurrent,
     timeoutMinutes: role.timeout_minutes,
     model: role.model,

@@ -26,6 +26,11 @@ export interface RoleConfig {
   env: string[];
   /** Absolute path of the role's standing system prompt. */
   prompt: string;
+  /**
+   * Whether the role cannot run without that file: a Claude role always needs one; an exec
+   * role only when producer.yaml names one (its own program may carry its instructions).
+   */
+  promptRequired: boolean;
   /** At most this many of the role's tasks run at once. */
   maxConcurrent: number;
   /** Wall-clock bound of one dispatch. */

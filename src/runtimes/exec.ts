@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import type { TokenUsage } from "../ledger/types.js";
 import { computeCost } from "../pricing/table.js";
 import { agentEnv } from "./agent-env.js";
@@ -58,9 +59,14 @@ export class ExecRuntime implements Runtime {
         error: `role ${request.role.name} uses runtime: exec but has no command in producer.yaml`,
       });
     }
-    const role = rolePromptOrFailure(request.role.prompt);
+    // An exec role without a prompt of its own in producer.yaml may have no file at all.
+    const role =
+      request.role.promptRequired || existsSync(request.role.prompt)
+        ? rolePromptOrFailure(request.role.prompt)
+        : { prompt: null };
     if ("failure" in role) return result(role.failure);
-    const stdin = `${buildDispatchPrompt(request.task, request.config, request.budgetUsd)}\n---\n\n${role.prompt}`;
+    const task = buildDispatchPrompt(request.task, request.config, request.budgetUsd);
+    const stdin = role.prompt === null ? task : `${task}\n---\n\n${role.prompt}`;
     const run = await runProcess(command, {
       cwd: request.config.projectRoot,
       env: {

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
 import type { ProducerConfig } from "../config/types.js";
 import { asError } from "../errors.js";
 import type { Task } from "../ledger/types.js";
@@ -14,6 +15,22 @@ export class PromptFileMissing extends Error {
       { cause },
     );
   }
+}
+
+/** The roles whose required standing prompt is missing, with the path it should be at. */
+export function missingPrompts(
+  config: Pick<ProducerConfig, "agents" | "projectRoot">,
+): { role: string; path: string }[] {
+  return Object.values(config.agents)
+    .filter((role) => role.promptRequired && !existsSync(role.prompt))
+    .map((role) => ({ role: role.name, path: relative(config.projectRoot, role.prompt) }));
+}
+
+/** One line naming every missing prompt and the fix, or null when none is missing. */
+export function missingPromptsMessage(missing: readonly { role: string; path: string }[]) {
+  if (missing.length === 0) return null;
+  const list = missing.map((m) => `${m.path} (${m.role})`).join(", ");
+  return `missing role prompt${missing.length === 1 ? "" : "s"}: ${list}: write ${missing.length === 1 ? "it" : "them"}, or point agents.<role>.prompt at ${missing.length === 1 ? "one" : "them"}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
+import { missingPrompts, missingPromptsMessage } from "../../runtimes/prompt.js";
 import { styleFor } from "../../text/style.js";
 import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
 
@@ -27,6 +28,14 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       const env = ctx();
       const config = await loadProject(env);
       const ledger = await openProjectLedger(config, env.env, "producer");
+      // Said now, not first when a task of the role is dispatched and fails for good. Not a
+      // refusal: the other roles' work goes on, and the file may be written meanwhile.
+      const missing = missingPromptsMessage(missingPrompts(config));
+      if (missing) {
+        env.stderr.write(
+          `producer: warning: ${missing}; until then their tasks fail when dispatched\n`,
+        );
+      }
       const producer = new Producer({
         config,
         ledger,

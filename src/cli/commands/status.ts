@@ -6,6 +6,7 @@ import { type KillSwitchState, KillSwitchWatcher } from "../../killswitch/kill-s
 import type { Ledger } from "../../ledger/ledger.js";
 import { TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
 import { needsAttentionPath } from "../../notify/notifier.js";
+import { missingPrompts, missingPromptsMessage } from "../../runtimes/prompt.js";
 import { type Style, styleFor } from "../../text/style.js";
 import { type CommandEnv, withProjectLedger } from "../context.js";
 import { type Cell, renderTable, usd } from "../task/table.js";
@@ -43,6 +44,8 @@ export interface ProjectStatus {
   idle: boolean;
   attention: { file: string; exists: boolean; lastHeading: string | null };
   escalations: { waiting: number; dir: string };
+  /** Roles that cannot be dispatched: their standing prompt file is missing. */
+  missingPrompts: { role: string; path: string }[];
   queue: { totals: Record<TaskStatus, number>; roles: RoleQueue[] };
   running: RunningTask[];
   budget: BudgetSnapshot;
@@ -110,6 +113,7 @@ export async function projectStatus(
     idle: queue.every((r) => r.ready === 0) && running.length === 0,
     attention: readAttention(config),
     escalations: { waiting: escalated, dir: config.escalationsDir },
+    missingPrompts: missingPrompts(config),
     queue: { totals, roles: queue },
     running: running.map((t) => ({
       id: t.id,
@@ -156,6 +160,8 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
       ? `${style.red(String(s.escalations.waiting))} waiting (producer task list --status escalated)`
       : "none waiting",
   ]);
+  const missing = missingPromptsMessage(s.missingPrompts);
+  if (missing) facts.push(["prompts", style.red(missing)]);
   const width = Math.max(...facts.map(([k]) => k.length));
   out.push(...facts.map(([k, v]) => `${style.dim(k.padEnd(width))}  ${v}`));
 

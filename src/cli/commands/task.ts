@@ -164,7 +164,9 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
       const lines = (await tableView()).renderTaskTable(tasks, style, width);
       if (tasks.length < total) {
         lines.push(
-          style.dim(`${tasks.length} of ${total} tasks (--all, raise --limit or narrow the filter)`),
+          style.dim(
+            `${tasks.length} of ${total} tasks (--all, raise --limit or narrow the filter)`,
+          ),
         );
       }
       env.stdout.write(`${lines.join("\n")}\n`);
