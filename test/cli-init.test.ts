@@ -107,7 +107,7 @@ describe("producer init --non-interactive", () => {
       /^ANTHROPIC_API_KEY=$[\s\S]*^NTFY_TOKEN=$[\s\S]*^# PRODUCER_AUTH_MODE=$/m,
     );
     expect(read(dir, ".gitignore").split("\n")).toEqual(
-      expect.arrayContaining(["agent-state/", ".env"]),
+      expect.arrayContaining(["agent-state/", ".env", "node_modules/"]),
     );
     expect(await withLedger(dir, (ledger) => ledger.listTasks())).toEqual([]);
 
@@ -213,7 +213,7 @@ describe("producer init --non-interactive", () => {
     expect((await init(["--non-interactive"], cwd)).code).toBe(0);
 
     expect(read(cwd, ".gitignore")).toBe(
-      "node_modules/\n/.env\n\n# ai-producer: runtime state and secrets\nagent-state/\n",
+      "node_modules/\n/.env\n\n# ai-producer: runtime state, secrets and installed packages\nagent-state/\n",
     );
     const envExample = read(cwd, ".env.example");
     expect(envExample.startsWith("ANTHROPIC_API_KEY=\nOTHER=1\n")).toBe(true);

@@ -176,7 +176,7 @@ export function mergeEnvExample(existing: string): { text: string; added: string
 }
 
 /** Runtime state and secrets stay out of git. */
-export const GITIGNORE_LINES: readonly string[] = ["agent-state/", ".env"];
+export const GITIGNORE_LINES: readonly string[] = ["agent-state/", ".env", "node_modules/"];
 
 /**
  * What to write into .gitignore (`existing` null when there is none): the missing lines
@@ -188,7 +188,7 @@ export function mergeGitignore(existing: string | null): { text: string; added: 
   const present = new Set((existing ?? "").split(/\r?\n/).map(bare));
   const added = GITIGNORE_LINES.filter((line) => !present.has(bare(line)));
   if (added.length === 0) return null;
-  const block = `# ai-producer: runtime state and secrets\n${added.join("\n")}\n`;
+  const block = `# ai-producer: runtime state, secrets and installed packages\n${added.join("\n")}\n`;
   const text = existing ? `${withFinalNewline(existing)}\n${block}` : block;
   return { text, added };
 }
