@@ -18,6 +18,8 @@ type Register = (program: Command, ctx: () => CommandEnv) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   init: async () => (await import("./commands/init.js")).registerInit,
   task: async () => (await import("./commands/task.js")).registerTask,
+  decision: async () => (await import("./commands/records.js")).registerRecords,
+  asset: async () => (await import("./commands/records.js")).registerRecords,
   status: async () => (await import("./commands/status.js")).registerStatus,
   kill: async () => (await import("./commands/kill.js")).registerKill,
   resume: async () => (await import("./commands/kill.js")).registerKill,

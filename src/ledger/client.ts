@@ -238,10 +238,20 @@ export class StoredLedger implements Ledger {
   }
 
   recordDecision(decision: NewDecision, options?: ActorOption) {
-    return this.write((s) => records.recordDecision(s, decision, this.actorOf(options)));
+    const owned = { ...decision, ...this.dispatchOwner() };
+    return this.write((s) => records.recordDecision(s, owned, this.actorOf(options)));
   }
   registerAsset(asset: NewAsset, options?: ActorOption) {
-    return this.write((s) => records.registerAsset(s, asset, this.actorOf(options)));
+    const owned = { ...asset, ...this.dispatchOwner() };
+    return this.write((s) => records.registerAsset(s, owned, this.actorOf(options)));
+  }
+  /**
+   * Inside a dispatch, a record is its role's, about its task, whatever the caller passed: an
+   * agent cannot put words in another role's mouth or file them under another task.
+   */
+  private dispatchOwner(): { agentOwner: string; taskId: string } | Record<string, never> {
+    const dispatch = this.settings.dispatch;
+    return dispatch ? { agentOwner: dispatch.role, taskId: dispatch.taskId } : {};
   }
   listDecisions(filter: { taskId?: string; limit?: number } = {}) {
     return this.read((s) => records.listDecisions(s, filter));
