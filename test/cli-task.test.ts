@@ -501,6 +501,13 @@ describe("producer task import", () => {
           { ...good, ref: "b", depends_on: ["a"] },
         ]),
       ),
+      write(
+        "many.json",
+        JSON.stringify([
+          { ...good, agent: "cdoe", ref: "a" },
+          { ...good, agent: "qaa", ref: "a", depends_on: ["nowhere"] },
+        ]),
+      ),
       write("top.json", JSON.stringify({ task: [good] })),
       write("empty.json", "[]"),
       write("broken.json", "[{"),
@@ -527,6 +534,18 @@ describe("producer task import", () => {
         ].join("\n"),
       ],
       [1, "", "producer: cycle.json: dependency cycle: a -> b -> a; nothing was imported\n"],
+      [
+        1,
+        "",
+        [
+          "producer: many.json has 4 problems; nothing was imported:",
+          `  - task 1 of 2 (${JSON.stringify(good.title)}): unknown role "cdoe" (did you mean "code"?); ${ROLE_LIST}`,
+          `  - task 2 of 2 (${JSON.stringify(good.title)}): ref "a" is already the ref of task 1`,
+          `  - task 2 of 2 (${JSON.stringify(good.title)}): unknown role "qaa" (did you mean "qa"?); ${ROLE_LIST}`,
+          `  - task 2 of 2 (${JSON.stringify(good.title)}): depends_on "nowhere" is neither a ref in this file nor a task id`,
+          "",
+        ].join("\n"),
+      ],
       [
         1,
         "",

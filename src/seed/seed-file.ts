@@ -275,6 +275,56 @@ export function parseSeedText(text: string, shownAs: string): SeedTask[] {
 }
 
 /**
+ * What can be checked of a whole seed file before the ledger sees it, every problem at once:
+ * roles the project does not have, refs defined twice, and `depends_on` or `parent` names that
+ * are neither a ref of the file nor shaped like a task id. (Whether an id exists, and whether
+ * refs form a cycle, the ledger says; it stops at the first.)
+ */
+export function seedProblems(tasks: readonly SeedTask[], roles: readonly string[]): string[] {
+  const found: { index: number; problem: string }[] = [];
+  const refs = new Map<string, number>();
+  const taskId = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+  const label = (i: number) =>
+    `task ${i + 1} of ${tasks.length} (${JSON.stringify(tasks[i]!.title.slice(0, 60))})`;
+  tasks.forEach((t, i) => {
+    if (t.ref) {
+      if (refs.has(t.ref)) {
+        found.push({
+          index: i,
+          problem: `ref "${t.ref}" is already the ref of task ${refs.get(t.ref)! + 1}`,
+        });
+      } else refs.set(t.ref, i);
+    }
+  });
+  tasks.forEach((t, i) => {
+    if (!roles.includes(t.agent)) {
+      const near = suggest(t.agent, roles);
+      found.push({
+        index: i,
+        problem: `unknown role "${t.agent}"${near ? ` (did you mean "${near}"?)` : ""}; the roles are: ${roles.join(", ")}`,
+      });
+    }
+    for (const [field, names] of [
+      ["depends_on", t.depends_on ?? []],
+      ["parent", t.parent ? [t.parent] : []],
+    ] as const) {
+      for (const name of names) {
+        if (!refs.has(name) && !taskId.test(name)) {
+          found.push({
+            index: i,
+            problem: `${field} "${name}" is neither a ref in this file nor a task id`,
+          });
+        }
+      }
+    }
+  });
+  // In file order, as the shape check lists them.
+  return found
+    .sort((a, b) => a.index - b.index)
+    .map(({ index, problem }) => `${label(index)}: ${problem}`);
+}
+
+/**
  * The ledger's form of checked seed tasks. Entries without a parent get `defaultParent` (the
  * dispatched task, when an agent imports), the way `producer task add` attributes them.
  */

@@ -245,13 +245,25 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
       if (file.trim() === "") throw new UsageError('give the seed file\'s path, or "-" for stdin');
       const env = ctx();
       // Loaded here: the seed file's schema is zod, which `task add` and the rest never need.
-      const { parseSeedText, readSeedFile, toNewTasks } = await import("../../seed/seed-file.js");
+      const { parseSeedText, readSeedFile, seedProblems, toNewTasks } = await import(
+        "../../seed/seed-file.js"
+      );
       const seed =
         file === "-"
           ? parseSeedText(await readStdin("the seed file", process.stdin, env.stderr), "stdin")
           : readSeedFile(resolve(env.cwd, file), file);
       const actor = cliActor(env.env);
-      const created = await withProjectLedger(env, async (ledger) => {
+      const shownAs = file === "-" ? "stdin" : file;
+      const created = await withProjectLedger(env, async (ledger, config) => {
+        const problems = seedProblems(seed, Object.keys(config.agents));
+        if (problems.length === 1) {
+          throw new LedgerError(`${shownAs}: ${problems[0]}; nothing was imported`);
+        }
+        if (problems.length > 1) {
+          throw new LedgerError(
+            `${shownAs} has ${problems.length} problems; nothing was imported:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+          );
+        }
         try {
           return await ledger.insertTasks(
             toNewTasks(seed, { createdBy: actor, defaultParent: dispatchedTaskId(env.env) }),
