@@ -9,6 +9,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { producerCommand } from "../src/cli/commands/init.js";
 import { loadConfig } from "../src/config/load.js";
 import { LedgerClient } from "../src/index.js";
 import { parseRoles } from "../src/init/roles.js";
@@ -420,5 +421,19 @@ describe.skipIf(!existsSync(SCRIPT) || STTY === undefined)("producer init on a t
     expect(pty.output()).toContain("Cancelled: nothing was written.");
     expect(existsSync(join(cwd, "proj"))).toBe(false);
     expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("init's next steps", () => {
+  it("say npx producer where ai-producer is installed in the project, producer elsewhere", () => {
+    const bin = (root: string) => join(root, "node_modules", "ai-producer", "bin", "producer.js");
+    expect(producerCommand(bin("/home/me/game"), "/home/me/game")).toBe("npx producer");
+    // Installed in a folder above the project (a monorepo): npx finds it from there too.
+    expect(producerCommand(bin("/home/me"), "/home/me/game")).toBe("npx producer");
+    // A global install, or a checkout run by its path.
+    expect(producerCommand(bin("/usr/local/lib"), "/home/me/game")).toBe("producer");
+    expect(producerCommand("/home/me/ai-producer/bin/producer.js", "/home/me/game")).toBe(
+      "producer",
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { isAbsolute, relative } from "node:path";
+import { isAbsolute, relative, sep } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import { ProducerError } from "../../errors.js";
@@ -144,6 +144,19 @@ function laterCommand(cwd: string, dir: string): string {
 
 const ACTION_WIDTH = 12;
 
+/**
+ * How the user runs this ai-producer from the project: `npx producer` when it is installed in
+ * the project or a folder above it (its `node_modules`), plain `producer` otherwise (a global
+ * install, or a checkout run by path).
+ */
+export function producerCommand(script: string, projectDir: string): string {
+  const at = script.split(sep).lastIndexOf("node_modules");
+  if (at <= 0) return "producer";
+  const owner = script.split(sep).slice(0, at).join(sep) || sep;
+  const rel = relative(owner, projectDir);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel)) ? "npx producer" : "producer";
+}
+
 function printSummary(
   write: (text?: string) => void,
   style: Style,
@@ -181,8 +194,9 @@ function printSummary(
   if (rel !== "") write(`  cd ${shellQuote(rel.startsWith("..") ? result.dir : rel)}`);
   write("  1. Fill in the TODOs of each agents/<role>/system_prompt.md (ONBOARDING.md walks you");
   write("     through it with Claude Code).");
-  write(`  2. Seed the queue:   producer task import ${SEED_EXAMPLE_FILE}`);
-  write(`     or one task:      producer task add --agent ${roles[0]} --title "..."`);
-  write("  3. Drain it once:    producer run --once");
+  const producer = producerCommand(process.argv[1] ?? "", result.dir);
+  write(`  2. Seed the queue:   ${producer} task import ${SEED_EXAMPLE_FILE}`);
+  write(`     or one task:      ${producer} task add --agent ${roles[0]} --title "..."`);
+  write(`  3. Drain it once:    ${producer} run --once`);
   write("     (needs ANTHROPIC_API_KEY, in the environment or .env, or a Claude login)");
 }
