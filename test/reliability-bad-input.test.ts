@@ -469,7 +469,7 @@ describe("bad input matrix: the CLI refuses with one line and writes nothing", (
       refused(1, `one-digit.json: ${entry}: not_before ${ISO}, got "1"`, imp(seeds.oneDigit)),
       refused(
         1,
-        `second-bad.json: task 2 of 2 ("y"): dependency "${SQL}" does not exist; nothing was imported`,
+        `second-bad.json: task 2 of 2 ("y"): depends_on ${JSON.stringify(SQL)} is neither a ref in this file nor a task id; nothing was imported`,
         imp(seeds.secondBad),
       ),
       // Keys that exist on every object's prototype are unknown fields like any other.
@@ -485,7 +485,8 @@ describe("bad input matrix: the CLI refuses with one line and writes nothing", (
       ),
       refused(
         1,
-        `bad-role.json: agent owner "co\\u0001de" is not a valid role name; ${ROLE_LIST}; nothing was imported`,
+        // The control character is written escaped, never sent to the terminal as it is.
+        `bad-role.json: task 1 of 1 ("x"): unknown role "co\\u0001de" (did you mean "code"?); ${ROLE_LIST}; nothing was imported`,
         imp(seeds.badRole),
       ),
       refused(1, `stdin is not valid JSON: ${jsonError("[{")}`, imp("-"), "[{"),

@@ -291,7 +291,7 @@ export function seedProblems(tasks: readonly SeedTask[], roles: readonly string[
       if (refs.has(t.ref)) {
         found.push({
           index: i,
-          problem: `ref "${t.ref}" is already the ref of task ${refs.get(t.ref)! + 1}`,
+          problem: `ref ${JSON.stringify(t.ref)} is already the ref of task ${refs.get(t.ref)! + 1}`,
         });
       } else refs.set(t.ref, i);
     }
@@ -301,7 +301,7 @@ export function seedProblems(tasks: readonly SeedTask[], roles: readonly string[
       const near = suggest(t.agent, roles);
       found.push({
         index: i,
-        problem: `unknown role "${t.agent}"${near ? ` (did you mean "${near}"?)` : ""}; the roles are: ${roles.join(", ")}`,
+        problem: `unknown role ${JSON.stringify(t.agent)}${near ? ` (did you mean "${near}"?)` : ""}; the roles are: ${roles.join(", ")}`,
       });
     }
     for (const [field, names] of [
@@ -312,7 +312,7 @@ export function seedProblems(tasks: readonly SeedTask[], roles: readonly string[
         if (!refs.has(name) && !taskId.test(name)) {
           found.push({
             index: i,
-            problem: `${field} "${name}" is neither a ref in this file nor a task id`,
+            problem: `${field} ${JSON.stringify(name)} is neither a ref in this file nor a task id`,
           });
         }
       }
