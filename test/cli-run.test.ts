@@ -43,6 +43,18 @@ async function execProject(extra = "") {
 }
 
 describe("producer run", () => {
+  it("--once that dispatches nothing says when another Producer holds the work", async () => {
+    const p = await execProject();
+    await p.ledger.insertTask({ agentOwner: "code", title: "theirs" });
+    await p.ledger.claimNext("code", { claimedBy: "other-host:4242", leaseMs: 600_000 });
+    await p.ledger.close();
+    const result = await runCli(["run", "--once"], { cwd: p.dir, env: p.env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "nothing dispatched here: 1 task is in progress under another Producer (other-host:4242)\n",
+    );
+  });
+
   it("--once drains the queue, then exits 0 with one line per event", async () => {
     const p = await execProject();
     await p.ledger.insertTask({ agentOwner: "code", title: "first", payload: { cost: 0.02 } });

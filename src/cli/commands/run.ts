@@ -79,7 +79,18 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       });
       producer.events.on("escalated", (e) => gaveUp.add(e.taskId));
       try {
-        await producer.run({ once: options.once });
+        const { dispatched } = await producer.run({ once: options.once });
+        if (options.once && dispatched === 0) {
+          // "Nothing to do" and "someone else is doing it" look the same from here: say which.
+          const running = await ledger.listTasks({ status: ["in_progress"], limit: 1000 });
+          const others = running.filter((t) => t.claimedBy !== ledger.workerIdentity);
+          if (others.length > 0) {
+            const holders = [...new Set(others.map((t) => t.claimedBy ?? "unknown"))];
+            env.stdout.write(
+              `nothing dispatched here: ${others.length} task${others.length === 1 ? " is" : "s are"} in progress under another Producer (${holders.slice(0, 5).join(", ")}${holders.length > 5 ? ", ..." : ""})\n`,
+            );
+          }
+        }
         if (options.once && gaveUp.size > 0) {
           env.stderr.write(
             `producer: ${gaveUp.size} task${gaveUp.size === 1 ? "" : "s"} failed for good or went to a human in this run (exit code ${GAVE_UP_EXIT_CODE}); see producer task list --status failed,escalated\n`,
