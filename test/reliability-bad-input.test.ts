@@ -486,7 +486,7 @@ describe("bad input matrix: the CLI refuses with one line and writes nothing", (
       refused(
         1,
         // The control character is written escaped, never sent to the terminal as it is.
-        `bad-role.json: task 1 of 1 ("x"): unknown role "co\\u0001de" (did you mean "code"?); ${ROLE_LIST}; nothing was imported`,
+        `bad-role.json: task 1 of 1 ("x"): agent owner "co\\u0001de" is not a valid role name; ${ROLE_LIST}; nothing was imported`,
         imp(seeds.badRole),
       ),
       refused(1, `stdin is not valid JSON: ${jsonError("[{")}`, imp("-"), "[{"),

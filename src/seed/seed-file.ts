@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { asError, oneLineMessage, ProducerError } from "../errors.js";
 import type { NewTask, Payload } from "../ledger/types.js";
-import { isoInstantMs } from "../ledger/validate.js";
+import { isoInstantMs, requireRole } from "../ledger/validate.js";
 import { suggest } from "../text/suggest.js";
 import { decodeUtf8 } from "../text/utf8.js";
 
@@ -297,12 +297,11 @@ export function seedProblems(tasks: readonly SeedTask[], roles: readonly string[
     }
   });
   tasks.forEach((t, i) => {
-    if (!roles.includes(t.agent)) {
-      const near = suggest(t.agent, roles);
-      found.push({
-        index: i,
-        problem: `unknown role ${JSON.stringify(t.agent)}${near ? ` (did you mean "${near}"?)` : ""}; the roles are: ${roles.join(", ")}`,
-      });
+    try {
+      // The ledger's own check, so a role is refused here in the ledger's words.
+      requireRole("agent owner", t.agent, roles, suggest);
+    } catch (error) {
+      found.push({ index: i, problem: asError(error).message });
     }
     for (const [field, names] of [
       ["depends_on", t.depends_on ?? []],
