@@ -21,3 +21,23 @@ export const CONTRACT_ROLES = ["producer", "design", "code", "qa"];
 
 /** The instant every contract ledger's clock starts at. */
 export const CONTRACT_START = Date.parse("2026-05-06T09:00:00Z");
+
+/**
+ * `rawTransaction` over a backend's `raw`: the statements between `begin` (the backend's way
+ * to open a write transaction) and COMMIT, rolled back when one fails.
+ */
+export function rawTransactionOver(
+  raw: LedgerUnderTest["raw"],
+  begin: string,
+): LedgerUnderTest["rawTransaction"] {
+  return async (statements) => {
+    await raw(begin);
+    try {
+      for (const [sql, ...params] of statements) await raw(sql, ...params);
+      await raw("COMMIT");
+    } catch (error) {
+      await raw("ROLLBACK");
+      throw error;
+    }
+  };
+}

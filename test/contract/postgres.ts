@@ -1,7 +1,13 @@
 import { onTestFinished } from "vitest";
 import { LedgerClient, ManualClock } from "../../src/index.js";
+import { numberParameters, orderedValues } from "../../src/ledger/postgres/placeholders.js";
 import { scratchSchema } from "../helpers/postgres.js";
-import { CONTRACT_ROLES, CONTRACT_START, type OpenLedgerUnderTest } from "./harness.js";
+import {
+  CONTRACT_ROLES,
+  CONTRACT_START,
+  type OpenLedgerUnderTest,
+  rawTransactionOver,
+} from "./harness.js";
 
 /**
  * The contract's ledgers on PostgreSQL: a schema of their own each (dropped before and after),
@@ -17,25 +23,17 @@ export const openPostgresLedger: OpenLedgerUnderTest = async (settings = {}) => 
     ...settings,
   });
   onTestFinished(() => ledger.close());
-  // The contract writes its tampering the SQLite way (`?`); the server numbers parameters.
+  // The contract writes its tampering the SQLite way (`?`); the backend's own numbering (which
+  // leaves a `?` inside a literal alone) turns it into the server's `$1`.
   const raw = async (sql: string, ...params: unknown[]) => {
-    let n = 0;
-    const text = sql.replace(/\?/g, () => `$${++n}`);
-    return [...(await tamperer.unsafe(text, params as never[]))] as Record<string, unknown>[];
+    const numbered = numberParameters(sql);
+    const values = orderedValues(numbered, params) as never[];
+    return [...(await tamperer.unsafe(numbered.text, values))] as Record<string, unknown>[];
   };
   return {
     ledger,
     clock,
     raw,
-    rawTransaction: async (statements) => {
-      await raw("BEGIN");
-      try {
-        for (const [sql, ...params] of statements) await raw(sql, ...params);
-        await raw("COMMIT");
-      } catch (error) {
-        await raw("ROLLBACK");
-        throw error;
-      }
-    },
+    rawTransaction: rawTransactionOver(raw, "BEGIN"),
   };
 };

@@ -3,7 +3,12 @@ import { onTestFinished } from "vitest";
 import { LedgerClient, ManualClock } from "../../src/index.js";
 import { SqliteStorage } from "../../src/ledger/sqlite/storage.js";
 import { tempDir } from "../helpers/temp.js";
-import { CONTRACT_ROLES, CONTRACT_START, type OpenLedgerUnderTest } from "./harness.js";
+import {
+  CONTRACT_ROLES,
+  CONTRACT_START,
+  type OpenLedgerUnderTest,
+  rawTransactionOver,
+} from "./harness.js";
 
 /** The contract's ledgers on SQLite: a fresh file each, tampered with through a second connection. */
 export const openSqliteLedger: OpenLedgerUnderTest = async (settings = {}) => {
@@ -26,15 +31,6 @@ export const openSqliteLedger: OpenLedgerUnderTest = async (settings = {}) => {
     ledger,
     clock,
     raw,
-    rawTransaction: async (statements) => {
-      await raw("BEGIN IMMEDIATE");
-      try {
-        for (const [sql, ...params] of statements) await raw(sql, ...params);
-        await raw("COMMIT");
-      } catch (error) {
-        await raw("ROLLBACK");
-        throw error;
-      }
-    },
+    rawTransaction: rawTransactionOver(raw, "BEGIN IMMEDIATE"),
   };
 };
