@@ -34,4 +34,41 @@ describe("README", () => {
     expect(pkg.scripts.demo).toBeDefined();
     expect(pkg.scripts.test).toBeDefined();
   });
+
+  it("draws the mental model with borders that line up", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Mental model"));
+    const diagram = /```\n([\s\S]*?)```/.exec(section)![1]!;
+    // Every character of the drawing is one column wide, so columns are string indexes.
+    const rows = diagram.split("\n").map((line) => [...line]);
+    const at = (r: number, c: number) => rows[r]?.[c] ?? " ";
+    const boxes = boxesIn(rows);
+    expect(boxes.length).toBe(3);
+    for (const { top, left, right } of boxes) {
+      let r = top + 1;
+      for (; at(r, left) !== "└"; r++) {
+        expect(r, `the box at row ${top} has a bottom-left corner below it`).toBeLessThan(
+          rows.length,
+        );
+        expect("│├┤", `left border of the box at row ${top}, row ${r}`).toContain(at(r, left));
+        expect("│├┤", `right border of the box at row ${top}, row ${r}`).toContain(at(r, right));
+      }
+      expect(at(r, right), `bottom-right corner of the box at row ${top}`).toBe("┘");
+      for (let c = left + 1; c < right; c++) {
+        expect("─┬┴▲▼", `top border at column ${c}`).toContain(at(top, c));
+        expect("─┬┴▲▼", `bottom border at column ${c}`).toContain(at(r, c));
+      }
+    }
+  });
 });
+
+/** Each box's top row and left and right columns, found from its top-left corner. */
+function boxesIn(rows: string[][]): { top: number; left: number; right: number }[] {
+  const boxes: { top: number; left: number; right: number }[] = [];
+  rows.forEach((row, top) => {
+    row.forEach((ch, left) => {
+      if (ch === "┌") boxes.push({ top, left, right: row.indexOf("┐", left) });
+    });
+  });
+  return boxes;
+}
