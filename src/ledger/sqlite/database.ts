@@ -123,6 +123,14 @@ export function describeSqliteError(error: unknown, file: string): Error {
   if (error instanceof LedgerError) return error;
   const err = asError(error);
   const code = (error as { code?: unknown })?.code;
+  if (code === "ERR_DLOPEN_FAILED" || /Could not locate the bindings file/.test(err.message)) {
+    // Not the file's fault: better-sqlite3's compiled part is missing or built for another
+    // Node.js (after a Node upgrade, or an install whose native build failed).
+    return new LedgerStorageError(
+      `the SQLite driver better-sqlite3 cannot load its compiled part on Node.js ${process.versions.node} (${err.message.split("\n")[0]}): run \`npm rebuild better-sqlite3\` in the project (building it needs python3, make and a C++ compiler when no prebuilt binary fits)`,
+      { cause: err },
+    );
+  }
   switch (code) {
     case "SQLITE_NOTADB":
       return new LedgerStorageError(
