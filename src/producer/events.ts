@@ -33,7 +33,8 @@ export interface ProducerEvents {
   recovered: { taskId: string; role: string; reason: string };
   kill_armed: { reason: string; by: string; auto: boolean };
   kill_disarmed: Record<string, never>;
-  idle: { reason: string; polls: number };
+  /** Nothing was dispatchable for `idle_threshold_polls × poll_interval_seconds` or more. */
+  idle: { reason: string; quietForSeconds: number };
   back_online: { idleForSeconds: number };
   stale_prices: { checked: string; ageDays: number };
   /** A human's `producer pricing update` was noticed and its prices are in force. */

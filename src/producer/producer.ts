@@ -24,7 +24,7 @@ import {
   startDispatch,
 } from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
-import { IdleTracker, idleReason } from "./idle.js";
+import { IdleTracker, idleReason, spanInWords } from "./idle.js";
 import { Waker } from "./wake.js";
 
 /** Everything a Producer is built from. Only `config` and `ledger` are required. */
@@ -99,7 +99,13 @@ export class Producer {
         onError: (message) => this.events.emit("loop_error", { message }),
         redact: (text) => redactor.redact(text),
       });
-    this.idle = new IdleTracker(config.idleThresholdPolls);
+    // Idleness is time with nothing to do, on the injected clock: the threshold is named in
+    // polls only because that is how producer.yaml has always put it.
+    this.idle = new IdleTracker(
+      // Whole milliseconds: 3 × 0.05 s is 150.00000000000003 ms in floating point.
+      Math.round(config.idleThresholdPolls * config.pollIntervalSeconds * 1000),
+      this.clock.now(),
+    );
     this.lastReportMs = this.clock.now();
     this.prices = new PriceBook({
       overrideFile: config.pricing.overrideFile,
@@ -133,6 +139,7 @@ export class Producer {
    */
   async run(options: { once?: boolean } = {}): Promise<RunSummary> {
     const { config, ledger } = this.options;
+    this.idle.restart(this.clock.now());
     await this.ensureRuntimes();
     const onWatchError = (message: string) => this.events.emit("loop_error", { message });
     this.waker = new Waker([config.killSwitch], onWatchError);
@@ -287,6 +294,7 @@ export class Producer {
           this.running.set(funded.task.id, dispatch);
           void dispatch.done.then(() => {
             this.running.delete(funded.task.id);
+            this.idle.touch(this.clock.now());
             this.waker?.poke("slot");
           });
         }
@@ -373,11 +381,12 @@ export class Producer {
         queue: await this.options.ledger.queueSummary(),
         cappedRoles: capped,
       });
-      this.events.emit("idle", { reason, polls: this.idle.polls });
+      const quietForSeconds = Math.round(change.quietForMs / 1000);
+      this.events.emit("idle", { reason, quietForSeconds });
       await this.notifier.notify({
         kind: "idle",
         title: "Agents are idle",
-        message: `Nothing was dispatched for ${this.idle.polls} polls: ${reason}.`,
+        message: `Nothing was dispatched for ${spanInWords(change.quietForMs)}: ${reason}.`,
         priority: 3,
         tags: ["zzz"],
         needsHuman: true,
@@ -389,7 +398,7 @@ export class Producer {
       await this.notifier.notify({
         kind: "back_online",
         title: "Agents are back at work",
-        message: `Dispatching again after ${seconds} s idle.`,
+        message: `Dispatching again after ${spanInWords(change.idleForMs)} idle.`,
         priority: 2,
         tags: ["arrow_forward"],
         sequenceId,
