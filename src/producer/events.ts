@@ -41,7 +41,8 @@ export interface ProducerEvents {
   prices_reloaded: { file: string; checked: string };
   /** The price override changed (or exists) without a recorded update: not applied. */
   prices_refused: { file: string; reason: string };
-  report_written: { path: string };
+  /** A report was written: today's periodic one, or (`final`) the previous UTC day's last. */
+  report_written: { path: string; day: string; final: boolean };
   config_changed: { valid: boolean; message: string };
   stopping: { inFlight: number; abort: boolean };
   stopped: { dispatched: number };
