@@ -4,6 +4,7 @@ import type { InvocationErrorKind } from "../runtimes/types.js";
 /** Everything the Producer reports as it works. Logs, notifications and tests feed on these. */
 export interface ProducerEvents {
   started: { pid: number; roles: string[]; once: boolean };
+  /** `attempt`: this attempt's number, 1..N over the task's life (requeues do not restart it). */
   claimed: { taskId: string; role: string; title: string; attempt: number; budgetUsd: number };
   succeeded: {
     taskId: string;
@@ -25,6 +26,7 @@ export interface ProducerEvents {
     durationMs: number;
   };
   retry_scheduled: { taskId: string; role: string; attempt: number; inSeconds: number; at: string };
+  /** `attempts`: how many times it failed since it was last queued (escalation.ts, failedAttempts). */
   escalated: { taskId: string; role: string; title: string; file: string; attempts: number };
   budget_refused: { taskId: string; role: string; message: string; firstToday: boolean };
   soft_cap: { role: string; spentUsd: number; capUsd: number };
