@@ -155,7 +155,7 @@ describe("ntfy push channel", () => {
     await notifier.notify({
       kind: "idle",
       title: "Agents are idle",
-      message: "Nothing was dispatched for 5 polls: the queue is empty.",
+      message: "Nothing was dispatched for 2 min: the queue is empty.",
       tags: ["zzz"],
       needsHuman: true,
       sequenceId: "demo-idle",
@@ -486,6 +486,8 @@ describe("the Producer's own notifier", () => {
         execRole("code"),
       );
       const running = p.producer.run();
+      await p.until(() => p.named("started").length === 1);
+      p.clock.advance(100); // 2 polls of 0.05 s with nothing to do
       await p.until(() => received.length === 1);
       p.producer.stop();
       await running;

@@ -160,6 +160,9 @@ describe("Producer: idleness", () => {
   it("notifies once when idle and once when work resumes, on one phone notice", async () => {
     const p = await producerProject("idle_threshold_polls: 3\n", execRole("code"));
     const running = p.producer.run();
+    await p.until(() => p.named("started").length === 1);
+    // 3 polls of 0.05 s: idle once that much time has passed on the clock.
+    p.clock.advance(150);
     await p.until(() => p.named("idle").length === 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(p.named("idle")).toHaveLength(1);
@@ -189,6 +192,8 @@ describe("Producer: idleness", () => {
     await p.ledger.insertTask({ agentOwner: "code", title: "blocked", dependsOn: [blocker.id] });
     await p.ledger.kill(blocker.id);
     const running = p.producer.run();
+    await p.until(() => p.named("started").length === 1);
+    p.clock.advance(100);
     await p.until(() => p.named("idle").length === 1);
     p.producer.stop();
     await running;

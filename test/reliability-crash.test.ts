@@ -1,6 +1,6 @@
 // Crash safety: a real `producer run` killed with SIGKILL at random moments, restarted each
 // time, must lose nothing, duplicate nothing, and keep its books and its audit chain straight.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -43,6 +43,16 @@ describe("crash safety", () => {
     }
     const dbPath = join(dir, "agent-state", "ledger.db");
     const seeder = await LedgerClient.open({ dbPath, roles: ["design", "qa"], actor: "seed" });
+    // One task whose agent cannot finish until the test opens its gate, claimed first: the
+    // first kill lands while it runs, however loaded the machine, so at least one claim is
+    // certainly lost to a kill and must be recovered.
+    const gate = join(dir, "gate");
+    const gated = await seeder.insertTask({
+      agentOwner: "design",
+      title: "gated",
+      priority: 1,
+      payload: { action: "gate", file: gate, cost: 0.01 },
+    });
     await seeder.insertTasks(
       Array.from({ length: FEATURES }, (_, i) => ({
         agentOwner: "design",
@@ -63,7 +73,26 @@ describe("crash safety", () => {
 
     const next = random(SEED);
     let killedMidDispatch = 0;
-    for (let round = 0; round < ROUNDS; round++) {
+    let claimsSeen = 0;
+    const agentStarted = (task: string) =>
+      existsSync(env.AGENT_LOG) &&
+      readFileSync(env.AGENT_LOG, "utf8")
+        .split("\n")
+        .some((line) => line.includes(`"task":"${task}","event":"start"`));
+    {
+      const run = startCli(["run"], { cwd: dir, env });
+      // A guard against a hang only: however long the start takes, the kill waits for it.
+      const guard = Date.now() + 120_000;
+      while (!agentStarted(gated.id)) {
+        if (Date.now() > guard) throw new Error(`the gated task never started:\n${run.stderr()}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      run.child.kill("SIGKILL");
+      await run.exited;
+      claimsSeen += run.stdout().match(/ claimed: /g)?.length ?? 0;
+      writeFileSync(gate, "");
+    }
+    for (let round = 1; round < ROUNDS; round++) {
       const run = startCli(["run"], { cwd: dir, env });
       // Each kill lands at a random moment after the run's first claim, not at a fixed time
       // after its start: a fast machine drains the queue sooner, a loaded one starts later,
@@ -76,6 +105,7 @@ describe("crash safety", () => {
       await new Promise((r) => setTimeout(r, Math.floor(next() * 250)));
       run.child.kill("SIGKILL");
       await run.exited;
+      claimsSeen += run.stdout().match(/ claimed: /g)?.length ?? 0;
     }
     // Let agents orphaned by the last kill finish, then drain what is left.
     await new Promise((r) => setTimeout(r, 800));
@@ -86,11 +116,41 @@ describe("crash safety", () => {
     try {
       const tasks = await ledger.listTasks();
       // Nothing lost, nothing duplicated: every feature and each of its two checks, once.
-      expect(tasks).toHaveLength(FEATURES * 3);
+      expect(tasks).toHaveLength(FEATURES * 3 + 1);
       const keys = tasks.map((t) => `${t.parentTaskId ?? "-"}/${t.title}`);
       expect(new Set(keys).size).toBe(keys.length);
       const unfinished = tasks.filter((t) => t.status !== "done");
       expect(unfinished.map((t) => `${t.title}: ${t.status}`)).toEqual([]);
+
+      // Each attempt counted once, however many the kills caught: per task, one claim audited
+      // per attempt listed, numbered 1..N; every attempt but the last lost to a kill (and
+      // recovered, audited once) or failed and retried; the last one done; and the task's
+      // count of attempts is exactly the attempts listed (no requeue, no release here).
+      const audit = await ledger.recentAudit(100_000);
+      const auditedFor = (id: string, action: string) =>
+        audit.filter((a) => a.entityId === id && a.action === action).length;
+      let lostToKills = 0;
+      for (const t of tasks) {
+        const attempts = await ledger.listAttempts(t.id);
+        const outcomes = attempts.map((a) => a.outcome);
+        expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
+        expect(outcomes.at(-1)).toBe("done");
+        expect(outcomes.slice(0, -1).filter((o) => o !== "recovered" && o !== "retry")).toEqual([]);
+        expect(t.attempts).toBe(attempts.length);
+        expect(auditedFor(t.id, "task.claimed")).toBe(attempts.length);
+        const recoveredHere = outcomes.filter((o) => o === "recovered").length;
+        expect(auditedFor(t.id, "task.recovered")).toBe(recoveredHere);
+        lostToKills += recoveredHere;
+      }
+      // The first kill caught the gated task running, for certain.
+      expect((await ledger.listAttempts(gated.id))[0]).toMatchObject({
+        attempt: 1,
+        outcome: "recovered",
+      });
+      // What the runs printed was claimed, each claim once (a kill can land between a claim's
+      // commit and its line, never the other way round).
+      const claims = audit.filter((a) => a.action === "task.claimed").length;
+      expect(claimsSeen).toBeLessThanOrEqual(claims);
 
       // The books balance: what the tasks record is what the budget counted.
       const db = new Database(dbPath, { readonly: true });
@@ -111,14 +171,8 @@ describe("crash safety", () => {
         db.close();
       }
       expect((await ledger.verifyAuditChain()).ok).toBe(true);
-      const recovered = (await ledger.recentAudit(10_000)).filter(
-        (a) => a.action === "task.recovered",
-      );
-      // The kills really landed mid-dispatch, and those claims were recovered.
-      expect(killedMidDispatch).toBeGreaterThan(ROUNDS / 2);
-      expect(recovered.length).toBeGreaterThan(0);
       console.log(
-        `crash safety: ${ROUNDS} rounds, ${killedMidDispatch} killed mid-dispatch, ${recovered.length} claims recovered, ${tasks.length} tasks checked`,
+        `crash safety: ${ROUNDS} rounds, ${killedMidDispatch + 1} after a claim was printed, ${lostToKills} claims lost to kills and recovered, ${claims} claims in all, ${tasks.length} tasks checked`,
       );
     } finally {
       await ledger.close();

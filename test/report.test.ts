@@ -229,6 +229,87 @@ describe("morning report", () => {
   });
 });
 
+describe("the previous UTC day's final report", () => {
+  /** A Producer on the project's ledger and clock that lists the reports it writes. */
+  const producerOn = async (p: Awaited<ReturnType<typeof producerProject>>) => {
+    const { Producer } = await import("../src/index.js");
+    const producer = new Producer({
+      config: p.config,
+      ledger: p.ledger,
+      clock: p.clock,
+      reporter: new MorningReportWriter(p.config, p.ledger, p.clock),
+      env: { PATH: process.env.PATH },
+    });
+    const written: { day: string; final: boolean }[] = [];
+    producer.events.on("report_written", (e) => written.push({ day: e.day, final: e.final }));
+    return { producer, written };
+  };
+
+  it("is written once after midnight, even by an idle Producer, and not again on restart", async () => {
+    const p = await producerProject("report_interval_hours: 6\n", ROLES);
+    p.clock.set("2026-05-06T23:50:00Z");
+    const first = await producerOn(p);
+    await first.producer.run({ once: true });
+    const task = await p.ledger.insertTask({ agentOwner: "code", title: "late work" });
+    await first.producer.run({ once: true });
+    expect((await p.ledger.getTask(task.id))!.status).toBe("done");
+    expect(first.written).toEqual([]);
+
+    p.clock.set("2026-05-07T00:00:05Z");
+    await first.producer.run({ once: true });
+    await first.producer.run({ once: true });
+    expect(first.written).toEqual([{ day: "2026-05-06", final: true }]);
+    const file = join(p.config.reportsDir, "morning-report-20260506.md");
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain("Generated 2026-05-07T00:00:05.000Z.");
+    expect(text).toContain("This is the day's final report: it was written after the day ended.");
+    expect(text).toContain("late work");
+
+    // A restart the same day finds it written after the day ended, and leaves it be.
+    p.clock.set("2026-05-07T00:30:00Z");
+    const second = await producerOn(p);
+    await second.producer.run({ once: true });
+    expect(second.written).toEqual([]);
+    expect(readFileSync(file, "utf8")).toBe(text);
+
+    // The next midnight closes the next day, with nothing done in it.
+    p.clock.set("2026-05-08T00:00:01Z");
+    await second.producer.run({ once: true });
+    // (Today's periodic report falls due as well: 6 hours have passed since the restart.)
+    expect(second.written.filter((w) => w.final)).toEqual([{ day: "2026-05-07", final: true }]);
+    expect(readFileSync(join(p.config.reportsDir, "morning-report-20260507.md"), "utf8")).toContain(
+      "Nothing was finished on this day.",
+    );
+  });
+
+  it("replaces a report written during the day when a Producer restarted after midnight finds it", async () => {
+    const p = await producerProject("report_interval_hours: 2\n", ROLES);
+    p.clock.set("2026-05-06T16:00:00Z");
+    const first = await producerOn(p);
+    await first.producer.run({ once: true });
+    p.clock.set("2026-05-06T18:00:00Z");
+    await first.producer.run({ once: true });
+    expect(first.written).toEqual([{ day: "2026-05-06", final: false }]);
+    const file = join(p.config.reportsDir, "morning-report-20260506.md");
+    expect(readFileSync(file, "utf8")).not.toContain("final report");
+
+    // The Producer was down at midnight; the next one to start writes the final report.
+    p.clock.set("2026-05-07T08:00:00Z");
+    const second = await producerOn(p);
+    await second.producer.run({ once: true });
+    expect(second.written).toEqual([{ day: "2026-05-06", final: true }]);
+    expect(readFileSync(file, "utf8")).toContain("Generated 2026-05-07T08:00:00.000Z.");
+  });
+
+  it("writes none for the day before the first Producer ran on the ledger", async () => {
+    const p = await producerProject("", ROLES);
+    p.clock.set("2026-05-07T00:10:00Z");
+    const { producer, written } = await producerOn(p);
+    await producer.run({ once: true });
+    expect(written).toEqual([]);
+  });
+});
+
 describe("producer report", () => {
   it("writes the report, prints its path, and refuses a bad date", async () => {
     const p = await busyDay();

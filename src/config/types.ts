@@ -118,6 +118,10 @@ export interface ProducerConfig {
   escalationsDir: string;
   reportsDir: string;
   pollIntervalSeconds: number;
+  /**
+   * Idle after this many poll intervals of time with nothing to dispatch (measured in time on
+   * the clock, not by counting polls: the loop also wakes early when the ledger changes).
+   */
   idleThresholdPolls: number;
   reportIntervalHours: number;
   maxConcurrentDispatches: number;

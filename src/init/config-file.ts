@@ -63,8 +63,8 @@ ${ledgerLine(answers, state)}
 escalations_dir: ${state}/${DEFAULTS.escalationsFolder}  # one file per task that ran out of retries
 reports_dir: ${state}  # morning-report-YYYYMMDD.md
 
-# The loop: look for work every poll_interval_seconds; after idle_threshold_polls empty polls
-# in a row, tell a human that the queue has stalled.
+# The loop: look for work every poll_interval_seconds; when nothing could be dispatched for
+# idle_threshold_polls x poll_interval_seconds (2 min by default), tell a human once.
 poll_interval_seconds: ${DEFAULTS.pollIntervalSeconds}
 idle_threshold_polls: ${DEFAULTS.idleThresholdPolls}
 report_interval_hours: ${DEFAULTS.reportIntervalHours}  # a morning report this often during producer run

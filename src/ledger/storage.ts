@@ -52,9 +52,10 @@ export interface Dialect {
   /**
    * An `UPDATE tasks SET` term that appends the running claim's attempt to `attempt_log` (one
    * JSON object and a newline) when the row, before the update, is in progress under a claim;
-   * otherwise appends nothing. It reads the claim from the row's old values (`attempts`,
-   * `started_at`) and the named parameters `@now`, `@attempt_outcome`, `@attempt_error`,
-   * `@attempt_cost`.
+   * otherwise appends nothing. The attempt's number is its place in the log (lines so far + 1),
+   * never the `attempts` count, which a requeue resets and a release takes back: numbers run
+   * 1..N over the task's whole life. It reads the row's old `attempt_log` and `started_at`
+   * and the named parameters `@now`, `@attempt_outcome`, `@attempt_error`, `@attempt_cost`.
    */
   readonly endedAttempt: string;
   /**

@@ -89,25 +89,30 @@ export async function listChildren(scope: Scope, id: string): Promise<Task[]> {
   return rows.map((r) => hidden(toTask(r)));
 }
 
-/** Every dispatch attempt of a task, oldest first. */
+/**
+ * Every dispatch attempt of a task, oldest first, numbered 1..N over the task's whole life:
+ * across requeues and releases, by place in the log. (Logs written before numbers ran across
+ * requeues stored a count that restarted at 1; the place is right for those too.)
+ */
 export async function listAttempts(scope: Scope, id: string): Promise<TaskAttempt[]> {
   const row = await scope.tx.one<{
     attempt_log: string;
-    attempts: number;
     started_at: string | null;
     status: string;
-  }>("SELECT attempt_log, attempts, started_at, status FROM tasks WHERE id = ?", [id]);
+  }>("SELECT attempt_log, started_at, status FROM tasks WHERE id = ?", [id]);
   if (!row) return [];
   // Ended attempts are lines of the row's log; the running one is the row itself.
   const attempts = row.attempt_log
     .split("\n")
     .filter((line) => line !== "")
-    .map((line) => toAttempt({ task_id: id, ...(JSON.parse(line) as Record<string, unknown>) }));
+    .map((line, i) =>
+      toAttempt({ task_id: id, ...(JSON.parse(line) as Record<string, unknown>), attempt: i + 1 }),
+    );
   if (row.status === "in_progress") {
     attempts.push(
       toAttempt({
         task_id: id,
-        attempt: row.attempts,
+        attempt: attempts.length + 1,
         started_at: row.started_at,
         finished_at: null,
         outcome: "running",

@@ -117,6 +117,7 @@ export interface DispatchOutcome {
 /** One dispatch attempt of a task, kept for escalation files and the dashboard. */
 export interface TaskAttempt {
   taskId: string;
+  /** Its number: 1..N over the task's whole life, never restarting on a requeue. */
   attempt: number;
   startedAt: string;
   finishedAt: string | null;

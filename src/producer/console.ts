@@ -91,8 +91,10 @@ export function describeEvent<K extends ProducerEventName>(
     }
     case "prices_refused":
       return `${s.yellow("!")} price override not applied: ${(event as ProducerEvents["prices_refused"]).reason}`;
-    case "report_written":
-      return `report written: ${(event as ProducerEvents["report_written"]).path}`;
+    case "report_written": {
+      const v = event as ProducerEvents["report_written"];
+      return v.final ? `final report of ${v.day} written: ${v.path}` : `report written: ${v.path}`;
+    }
     case "config_changed":
       return `${s.yellow("!")} ${(event as ProducerEvents["config_changed"]).message}`;
     case "stopping": {

@@ -13,7 +13,7 @@ import type { PriceBook } from "../pricing/book.js";
 import type { InvocationResult, Runtime } from "../runtimes/types.js";
 import { emptyResult } from "../runtimes/types.js";
 import type { Redactor } from "../secrets/redactor.js";
-import { writeEscalation } from "./escalation.js";
+import { failedAttempts, failedTimes, writeEscalation } from "./escalation.js";
 import type { ProducerEventEmitter } from "./events.js";
 import { nextStep } from "./retry.js";
 import { saneResult } from "./sane-result.js";
@@ -75,12 +75,12 @@ export async function announceEscalation(
     role: task.agentOwner,
     title: task.title,
     file,
-    attempts: task.attempts,
+    attempts: failedAttempts(task),
   });
   await ctx.notifier.notify({
     kind: "escalation",
     title: `Escalated: ${task.title}`,
-    message: `Task ${task.id} (${task.agentOwner}) failed ${task.attempts} times; last error: ${error}. Details and the commands to resolve it: ${file}`,
+    message: `Task ${task.id} (${task.agentOwner}) failed ${failedTimes(task)}; last error: ${error}. Details and the commands to resolve it: ${file}`,
     priority: 4,
     tags: ["warning"],
     needsHuman: true,
@@ -107,6 +107,23 @@ export function startDispatch(
   return running;
 }
 
+/**
+ * The number of the attempt this claim starts, as `task show` lists it: 1..N over the task's
+ * life. The task's `attempts` is not it (a requeue restarts that count for the retry limit),
+ * and the output log is named by it, so a requeued task's attempt 1 keeps its own output.
+ */
+async function attemptNumber(ctx: DispatchContext, task: Task): Promise<number> {
+  try {
+    const listed = await ctx.ledger.listAttempts(task.id);
+    return listed.at(-1)?.attempt ?? task.attempts;
+  } catch (error) {
+    ctx.events.emit("loop_error", {
+      message: `could not number the attempt of ${task.id}: ${asError(error).message}`,
+    });
+    return task.attempts;
+  }
+}
+
 async function runDispatch(
   ctx: DispatchContext,
   running: RunningDispatch,
@@ -114,11 +131,12 @@ async function runDispatch(
 ) {
   const { task } = running;
   const role = ctx.config.agents[task.agentOwner];
+  const attempt = await attemptNumber(ctx, task);
   ctx.events.emit("claimed", {
     taskId: task.id,
     role: task.agentOwner,
     title: task.title,
-    attempt: task.attempts,
+    attempt,
     budgetUsd: reservation.amountUsd,
   });
   const heartbeat = setInterval(
@@ -181,7 +199,7 @@ async function runDispatch(
   };
   if (said.outputTail) {
     try {
-      writeAttemptLog(ctx.config.agentStateDir, task.id, task.attempts, said.outputTail);
+      writeAttemptLog(ctx.config.agentStateDir, task.id, attempt, said.outputTail);
     } catch (error) {
       ctx.events.emit("loop_error", {
         message: `could not keep the output of ${task.id}: ${asError(error).message}`,

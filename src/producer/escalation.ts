@@ -4,9 +4,40 @@ import type { ProducerConfig } from "../config/types.js";
 import type { Task, TaskAttempt } from "../ledger/types.js";
 import { fenced } from "../text/markdown.js";
 
+/**
+ * "4 times", and which attempts those were when earlier ones (before a requeue) are listed too:
+ * "4 times since it was last queued (attempts 5 to 8)".
+ */
+function timesSinceQueued(task: Task, attempts: TaskAttempt[]): string {
+  const n = failedAttempts(task);
+  const times = failedTimes(task);
+  const last = attempts.at(-1)?.attempt ?? 0;
+  if (last <= n || n === 0) return times;
+  const which = n === 1 ? `attempt ${last}` : `attempts ${last - n + 1} to ${last}`;
+  return `${times} since it was last queued (${which})`;
+}
+
 /** A title as heading text: one line, no markup that starts a new block. */
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").replace(/[<>#`[\]*_|]/g, (c) => `\\${c}`);
+}
+
+/**
+ * How many times an escalated task failed: THE count the run log, the notice and the
+ * escalation file all give. It is the task's `attempts`: attempts counted against the retry
+ * limit since the task was last queued (filed, requeued or rerouted), each one a dispatch that
+ * failed or whose Producer died (a release on shutdown or `kill --now` is given back, not
+ * counted). Retries start afresh on a requeue, so this is the count that ran out; attempt
+ * NUMBERS run on across requeues (see listAttempts), and the file lists every attempt.
+ */
+export function failedAttempts(task: Pick<Task, "attempts">): number {
+  return task.attempts;
+}
+
+/** {@link failedAttempts} in words: "once", "4 times". */
+export function failedTimes(task: Pick<Task, "attempts">): string {
+  const n = failedAttempts(task);
+  return n === 1 ? "once" : `${n} times`;
 }
 
 /**
@@ -30,7 +61,7 @@ export function writeEscalation(
   const body = [
     `# Escalated: ${oneLine(task.title)}`,
     "",
-    `Task \`${task.id}\` for the **${task.agentOwner}** role in ${config.projectName} failed ${attempts.filter((a) => a.outcome !== "released").length} times and is waiting for a human.`,
+    `Task \`${task.id}\` for the **${task.agentOwner}** role in ${config.projectName} failed ${timesSinceQueued(task, attempts)} and is waiting for a human.`,
     "",
     `- Priority: ${task.priority}`,
     `- Filed by: ${task.createdBy} at ${task.createdAt}`,

@@ -4,6 +4,7 @@ import type { InvocationErrorKind } from "../runtimes/types.js";
 /** Everything the Producer reports as it works. Logs, notifications and tests feed on these. */
 export interface ProducerEvents {
   started: { pid: number; roles: string[]; once: boolean };
+  /** `attempt`: this attempt's number, 1..N over the task's life (requeues do not restart it). */
   claimed: { taskId: string; role: string; title: string; attempt: number; budgetUsd: number };
   succeeded: {
     taskId: string;
@@ -25,6 +26,7 @@ export interface ProducerEvents {
     durationMs: number;
   };
   retry_scheduled: { taskId: string; role: string; attempt: number; inSeconds: number; at: string };
+  /** `attempts`: how many times it failed since it was last queued (escalation.ts, failedAttempts). */
   escalated: { taskId: string; role: string; title: string; file: string; attempts: number };
   budget_refused: { taskId: string; role: string; message: string; firstToday: boolean };
   soft_cap: { role: string; spentUsd: number; capUsd: number };
@@ -33,14 +35,16 @@ export interface ProducerEvents {
   recovered: { taskId: string; role: string; reason: string };
   kill_armed: { reason: string; by: string; auto: boolean };
   kill_disarmed: Record<string, never>;
-  idle: { reason: string; polls: number };
+  /** Nothing was dispatchable for `idle_threshold_polls × poll_interval_seconds` or more. */
+  idle: { reason: string; quietForSeconds: number };
   back_online: { idleForSeconds: number };
   stale_prices: { checked: string; ageDays: number };
   /** A human's `producer pricing update` was noticed and its prices are in force. */
   prices_reloaded: { file: string; checked: string };
   /** The price override changed (or exists) without a recorded update: not applied. */
   prices_refused: { file: string; reason: string };
-  report_written: { path: string };
+  /** A report was written: today's periodic one, or (`final`) the previous UTC day's last. */
+  report_written: { path: string; day: string; final: boolean };
   config_changed: { valid: boolean; message: string };
   stopping: { inFlight: number; abort: boolean };
   stopped: { dispatched: number };

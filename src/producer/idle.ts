@@ -1,43 +1,82 @@
 import type { QueueSummaryRow } from "../ledger/task-queries.js";
 
-/** Counts consecutive polls with nothing to do, and says when idleness starts and ends. */
+/** How an idle spell starts or ends, as {@link IdleTracker.observe} reports it. */
+export type IdleChange =
+  | { change: "went_idle"; quietForMs: number }
+  | { change: "back_online"; idleForMs: number };
+
+/**
+ * Says when the Producer goes idle and when it comes back. Idleness is a span of time on the
+ * injected clock, not a number of polls: the loop wakes early on every ledger commit, so while
+ * another process wrote, "12 polls of 10 s" shrank to a few seconds and the notices flapped.
+ * Idle once `thresholdMs` has passed since the Producer last had anything to do (a claim, a
+ * call running, work waiting on money held by calls in flight); one `went_idle` per spell and
+ * one `back_online` when there is something to do again. An empty poll, however early it
+ * woke, only compares the time: it cannot start a spell before the threshold, nor end one.
+ */
 export class IdleTracker {
-  private emptyPolls = 0;
+  private lastBusyMs: number;
   private idleSinceMs: number | null = null;
 
-  constructor(private readonly threshold: number) {}
+  constructor(
+    /** `idle_threshold_polls × poll_interval_seconds`, in ms. */
+    readonly thresholdMs: number,
+    startMs: number,
+  ) {
+    this.lastBusyMs = startMs;
+  }
 
   /** True while the Producer is considered idle. */
   get idle(): boolean {
     return this.idleSinceMs !== null;
   }
 
-  get polls(): number {
-    return this.emptyPolls;
+  /**
+   * Starts the quiet period afresh (a new `run()`): time between two runs of the loop is not
+   * time the loop sat idle. A spell already under way stays, so its back-online still comes.
+   */
+  restart(nowMs: number): void {
+    if (this.idleSinceMs === null) this.lastBusyMs = nowMs;
   }
 
   /**
-   * Records one poll. Returns `went_idle` on the poll that reaches the threshold,
-   * `back_online` on the first busy poll after idleness, else null.
+   * Notes activity between polls (a call ended): the quiet time is measured from it, not from
+   * the poll before, which may be a whole poll interval earlier.
    */
-  observe(
-    busy: boolean,
-    nowMs: number,
-  ): { change: "went_idle" } | { change: "back_online"; idleForMs: number } | null {
+  touch(nowMs: number): void {
+    if (this.idleSinceMs === null) this.lastBusyMs = Math.max(this.lastBusyMs, nowMs);
+  }
+
+  /**
+   * Records one poll: whether it found anything to do, at `nowMs`. Returns the change it
+   * makes, if any.
+   */
+  observe(busy: boolean, nowMs: number): IdleChange | null {
     if (busy) {
-      this.emptyPolls = 0;
+      this.lastBusyMs = nowMs;
       if (this.idleSinceMs === null) return null;
-      const idleForMs = nowMs - this.idleSinceMs;
+      const idleForMs = Math.max(0, nowMs - this.idleSinceMs);
       this.idleSinceMs = null;
       return { change: "back_online", idleForMs };
     }
-    this.emptyPolls++;
-    if (this.emptyPolls === this.threshold && this.idleSinceMs === null) {
-      this.idleSinceMs = nowMs;
-      return { change: "went_idle" };
-    }
-    return null;
+    if (this.idleSinceMs !== null) return null;
+    const quietForMs = nowMs - this.lastBusyMs;
+    if (quietForMs < this.thresholdMs) return null;
+    // The spell began when the work ran out, not when this poll noticed.
+    this.idleSinceMs = this.lastBusyMs;
+    return { change: "went_idle", quietForMs };
   }
+}
+
+/** A span of time in words a notice can carry: "45 s", "2 min", "1 h 5 min". */
+export function spanInWords(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
 }
 
 /** Why nothing could be dispatched, in words a human can act on. */

@@ -24,7 +24,8 @@ import {
   startDispatch,
 } from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
-import { IdleTracker, idleReason } from "./idle.js";
+import { IdleTracker, idleReason, spanInWords } from "./idle.js";
+import { ReportSchedule, startOfUtcDay } from "./report-schedule.js";
 import { Waker } from "./wake.js";
 
 /** Everything a Producer is built from. Only `config` and `ledger` are required. */
@@ -72,7 +73,9 @@ export class Producer {
   private killSwitchSeen: string | null = null;
   private abortedForKillAt: string | null = null;
   private readonly refusalsReported = new Set<string>();
-  private lastReportMs: number;
+  private readonly reports: ReportSchedule;
+  /** When this Producer, or the one before it on this ledger, first ran: see closeDay. */
+  private ranSinceMs = Number.POSITIVE_INFINITY;
   /** performance.now() of the last lease and hold recovery: they run on the poll cadence. */
   private recoveredAt = Number.NEGATIVE_INFINITY;
   private rotation = 0;
@@ -99,8 +102,14 @@ export class Producer {
         onError: (message) => this.events.emit("loop_error", { message }),
         redact: (text) => redactor.redact(text),
       });
-    this.idle = new IdleTracker(config.idleThresholdPolls);
-    this.lastReportMs = this.clock.now();
+    // Idleness is time with nothing to do, on the injected clock: the threshold is named in
+    // polls only because that is how producer.yaml has always put it.
+    this.idle = new IdleTracker(
+      // Whole milliseconds: 3 × 0.05 s is 150.00000000000003 ms in floating point.
+      Math.round(config.idleThresholdPolls * config.pollIntervalSeconds * 1000),
+      this.clock.now(),
+    );
+    this.reports = new ReportSchedule(config.reportIntervalHours * 3_600_000, this.clock.now());
     this.prices = new PriceBook({
       overrideFile: config.pricing.overrideFile,
       clock: this.clock,
@@ -133,6 +142,7 @@ export class Producer {
    */
   async run(options: { once?: boolean } = {}): Promise<RunSummary> {
     const { config, ledger } = this.options;
+    this.idle.restart(this.clock.now());
     await this.ensureRuntimes();
     const onWatchError = (message: string) => this.events.emit("loop_error", { message });
     this.waker = new Waker([config.killSwitch], onWatchError);
@@ -145,6 +155,12 @@ export class Producer {
       once: Boolean(options.once),
     });
     try {
+      const before = await ledger.latestAudit("producer.started");
+      this.ranSinceMs = Math.min(
+        this.ranSinceMs,
+        this.clock.now(),
+        before ? Date.parse(before.ts) : Number.POSITIVE_INFINITY,
+      );
       // Audited, and the first write: a ledger this process cannot write to stops it here,
       // with the reason, instead of running on and recording nothing.
       await ledger.appendAudit({
@@ -287,6 +303,7 @@ export class Producer {
           this.running.set(funded.task.id, dispatch);
           void dispatch.done.then(() => {
             this.running.delete(funded.task.id);
+            this.idle.touch(this.clock.now());
             this.waker?.poke("slot");
           });
         }
@@ -373,11 +390,12 @@ export class Producer {
         queue: await this.options.ledger.queueSummary(),
         cappedRoles: capped,
       });
-      this.events.emit("idle", { reason, polls: this.idle.polls });
+      const quietForSeconds = Math.round(change.quietForMs / 1000);
+      this.events.emit("idle", { reason, quietForSeconds });
       await this.notifier.notify({
         kind: "idle",
         title: "Agents are idle",
-        message: `Nothing was dispatched for ${this.idle.polls} polls: ${reason}.`,
+        message: `Nothing was dispatched for ${spanInWords(change.quietForMs)}: ${reason}.`,
         priority: 3,
         tags: ["zzz"],
         needsHuman: true,
@@ -389,7 +407,7 @@ export class Producer {
       await this.notifier.notify({
         kind: "back_online",
         title: "Agents are back at work",
-        message: `Dispatching again after ${seconds} s idle.`,
+        message: `Dispatching again after ${spanInWords(change.idleForMs)} idle.`,
         priority: 2,
         tags: ["arrow_forward"],
         sequenceId,
@@ -453,13 +471,35 @@ export class Producer {
   }
 
   private async maybeReport() {
-    const { reporter, config } = this.options;
+    const { reporter } = this.options;
     if (!reporter) return;
-    const intervalMs = config.reportIntervalHours * 3_600_000;
-    if (this.clock.now() - this.lastReportMs < intervalMs) return;
-    this.lastReportMs = this.clock.now();
+    const now = this.clock.now();
+    const day = this.reports.dayToClose(now);
+    if (day !== null) await this.closeDay(reporter, day, now);
+    if (this.reports.periodicDue(now))
+      await this.writeReport(reporter, utcToday(this.clock), false);
+  }
+
+  /**
+   * Writes the final report of `day`, the UTC day that just ended, once: even if nothing ran
+   * that day, but not again when a restart finds it written after the day ended, and not for
+   * a day before any Producer ran on this ledger (a new project has no yesterday to report).
+   */
+  private async closeDay(reporter: ReportWriter, day: string, now: number) {
+    if (this.ranSinceMs >= startOfUtcDay(now)) return;
     try {
-      this.events.emit("report_written", { path: await reporter.write() });
+      if (await reporter.isFinal?.(day)) return;
+    } catch (error) {
+      this.events.emit("loop_error", {
+        message: `reading the report of ${day}: ${asError(error).message}`,
+      });
+    }
+    await this.writeReport(reporter, day, true);
+  }
+
+  private async writeReport(reporter: ReportWriter, day: string, final: boolean) {
+    try {
+      this.events.emit("report_written", { path: await reporter.write(day), day, final });
     } catch (error) {
       this.events.emit("loop_error", {
         message: `the morning report failed: ${asError(error).message}`,

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BudgetSnapshot, BudgetTracker } from "../budget/tracker.js";
 import type { Clock } from "../clock.js";
@@ -31,6 +31,19 @@ export function parseReportDay(value: string): string {
     throw new UsageError(`--date must be a calendar day written YYYY-MM-DD, got "${value}"`);
   }
   return value;
+}
+
+/** The instant after the last one of a UTC day: a report written from then on is final. */
+function endOfDay(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`) + 86_400_000;
+}
+
+/**
+ * When a rendered report says it was generated (its "Generated ..." line), or null when the
+ * text has no such line. Read back to tell a day's final report from one written during it.
+ */
+export function reportGeneratedAt(text: string): string | null {
+  return /^Generated (\d{4}-\d{2}-\d{2}T[\d:.]+Z)[ .]/m.exec(text)?.[1] ?? null;
 }
 
 /** Where the report of a UTC day goes. */
@@ -69,6 +82,9 @@ export function renderMorningReport(r: ReportInput): string {
     `Generated ${r.generatedAt}${r.host ? ` on host ${r.host}` : ""}.`,
     "",
   );
+  if (Date.parse(r.generatedAt) >= endOfDay(r.day)) {
+    out.push("This is the day's final report: it was written after the day ended.", "");
+  }
   if (r.killSwitch) {
     out.push(
       `> **Kill switch armed** by ${r.killSwitch.by}${r.killSwitch.host ? ` on host ${r.killSwitch.host}` : ""}${r.killSwitch.at ? ` at ${r.killSwitch.at}` : ""}: ${r.killSwitch.reason}. Nothing is being dispatched; \`producer resume\` releases it.`,
@@ -237,5 +253,16 @@ export class MorningReportWriter implements ReportWriter {
 
   write(day?: string): Promise<string> {
     return writeMorningReport(this.config, this.ledger, { day, clock: this.clock });
+  }
+
+  async isFinal(day: string): Promise<boolean> {
+    let text: string;
+    try {
+      text = readFileSync(reportPath(this.config, day), "utf8");
+    } catch {
+      return false;
+    }
+    const generated = reportGeneratedAt(text);
+    return generated !== null && Date.parse(generated) >= endOfDay(day);
   }
 }

@@ -358,8 +358,8 @@ export function tasksContract(open: OpenLedgerUnderTest): void {
       ]);
     });
 
-    it("lists every attempt with how it ended: released, recovered, killed, requeued, done", async () => {
-      const { ledger, clock } = await open();
+    it("lists every attempt with how it ended, numbered 1..N across releases and requeues", async () => {
+      const { ledger, clock, raw } = await open();
       const t = await ledger.insertTask({ agentOwner: "code", title: "t" });
       const run = async (minutes: number) => {
         const claimed = (await ledger.claimNext("code", { leaseMs: 60_000 }))!;
@@ -378,10 +378,20 @@ export function tasksContract(open: OpenLedgerUnderTest): void {
       const attempts = await ledger.listAttempts(t.id);
       expect(attempts.map((a) => [a.attempt, a.outcome, a.error, a.costUsd])).toEqual([
         [1, "released", "shutting down", 0],
-        [1, "recovered", expect.stringContaining("lease"), 0],
-        [2, "killed", "wrong brief", 0],
-        [1, "done", null, 0.25],
+        [2, "recovered", expect.stringContaining("lease"), 0],
+        [3, "killed", "wrong brief", 0],
+        [4, "done", null, 0.25],
       ]);
+      // Numbered over the task's life: neither the release nor the requeue restarts them,
+      // while the count the retry limit is measured by restarts with the requeue.
+      expect((await ledger.getTask(t.id))!.attempts).toBe(1);
+      // The log itself stores those numbers, as each claim ended.
+      const [row] = await raw("SELECT attempt_log FROM tasks WHERE id = ?", t.id);
+      const stored = String(row!.attempt_log)
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { attempt: number }).attempt);
+      expect(stored).toEqual([1, 2, 3, 4]);
       expect(attempts.map((a) => [a.startedAt, a.finishedAt])).toEqual([
         ["2026-05-06T09:00:00.000Z", "2026-05-06T09:01:00.000Z"],
         ["2026-05-06T09:01:00.000Z", "2026-05-06T09:03:00.000Z"],

@@ -24,7 +24,9 @@ export function execRole(name: string, extra = ""): string {
  */
 export async function producerProject(top: string, roles: string) {
   const dir = tempDir("producer-loop-");
-  const yaml = `project_name: looptest\npoll_interval_seconds: 0.05\n${top}agents:\n${roles}`;
+  // A fast loop unless `top` sets its own poll interval.
+  const poll = /^poll_interval_seconds:/m.test(top) ? "" : "poll_interval_seconds: 0.05\n";
+  const yaml = `project_name: looptest\n${poll}${top}agents:\n${roles}`;
   writeFileSync(join(dir, "producer.yaml"), yaml);
   const config: ProducerConfig = configFrom(yaml, dir);
   for (const role of Object.values(config.agents)) {

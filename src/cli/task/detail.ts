@@ -82,12 +82,22 @@ function related(t: Task, style: Style): string {
   return `${t.id} (${t.agentOwner}, ${paintStatus(t, style)}) ${t.title}`;
 }
 
+/**
+ * "2 attempts", or, once a requeue restarted the count the retry limit is measured by, that
+ * count and the whole: "1 attempt since it was last queued, 5 in all" (the table lists all).
+ */
+function attemptsInWords(t: Task, attempts: TaskAttempt[]): string {
+  const counted = attempts.filter((a) => a.outcome !== "released").length;
+  if (counted <= t.attempts) return plural(t.attempts, "attempt");
+  return `${plural(t.attempts, "attempt")} since it was last queued, ${counted} in all`;
+}
+
 /** The key/value block at the top: what the task is and where it stands. */
 function fieldLines(detail: TaskDetail, style: Style): string[] {
   const { task: t } = detail;
   const fields: [string, string][] = [
     ["id", t.id],
-    ["status", `${paintStatus(t, style)}, ${plural(t.attempts, "attempt")}`],
+    ["status", `${paintStatus(t, style)}, ${attemptsInWords(t, detail.attempts)}`],
     ["role", t.agentOwner],
     ["priority", String(t.priority)],
     ["filed", `${t.createdAt} by ${t.createdBy}`],

@@ -17,7 +17,8 @@ export const postgresDialect: Dialect = {
   lockPicked: "FOR UPDATE SKIP LOCKED",
   endedAttempt: `attempt_log = attempt_log || CASE
       WHEN status = 'in_progress' AND claim_token IS NOT NULL THEN
-        json_build_object('attempt', attempts, 'started_at', COALESCE(started_at, CAST(@now AS TEXT)),
+        json_build_object('attempt', length(attempt_log) - length(replace(attempt_log, chr(10), '')) + 1,
+                          'started_at', COALESCE(started_at, CAST(@now AS TEXT)),
                           'finished_at', CAST(@now AS TEXT), 'outcome', CAST(@attempt_outcome AS TEXT),
                           'error', CAST(@attempt_error AS TEXT),
                           'cost_usd', CAST(@attempt_cost AS DOUBLE PRECISION))::text || chr(10)

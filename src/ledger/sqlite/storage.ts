@@ -37,7 +37,8 @@ export const sqliteDialect: Dialect = {
   lockPicked: "",
   endedAttempt: `attempt_log = attempt_log || CASE
       WHEN status = 'in_progress' AND claim_token IS NOT NULL THEN
-        json_object('attempt', attempts, 'started_at', COALESCE(started_at, @now),
+        json_object('attempt', length(attempt_log) - length(replace(attempt_log, char(10), '')) + 1,
+                    'started_at', COALESCE(started_at, @now),
                     'finished_at', @now, 'outcome', @attempt_outcome, 'error', @attempt_error,
                     'cost_usd', @attempt_cost) || char(10)
       ELSE '' END`,
