@@ -24,6 +24,7 @@ import {
   startDispatch,
 } from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
+import { ProducerHeartbeat } from "./heartbeat.js";
 import { IdleTracker, idleReason } from "./idle.js";
 import { Waker } from "./wake.js";
 
@@ -66,6 +67,7 @@ export class Producer {
   private readonly running = new Map<string, RunningDispatch>();
   private readonly context: DispatchContext;
   private readonly prices: PriceBook;
+  private readonly heartbeat: ProducerHeartbeat;
   private waker: Waker | null = null;
   private stopWatching: (() => void) | null = null;
   private stopping = false;
@@ -100,6 +102,12 @@ export class Producer {
         redact: (text) => redactor.redact(text),
       });
     this.idle = new IdleTracker(config.idleThresholdPolls);
+    this.heartbeat = new ProducerHeartbeat(
+      ledger,
+      this.clock,
+      config.pollIntervalSeconds * 1000,
+      (message) => this.events.emit("loop_error", { message }),
+    );
     this.lastReportMs = this.clock.now();
     this.prices = new PriceBook({
       overrideFile: config.pricing.overrideFile,
@@ -153,6 +161,7 @@ export class Producer {
         actor: "producer",
         details: { claimed_by: this.options.ledger.workerIdentity, once: Boolean(options.once) },
       });
+      await this.heartbeat.start(Boolean(options.once));
       await this.recovered(
         await ledger.recoverDeadClaims(isAlive, {
           actor: "producer",
@@ -170,6 +179,7 @@ export class Producer {
         }
         await this.maybeReport();
         await this.seal();
+        await this.heartbeat.beat();
         if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) {
           if (poll.recovered) break;
           // Recovery runs on the poll cadence and this poll skipped it: a lease that ran out
@@ -182,6 +192,7 @@ export class Producer {
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
       await Promise.all([...this.running.values()].map((r) => r.done));
       await this.seal();
+      await this.heartbeat.stop();
     } finally {
       this.stopWatching?.();
       this.stopWatching = null;
