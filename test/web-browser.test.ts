@@ -402,6 +402,10 @@ suite(name, () => {
       /running .+ · pid \d+.*since \d{4}-\d\d-\d\d .+last beat/,
     );
     expect(await page.locator("#producers-empty").isHidden()).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator("#producers-card").screenshot({
+      path: join(ARTIFACTS, "dashboard-producers.png"),
+    });
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
     await mine.locator(".producer-state[data-state=stopped]").waitFor({ timeout: 15_000 });
