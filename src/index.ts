@@ -43,6 +43,13 @@ export {
 } from "./killswitch/auto-arm.js";
 export type { KillMode, KillSwitchState } from "./killswitch/kill-switch.js";
 export { KillSwitchWatcher } from "./killswitch/kill-switch.js";
+export type {
+  AttentionItem,
+  AttentionOverview,
+  AttentionResolution,
+  AttentionSelector,
+} from "./ledger/attention.js";
+export { MIN_ATTENTION_SUFFIX } from "./ledger/attention.js";
 export type { AuditEvent } from "./ledger/audit/chain.js";
 export { AUDIT_GENESIS_PREV_HASH } from "./ledger/audit/chain.js";
 export type { AuditProblem, AuditVerification } from "./ledger/audit/verify/index.js";
@@ -63,6 +70,7 @@ export type {
 export type { NewNotification, NotificationRecord } from "./ledger/notifications.js";
 export type { LedgerConfig, LedgerOptions } from "./ledger/open.js";
 export { LedgerClient, openLedger } from "./ledger/open.js";
+export type { ProducerBeat } from "./ledger/producers.js";
 export type { Listed, ReportData, ReportEvent, ReportTask } from "./ledger/report-queries.js";
 export type { BudgetLimits, BudgetUsage } from "./ledger/rules/allowance.js";
 export type { Guardrails } from "./ledger/rules/guardrails.js";
@@ -85,6 +93,11 @@ export type {
   TokenUsage,
 } from "./ledger/types.js";
 export { TASK_STATUSES } from "./ledger/types.js";
+export {
+  ATTENTION_FILE_LIMIT,
+  renderAttentionFile,
+  rewriteAttentionFile,
+} from "./notify/attention-file.js";
 export { pushChannelFor } from "./notify/from-config.js";
 export type { Notice, NoticeKind } from "./notify/notice.js";
 export type { Notifier, PushChannel } from "./notify/notifier.js";
@@ -113,6 +126,8 @@ export type { PricingUpdateOptions, PricingUpdateResult } from "./pricing/update
 export { updatePricing } from "./pricing/update.js";
 export type { ProducerEventName, ProducerEvents } from "./producer/events.js";
 export { ProducerEventEmitter } from "./producer/events.js";
+export type { ProducerLine, ProducerLiveness } from "./producer/heartbeat.js";
+export { livenessOf, producerLines, staleAfterMs } from "./producer/heartbeat.js";
 export type { ProducerOptions, RunSummary } from "./producer/producer.js";
 export { Producer } from "./producer/producer.js";
 export type { ReportInput } from "./report/morning-report.js";

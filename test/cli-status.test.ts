@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../src/cli/commands/status.js";
 import {
   BudgetExceeded,
@@ -9,7 +9,8 @@ import {
   LedgerClient,
   loadConfig,
 } from "../src/index.js";
-import { runCli, tempProject } from "./helpers/cli.js";
+import { type CliProcess, runCli, startCli, tempProject } from "./helpers/cli.js";
+import { PRODUCER_AGENT } from "./helpers/producer.js";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point.
 const ESCAPE = /\u001b\[/;
@@ -38,11 +39,12 @@ describe("producer status", () => {
     expect(ESCAPE.test(text.stdout)).toBe(false);
     const lines = text.stdout.split("\n");
     expect(lines[0]).toMatch(/^testproj: status at \d{4}-\d\d-\d\dT/);
-    expect(lines.slice(2, 6)).toEqual([
+    expect(lines.slice(2, 7)).toEqual([
       "kill switch  off",
       "activity     idle: nothing to do",
       "attention    nothing waiting",
       "escalations  none waiting",
+      "producers    none has run in the last day (producer run starts one)",
     ]);
     expect(text.stdout).toContain(
       "  total         0        0        0        0     0       0          0       0\n",
@@ -55,7 +57,8 @@ describe("producer status", () => {
       project: "testproj",
       killSwitch: { armed: false },
       idle: true,
-      attention: { exists: false, lastHeading: null },
+      attention: { open: 0, newest: null },
+      producers: [],
       escalations: { waiting: 0 },
       running: [],
       budget: { project: { ceilingUsd: 50, spentUsd: 0, reservedUsd: 0 } },
@@ -95,10 +98,17 @@ describe("producer status", () => {
       const overrun = await budget.settle(await budget.reserve("qa"), 5.5).catch((e: unknown) => e);
       expect(overrun).toBeInstanceOf(BudgetExceeded);
       await new KillSwitchWatcher(config.killSwitch).arm("deploy freeze", "alice");
-      writeFileSync(
-        join(dir, "agent-state", "needs-attention.md"),
-        "# testproj: needs attention\n\n## 2026-05-06T09:00:00.000Z · qa hit its cap\n\nmore\n\n## 2026-05-06T10:00:00.000Z · task escalated\n\ndetails\n",
-      );
+      for (const title of ["qa hit its cap", "task escalated"]) {
+        await ledger.recordNotification({
+          kind: "escalation",
+          title,
+          message: "details",
+          priority: 3,
+          tags: [],
+          needsHuman: true,
+          sequenceId: null,
+        });
+      }
     } finally {
       await ledger.close();
     }
@@ -113,8 +123,8 @@ describe("producer status", () => {
       /^kill switch {2}ARMED: deploy freeze \(by alice, \d{4}-[^)]+; producer resume releases it\)$/m,
     );
     expect(out).toContain("activity     1 running, 2 ready to claim\n");
-    expect(out).toContain(
-      "attention    needs a human: 2026-05-06T10:00:00.000Z · task escalated (",
+    expect(out).toMatch(
+      /^attention {4}needs a human: 2 open, newest \w{26} at \d{4}-\S+: task escalated \(producer attention lists them\)$/m,
     );
     expect(out).toContain("escalations  1 waiting (producer task list --status escalated)\n");
     expect(out).toContain(
@@ -140,10 +150,7 @@ describe("producer status", () => {
     const status = JSON.parse(json.stdout) as ProjectStatus;
     expect(status.killSwitch).toMatchObject({ armed: true, reason: "deploy freeze", by: "alice" });
     expect(status.idle).toBe(false);
-    expect(status.attention).toMatchObject({
-      exists: true,
-      lastHeading: "2026-05-06T10:00:00.000Z · task escalated",
-    });
+    expect(status.attention).toMatchObject({ open: 2, newest: { title: "task escalated" } });
     expect(status.escalations.waiting).toBe(1);
     expect(status.running).toMatchObject([
       { role: "design", title: "Write the spec", claimedBy: "host:42", attempts: 1 },
@@ -198,5 +205,103 @@ describe("missing role prompts", () => {
       code: 0,
       stderr: `producer: warning: ${message}; until then their tasks fail when dispatched\n`,
     });
+  });
+});
+
+describe("Producer heartbeats in producer status", () => {
+  const children: CliProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      c.child.kill("SIGKILL");
+      await c.exited;
+    }
+  });
+
+  /** A project with one exec role; its Producer polls (and beats) every half second. */
+  async function runnable() {
+    const dir = tempProject("poll_interval_seconds: 0.5\n", []);
+    writeFileSync(
+      join(dir, "producer.yaml"),
+      `project_name: testproj\npoll_interval_seconds: 0.5\nagents:\n  code:\n    daily_cap_usd: 5\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n`,
+    );
+    mkdirSync(join(dir, "agents", "code"), { recursive: true });
+    writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
+    await (await LedgerClient.open({ dbPath: join(dir, "agent-state", "ledger.db") })).close();
+    const start = async () => {
+      const run = startCli(["run"], { cwd: dir });
+      children.push(run);
+      await run.waitFor(/producer started/);
+      return run;
+    };
+    return { dir, start };
+  }
+
+  const statusOf = async (dir: string) =>
+    JSON.parse((await runCli(["status", "--json"], { cwd: dir })).stdout) as ProjectStatus;
+
+  /** Asks status until `check` holds for the Producer with this pid (or fails after a while). */
+  async function until(dir: string, pid: number, check: (state: string) => boolean) {
+    const started = Date.now();
+    for (;;) {
+      const status = await statusOf(dir);
+      const mine = status.producers.find((p) => p.pid === pid);
+      if (mine && check(mine.state)) return { status, mine };
+      if (Date.now() - started > 20_000) {
+        throw new Error(`producer ${pid} never matched: ${JSON.stringify(status.producers)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it("shows a running Producer with host, pid, since and last beat, and stopped after Ctrl-C", async () => {
+    const p = await runnable();
+    const run = await p.start();
+    const pid = run.child.pid!;
+    const { mine } = await until(p.dir, pid, (state) => state === "running");
+    expect(mine).toMatchObject({ pid, once: false, pollMs: 500, stoppedAt: null });
+    expect(mine.identity).toMatch(new RegExp(`:${pid}$`));
+    const firstBeat = mine.lastBeatAt;
+    // It keeps beating on its poll cadence.
+    await until(p.dir, pid, (state) => state === "running");
+    await new Promise((r) => setTimeout(r, 1200));
+    const later = await until(p.dir, pid, (state) => state === "running");
+    expect(Date.parse(later.mine.lastBeatAt)).toBeGreaterThan(Date.parse(firstBeat));
+
+    const text = (await runCli(["status"], { cwd: p.dir })).stdout;
+    expect(text).toMatch(new RegExp(`^producers {4}1 running \\(${mine.host} pid ${pid}\\)$`, "m"));
+    expect(text).toMatch(/^producers \(last day\)\n {2}HOST +PID +SINCE +LAST BEAT +STATE$/m);
+    expect(text).toMatch(
+      new RegExp(
+        `^ {2}${mine.host} +${pid} +${mine.startedAt} +\\d{4}-\\S+ \\(\\d+s ago\\) +running$`,
+        "m",
+      ),
+    );
+
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+    const stopped = await until(p.dir, pid, (state) => state !== "running");
+    expect(stopped.mine.state).toBe("stopped");
+    expect(stopped.mine.stoppedAt).not.toBeNull();
+    const after = (await runCli(["status"], { cwd: p.dir })).stdout;
+    expect(after).toMatch(/^producers {4}none running \(producer run starts one\)$/m);
+    expect(after).toMatch(new RegExp(` ${pid} .+ stopped at \\d{4}-\\S+$`, "m"));
+  });
+
+  it("shows a Producer killed without a clean exit as not beating", async () => {
+    const p = await runnable();
+    const run = await p.start();
+    const pid = run.child.pid!;
+    await until(p.dir, pid, (state) => state === "running");
+    run.child.kill("SIGKILL");
+    await run.exited;
+    // No clean exit, so no stop: the beats just end, and after three poll intervals (at
+    // least 2 s) status calls it stale.
+    const { mine } = await until(p.dir, pid, (state) => state !== "running");
+    expect(mine).toMatchObject({ state: "stale", stoppedAt: null });
+    const text = (await runCli(["status"], { cwd: p.dir })).stdout;
+    expect(text).toMatch(
+      new RegExp(`^producers {4}1 not beating \\(\\S+ pid ${pid}\\): stale$`, "m"),
+    );
+    expect(text).toMatch(new RegExp(` ${pid} .+ not beating: stale$`, "m"));
   });
 });

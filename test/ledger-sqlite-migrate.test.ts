@@ -142,6 +142,37 @@ describe("migrating a SQLite ledger to the current schema", () => {
     expect(indexes).toContain("tasks_by_status");
   });
 
+  it("turns the needs-human notifications of a version-4 ledger into open attention items", async () => {
+    const file = join(tempDir(), "ledger.db");
+    const db = new Database(file);
+    db.exec(
+      "CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    );
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO migrations VALUES (?, ?, ?)").run(m.version, m.name, T0);
+    }
+    const insert = db.prepare(
+      "INSERT INTO notifications (id, created_at, kind, title, message, needs_human, sequence_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    insert.run("01HUMAN0000000000000000001", T0, "idle", "Agents are idle", "m", 1, "p-idle");
+    insert.run("01ROUTINE00000000000000002", T0, "report", "Report", "m", 0, null);
+    db.close();
+    const clock = new ManualClock(Date.parse("2026-05-01T09:30:00.000Z"));
+    const ledger = await LedgerClient.open({ dbPath: file, roles: ["code"], clock });
+    try {
+      expect(await ledger.listAttention()).toEqual([
+        expect.objectContaining({ id: "01HUMAN0000000000000000001", resolvedAt: null }),
+      ]);
+      const resolved = await ledger.resolveAttention({ ids: ["0001"] }, { actor: "cli" });
+      expect(resolved.map((r) => r.id)).toEqual(["01HUMAN0000000000000000001"]);
+      await ledger.producerStarted({ once: true, pollMs: 1000 });
+      expect(await ledger.listProducers()).toHaveLength(1);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it("makes a new ledger with 2 KiB pages", async () => {
     const file = join(tempDir(), "ledger.db");
     const ledger = await LedgerClient.open({ dbPath: file, roles: ["code"] });

@@ -85,6 +85,19 @@ async function everyCall(ledger: Awaited<ReturnType<typeof connect>>, clock: Man
     sequenceId: null,
   });
   await ledger.setNotificationDelivery(note.id, "failed", "no network");
+  const human = { ...note, needsHuman: true, sequenceId: "p-idle" };
+  const [first, second] = [
+    await ledger.recordNotification(human),
+    await ledger.recordNotification(human),
+  ];
+  await ledger.resolveAttention({ ids: [first!.id, second!.id.slice(-6)] }, { actor: "cli" });
+  await ledger.recordNotification(human);
+  await ledger.resolveAttention({ sequenceId: "p-idle", kind: "idle" }, { actor: "producer" });
+  await ledger.recordNotification(human);
+  await ledger.resolveAttention({ all: true }, { actor: "cli" });
+  await ledger.producerStarted({ once: false, pollMs: 1000 });
+  await ledger.producerBeat();
+  await ledger.producerStopped();
   await ledger.appendAudit({ action: "killswitch.armed", entityType: "killswitch", details: {} });
   await ledger.sealAudit("k".repeat(32));
 
@@ -123,12 +136,22 @@ async function everyCall(ledger: Awaited<ReturnType<typeof connect>>, clock: Man
   await ledger.recentAudit(20, spec!.id);
   await ledger.recentAudit(20, "code");
   await ledger.latestAudit("killswitch.armed");
+  await ledger.listAttention();
+  await ledger.listAttention({ all: true, limit: 5 });
+  await ledger.attentionOverview();
+  await ledger.listProducers();
 }
+
+/**
+ * Tables no read may walk whole. Notifications are checked through the attention queries:
+ * only they run on every status and page refresh (the ntfy feed reads the newest few).
+ */
+const BIG_TABLES = ["tasks", "audit_log", "producers"];
 
 /** A plan step that reads all of tasks or audit_log (named, or by an alias the SQL gives it). */
 function scansBigTable(sql: string, step: string): boolean {
-  const names = new Set(["tasks", "audit_log"]);
-  for (const m of sql.matchAll(/\b(?:tasks|audit_log)\s+(?:AS\s+)?(\w+)/gi)) {
+  const names = new Set(isAttentionQuery(sql) ? [...BIG_TABLES, "notifications"] : BIG_TABLES);
+  for (const m of sql.matchAll(/\b(?:tasks|audit_log|producers)\s+(?:AS\s+)?(\w+)/gi)) {
     const alias = m[1]!;
     if (!/^(WHERE|ORDER|GROUP|JOIN|LIMIT|SET|ON|VALUES|UNION|INNER|LEFT)$/i.test(alias)) {
       names.add(alias);
@@ -136,6 +159,11 @@ function scansBigTable(sql: string, step: string): boolean {
   }
   const scanned = /^SCAN (\w+)(?: AS (\w+))?$/.exec(step);
   return scanned !== null && (names.has(scanned[1]!) || names.has(scanned[2] ?? ""));
+}
+
+/** A read of attention items: it must go through their partial indexes, never the table. */
+function isAttentionQuery(sql: string): boolean {
+  return /FROM notifications WHERE needs_human = 1/.test(sql);
 }
 
 /** NULL for every parameter: a plan does not depend on the values. */
@@ -159,7 +187,9 @@ describe("every read the ledger makes has an index", () => {
     let statements: string[];
     try {
       await everyCall(ledger, clock);
-      statements = storage.compiledSql().filter((sql) => /\b(tasks|audit_log)\b/.test(sql));
+      statements = storage
+        .compiledSql()
+        .filter((sql) => /\b(tasks|audit_log|producers)\b/.test(sql) || isAttentionQuery(sql));
     } finally {
       await ledger.close();
     }

@@ -179,7 +179,11 @@ describe("Producer: idleness", () => {
     expect(idle).toHaveLength(1);
     expect(back).toHaveLength(1);
     expect(idle[0]!.sequenceId).toBe(back[0]!.sequenceId);
-    expect(existsSync(join(p.config.agentStateDir, "needs-attention.md"))).toBe(true);
+    // Back online resolved the idle item: nothing is left for a human, so no file either.
+    expect(await p.ledger.listAttention()).toEqual([]);
+    const [resolved] = await p.ledger.listAttention({ all: true });
+    expect(resolved).toMatchObject({ id: idle[0]!.id, resolvedBy: "producer" });
+    expect(existsSync(join(p.config.agentStateDir, "needs-attention.md"))).toBe(false);
   });
 
   it("explains idleness caused by unfinished dependencies", async () => {

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { needsAttentionPath } from "../src/index.js";
+import { type CliProcess, startCli } from "./helpers/cli.js";
 import { dashboardProject, ShiftedClock, seedLedger } from "./helpers/dashboard.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -269,10 +269,15 @@ suite(name, () => {
     });
     const claimed = await p.ledger.claimNext("code");
     await p.ledger.complete(claimed!.id, claimed!.claimToken!, { result: "<svg onload=alert(5)>" });
-    writeFileSync(
-      needsAttentionPath(p.config),
-      `# x\n\n## 2026-01-01T00:00:00.000Z · ${XSS}\n\n<script>alert(6)</script>\n`,
-    );
+    await p.ledger.recordNotification({
+      kind: "escalation",
+      title: XSS,
+      message: "<script>alert(6)</script>",
+      priority: 3,
+      tags: [],
+      needsHuman: true,
+      sequenceId: null,
+    });
     const { page, dialogs, errors } = await openPage(p.dashboard.url);
     await row(page, XSS).waitFor();
     expect(await row(page, XSS).locator(".task-title").textContent()).toBe(XSS);
@@ -330,6 +335,81 @@ suite(name, () => {
       /^written to agent-state\/morning-report-\d{8}\.md$/,
     );
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-report.png") });
+    expect(errors).toEqual([]);
+  });
+
+  it("lists open attention items with ids; mark as read resolves only the items it showed", async () => {
+    const p = await dashboardProject();
+    const raise = (title: string) =>
+      p.ledger.recordNotification({
+        kind: "escalation",
+        title,
+        message: `about ${title}`,
+        priority: 3,
+        tags: [],
+        needsHuman: true,
+        sequenceId: null,
+      });
+    // One more than the banner shows: the oldest is not on the page.
+    const raised = [];
+    for (let i = 0; i <= 10; i++) raised.push(await raise(`item ${i}`));
+    const { page } = await openPage(p.dashboard.url);
+    const items = page.locator("#attention-list li");
+    await expect.poll(() => items.count()).toBe(10);
+    const shownIds = await items.evaluateAll((lis) =>
+      lis.map((li) => li.getAttribute("data-attention-id")),
+    );
+    expect(shownIds).toEqual(
+      raised
+        .slice(1)
+        .reverse()
+        .map((n) => n.id),
+    );
+    expect(await items.first().textContent()).toContain(raised[10]!.id);
+    expect(await page.locator("#attention-more").textContent()).toMatch(
+      /^1 older open item\(s\): producer attention lists them · also in .+needs-attention\.md$/,
+    );
+    // The page stops hearing from the server; an item arrives that it never shows.
+    await page.route("**/api/state*", (route) => route.abort());
+    await page.locator("#live[data-live=offline]").waitFor();
+    const late = await raise("arrived late");
+    await page.click("#btn-attention-clear");
+    await expect
+      .poll(async () => (await p.ledger.attentionOverview()).open, { timeout: 10_000 })
+      .toBe(2);
+    expect((await p.ledger.listAttention()).map((i) => i.id)).toEqual([late.id, raised[0]!.id]);
+    await page.unroute("**/api/state*");
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(2);
+    expect(await items.allTextContents()).toEqual([
+      expect.stringContaining("arrived late"),
+      expect.stringContaining("item 0"),
+    ]);
+  });
+
+  it("shows a running Producer from its heartbeats, and stopped once it exits", async () => {
+    const p = await dashboardProject();
+    const run: CliProcess = startCli(["run"], { cwd: p.dir });
+    onTestFinished(async () => {
+      run.child.kill("SIGKILL");
+      await run.exited;
+    });
+    await run.waitFor(/producer started/);
+    const pid = run.child.pid!;
+    const { page, errors } = await openPage(p.dashboard.url);
+    const mine = page.locator("#producers-list li", { hasText: `pid ${pid}` });
+    await mine.locator(".producer-state[data-state=running]").waitFor({ timeout: 15_000 });
+    expect(await mine.textContent()).toMatch(
+      /running .+ · pid \d+.*since \d{4}-\d\d-\d\d .+last beat/,
+    );
+    expect(await page.locator("#producers-empty").isHidden()).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator("#producers-card").screenshot({
+      path: join(ARTIFACTS, "dashboard-producers.png"),
+    });
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+    await mine.locator(".producer-state[data-state=stopped]").waitFor({ timeout: 15_000 });
+    expect(await mine.textContent()).toContain("stopped");
     expect(errors).toEqual([]);
   });
 });

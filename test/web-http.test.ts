@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -314,39 +314,60 @@ describe("dashboard HTTP: bad input and refusals", () => {
 });
 
 describe("dashboard HTTP: needs attention", () => {
-  it("shows the newest notes and clears the file only once every note was seen", async () => {
+  it("lists open items with their ids, and mark as read resolves exactly the ids sent", async () => {
     const p = await dashboardProject();
     const notifier = new ProjectNotifier(p.ledger, p.config);
     for (const title of ["Queue idle", "qa hit its daily cap", "Escalated: physics"]) {
       await notifier.notify({ kind: "idle", title, message: `about ${title}`, needsHuman: true });
     }
     const state = (await http(p.dashboard, "/api/state")).json<DashboardState>();
-    expect(state.attention?.total).toBe(3);
-    expect(state.attention?.entries.map((e) => e.title)).toEqual([
+    expect(state.attention?.open).toBe(3);
+    expect(state.attention?.path).toBe(needsAttentionPath(p.config));
+    const shown = state.attention!.items;
+    expect(shown.map((e) => e.title)).toEqual([
       "Escalated: physics",
       "qa hit its daily cap",
       "Queue idle",
     ]);
-    expect(state.attention?.entries[0]?.message).toBe("about Escalated: physics");
+    expect(shown[0]?.message).toBe("about Escalated: physics");
+    // One more arrives after the page drew its list: marking the list read leaves it open.
+    const late = await notifier.notify({
+      kind: "escalation",
+      title: "Escalated: audio",
+      message: "m",
+      needsHuman: true,
+    });
     const headers = pageHeaders(p.dashboard);
-    const stale = await http(p.dashboard, "/api/attention/clear", {
-      method: "POST",
-      headers,
-      body: { seen: 2 },
-    });
-    expect(stale.status).toBe(409);
-    expect(existsSync(needsAttentionPath(p.config))).toBe(true);
-    const cleared = await http(p.dashboard, "/api/attention/clear", {
-      method: "POST",
-      headers,
-      body: { seen: 3 },
-    });
-    expect(cleared.json()).toEqual({ cleared: 3 });
+    const post = (body: unknown) =>
+      http(p.dashboard, "/api/attention/clear", { method: "POST", headers, body });
+    const bad = await post({ seen: 3 });
+    expect(bad.status).toBe(400);
+    expect(bad.json<ErrorBody>().error).toBe(
+      "ids must be a list of 1 to 100 attention ids, as /api/state lists them",
+    );
+    const unknown = await post({ ids: [shown[0]!.id, "01NOSUCHITEM0000000000000Z"] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json<ErrorBody>().error).toBe(
+      'no attention item with id "01NOSUCHITEM0000000000000Z"',
+    );
+    expect((await p.ledger.attentionOverview()).open).toBe(4);
+
+    // One of the shown items was resolved meanwhile (by the CLI): skipped, not refused.
+    await p.ledger.resolveAttention({ ids: [shown[2]!.id] }, { actor: "cli" });
+    const cleared = await post({ ids: shown.map((e) => e.id) });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json()).toEqual({ resolved: [shown[0]!.id, shown[1]!.id] });
+    expect((await p.ledger.listAttention()).map((i) => i.id)).toEqual([late!.id]);
+    const [row] = await p.ledger.recentAudit(1);
+    expect(row).toMatchObject({ actor: "ui", action: "attention.resolved" });
+    expect(JSON.parse(row!.details).note).toBe("marked as read on the dashboard");
+    // The file follows: only the late item is left in it.
+    const file = readFileSync(needsAttentionPath(p.config), "utf8");
+    expect(file.split("\n").filter((l) => l.startsWith("## "))).toEqual([
+      expect.stringMatching(new RegExp(`^## ${late!.id} · \\S+ · Escalated: audio$`)),
+    ]);
+    await post({ ids: [late!.id] });
     expect(existsSync(needsAttentionPath(p.config))).toBe(false);
-    expect((await p.ledger.recentAudit(1))[0]).toMatchObject({
-      actor: "ui",
-      action: "attention.cleared",
-    });
     expect((await http(p.dashboard, "/api/state")).json<DashboardState>().attention).toBeNull();
   });
 });

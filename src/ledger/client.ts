@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from "../clock.js";
+import * as attention from "./attention.js";
 import * as audit from "./audit/chain.js";
 import { verifyChain } from "./audit/verify/index.js";
 import * as budget from "./budget.js";
@@ -13,6 +14,7 @@ import type {
   RecoveryOptions,
 } from "./ledger.js";
 import * as notices from "./notifications.js";
+import * as producers from "./producers.js";
 import * as records from "./records.js";
 import { reportData } from "./report-queries.js";
 import type { BudgetLimits } from "./rules/allowance.js";
@@ -268,8 +270,41 @@ export class StoredLedger implements Ledger {
   listNotifications(filter: Partial<Window> & { limit?: number; delivery?: string } = {}) {
     return this.read((s) => notices.listNotifications(s, filter));
   }
+  listAttention(filter: { all?: boolean; limit?: number } = {}) {
+    return this.read((s) => attention.listAttention(s, filter));
+  }
+  attentionOverview() {
+    return this.read((s) => attention.attentionOverview(s));
+  }
+  resolveAttention(
+    selector: attention.AttentionSelector,
+    options: ActorOption & Omit<attention.AttentionResolution, "actor"> = {},
+  ) {
+    const resolution = { ...options, actor: this.actorOf(options) };
+    return this.write((s) => attention.resolveAttention(s, selector, resolution));
+  }
   reportData(window: Window & { limit?: number }) {
     return this.read((s) => reportData(s, { ...window, limit: window.limit ?? 50 }));
+  }
+
+  producerStarted(options: { once: boolean; pollMs: number }) {
+    const start = {
+      ...options,
+      identity: this.workerIdentity,
+      host: this.host,
+      pid: process.pid,
+    };
+    return this.write((s) => producers.producerStarted(s, start));
+  }
+  producerBeat() {
+    return this.write((s) => producers.producerBeat(s, this.workerIdentity));
+  }
+  producerStopped() {
+    return this.write((s) => producers.producerStopped(s, this.workerIdentity));
+  }
+  listProducers(filter: { since?: string } = {}) {
+    const since = filter.since ?? new Date(this.clock.now() - 86_400_000).toISOString();
+    return this.read((s) => producers.listProducers(s, since));
   }
 
   verifyAuditChain(options: { expectedHead?: string; key?: string } = {}) {

@@ -1,9 +1,16 @@
 import type { Clock } from "../clock.js";
+import type {
+  AttentionItem,
+  AttentionOverview,
+  AttentionResolution,
+  AttentionSelector,
+} from "./attention.js";
 import type { AuditVerification } from "./audit/verify/index.js";
 import type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./budget.js";
 import type { ClaimAndReserve, FinishedClaim } from "./claim-and-fund.js";
 import type { QueueFlow } from "./dashboard-reads.js";
 import type { NewNotification, NotificationRecord } from "./notifications.js";
+import type { ProducerBeat } from "./producers.js";
 import type { ReportData } from "./report-queries.js";
 import type { BudgetLimits, BudgetUsage } from "./rules/allowance.js";
 import type { Guardrails } from "./rules/guardrails.js";
@@ -234,8 +241,33 @@ export interface Ledger {
     until?: string;
     delivery?: string;
   }): Promise<NotificationRecord[]>;
+  /** Attention items (notifications that need a human), newest first: open ones, or `all`. */
+  listAttention(filter?: { all?: boolean; limit?: number }): Promise<AttentionItem[]>;
+  /** How many attention items are open, and the newest. */
+  attentionOverview(): Promise<AttentionOverview>;
+  /**
+   * Resolves attention items, all or none, each audited as `attention.resolved`; see
+   * {@link AttentionSelector}. Resolves to the items resolved by this call.
+   */
+  resolveAttention(
+    selector: AttentionSelector,
+    options?: ActorOption & Omit<AttentionResolution, "actor">,
+  ): Promise<AttentionItem[]>;
   /** A report's facts for [since, until), from aggregate queries and short lists. */
   reportData(window: { since: string; until: string; limit?: number }): Promise<ReportData>;
+
+  // ---- Producer heartbeats
+  /**
+   * Records this process as a running Producer (identity {@link workerIdentity}), beating
+   * about every `pollMs`; prunes rows that stopped beating long ago.
+   */
+  producerStarted(options: { once: boolean; pollMs: number }): Promise<ProducerBeat>;
+  /** This Producer still runs: one small write. False when its row is missing. */
+  producerBeat(): Promise<boolean>;
+  /** This Producer exited cleanly. */
+  producerStopped(): Promise<void>;
+  /** Producers that beat since `since` (default: the last day), newest start first. */
+  listProducers(filter?: { since?: string }): Promise<ProducerBeat[]>;
 
   // ---- audit
   /** Walks the chain and checks audited rows against it; see AuditVerification. */
@@ -266,8 +298,14 @@ export type AgentLedger = Pick<
   "getTask" | "insertTask" | "listTasks" | "recordDecision" | "registerAsset"
 >;
 
-/** What the notifier needs: keep a notice, record its delivery. */
-export type NoticeLedger = Pick<Ledger, "recordNotification" | "setNotificationDelivery">;
+/**
+ * What the notifier needs: keep a notice, record its delivery, and read and resolve the
+ * attention items it renders into needs-attention.md.
+ */
+export type NoticeLedger = Pick<
+  Ledger,
+  "recordNotification" | "setNotificationDelivery" | "listAttention" | "resolveAttention"
+>;
 
 /** What the kill switch (and other auditors of their own events) need. */
 export type AuditLedger = Pick<Ledger, "appendAudit"> &

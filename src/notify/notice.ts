@@ -23,7 +23,7 @@ export interface Notice {
   priority?: 1 | 2 | 3 | 4 | 5;
   /** ntfy tags (emoji short codes or words). */
   tags?: string[];
-  /** Also written to needs-attention.md: a human should act. */
+  /** A human should act: an attention item, open until resolved, listed in needs-attention.md. */
   needsHuman?: boolean;
   /** Notices sharing this id replace each other on the phone (idle → back online). */
   sequenceId?: string;

@@ -1,13 +1,12 @@
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Clock } from "../clock.js";
-import { systemClock, utcIsoNow } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import { asError } from "../errors.js";
 import type { NoticeLedger } from "../ledger/ledger.js";
 import type { NotificationRecord } from "../ledger/notifications.js";
-import { quoted } from "../text/markdown.js";
+import { needsAttentionPath, rewriteAttentionFile } from "./attention-file.js";
 import type { Notice } from "./notice.js";
+
+export { needsAttentionPath };
 
 /** Delivers a recorded notification somewhere else (ntfy); throws when it could not. */
 export type PushChannel = (record: NotificationRecord) => Promise<void>;
@@ -17,38 +16,33 @@ export interface Notifier {
   notify(notice: Notice): Promise<NotificationRecord | null>;
 }
 
-/** The file a human should read when something needs them. */
-export function needsAttentionPath(config: Pick<ProducerConfig, "agentStateDir">): string {
-  return join(config.agentStateDir, "needs-attention.md");
-}
+/** Who resolves an idle item when agents dispatch again, and why. */
+const BACK_ONLINE = { actor: "producer", note: "agents dispatching again" } as const;
 
 /**
- * Records every notification in the ledger (the dashboard mirrors it), appends the ones that
- * need a human to needs-attention.md, and hands each to the push channel when there is one.
- * Nothing here ever throws at the caller: a notification that cannot be delivered is
- * recorded as failed, and the loop carries on.
+ * Records every notification in the ledger (the dashboard mirrors it); one that needs a human
+ * is an attention item, open until resolved, and needs-attention.md is rewritten from the
+ * open ones. A back-online notice resolves the idle item of its sequence. Each notification
+ * is handed to the push channel when there is one. Nothing here ever throws at the caller: a
+ * notification that cannot be delivered is recorded as failed, and the loop carries on.
  */
 export class ProjectNotifier implements Notifier {
-  private readonly clock: Clock;
-
   constructor(
     private readonly ledger: NoticeLedger,
     private readonly config: Pick<ProducerConfig, "agentStateDir" | "projectName">,
     private readonly options: {
+      /** Accepted for compatibility: every time recorded is the ledger's own clock's. */
       clock?: Clock;
       push?: PushChannel;
       onError?: (message: string) => void;
       /** Applied to every title and message before it is recorded, written or pushed. */
       redact?: (text: string) => string;
     } = {},
-  ) {
-    this.clock = options.clock ?? systemClock;
-  }
+  ) {}
 
   async notify(raw: Notice): Promise<NotificationRecord | null> {
     const redact = this.options.redact ?? ((text: string) => text);
     const notice = { ...raw, title: redact(raw.title), message: redact(raw.message) };
-    if (notice.needsHuman) this.markForHuman(notice);
     let record: NotificationRecord;
     try {
       record = await this.ledger.recordNotification({
@@ -66,6 +60,7 @@ export class ProjectNotifier implements Notifier {
       );
       return null;
     }
+    if (notice.needsHuman || (await this.resolveIdleSpell(notice))) await this.rewriteFile();
     if (!this.options.push) return record;
     try {
       await this.options.push(record);
@@ -79,23 +74,26 @@ export class ProjectNotifier implements Notifier {
     }
   }
 
-  private markForHuman(notice: Notice): void {
-    const file = needsAttentionPath(this.config);
+  /** A back-online notice ends its idle spell: resolves the spell's idle item, if open. */
+  private async resolveIdleSpell(notice: Notice): Promise<boolean> {
+    if (notice.kind !== "back_online" || !notice.sequenceId) return false;
     try {
-      mkdirSync(this.config.agentStateDir, { recursive: true });
-      const header = `# ${this.config.projectName}: needs attention\n\nDelete this file once you have looked.\n`;
-      let exists = true;
-      try {
-        appendFileSync(file, "", { flag: "ax" });
-        exists = false;
-      } catch {
-        // Already there: append below the earlier notes.
-      }
-      appendFileSync(
-        file,
-        `${exists ? "" : header}\n## ${utcIsoNow(this.clock)} · ${notice.title.replace(/\s+/g, " ")}\n\n${quoted(notice.message)}\n`,
+      const resolved = await this.ledger.resolveAttention(
+        { sequenceId: notice.sequenceId, kind: "idle" },
+        BACK_ONLINE,
       );
+      return resolved.length > 0;
     } catch (error) {
+      this.options.onError?.(`could not resolve the idle notice: ${asError(error).message}`);
+      return false;
+    }
+  }
+
+  private async rewriteFile(): Promise<void> {
+    try {
+      await rewriteAttentionFile(this.config, this.ledger);
+    } catch (error) {
+      const file = needsAttentionPath(this.config);
       this.options.onError?.(`could not write ${file}: ${asError(error).message}`);
     }
   }

@@ -24,6 +24,7 @@ import {
   startDispatch,
 } from "./dispatch.js";
 import { ProducerEventEmitter } from "./events.js";
+import { ProducerHeartbeat } from "./heartbeat.js";
 import { IdleTracker, idleReason, spanInWords } from "./idle.js";
 import { ReportSchedule, startOfUtcDay } from "./report-schedule.js";
 import { Waker } from "./wake.js";
@@ -67,6 +68,7 @@ export class Producer {
   private readonly running = new Map<string, RunningDispatch>();
   private readonly context: DispatchContext;
   private readonly prices: PriceBook;
+  private readonly heartbeat: ProducerHeartbeat;
   private waker: Waker | null = null;
   private stopWatching: (() => void) | null = null;
   private stopping = false;
@@ -110,6 +112,12 @@ export class Producer {
       this.clock.now(),
     );
     this.reports = new ReportSchedule(config.reportIntervalHours * 3_600_000, this.clock.now());
+    this.heartbeat = new ProducerHeartbeat(
+      ledger,
+      this.clock,
+      config.pollIntervalSeconds * 1000,
+      (message) => this.events.emit("loop_error", { message }),
+    );
     this.prices = new PriceBook({
       overrideFile: config.pricing.overrideFile,
       clock: this.clock,
@@ -169,6 +177,7 @@ export class Producer {
         actor: "producer",
         details: { claimed_by: this.options.ledger.workerIdentity, once: Boolean(options.once) },
       });
+      await this.heartbeat.start(Boolean(options.once));
       await this.recovered(
         await ledger.recoverDeadClaims(isAlive, {
           actor: "producer",
@@ -186,6 +195,7 @@ export class Producer {
         }
         await this.maybeReport();
         await this.seal();
+        await this.heartbeat.beat();
         if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) {
           if (poll.recovered) break;
           // Recovery runs on the poll cadence and this poll skipped it: a lease that ran out
@@ -198,6 +208,7 @@ export class Producer {
       this.events.emit("stopping", { inFlight: this.running.size, abort: false });
       await Promise.all([...this.running.values()].map((r) => r.done));
       await this.seal();
+      await this.heartbeat.stop();
     } finally {
       this.stopWatching?.();
       this.stopWatching = null;

@@ -1,13 +1,12 @@
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { utcToday } from "../clock.js";
 import { UsageError } from "../errors.js";
 import type { KillMode, KillSwitchState } from "../killswitch/kill-switch.js";
 import type { NewTask, Payload, Task } from "../ledger/types.js";
 import { charCount, requirePriority } from "../ledger/validate.js";
-import { needsAttentionPath } from "../notify/notifier.js";
+import { rewriteAttentionFile } from "../notify/attention-file.js";
 import { parseReportDay, writeMorningReport } from "../report/morning-report.js";
-import { readAttention } from "./attention.js";
 import { type DashboardDeps, UI_ACTOR } from "./deps.js";
 import { checkTaskId } from "./detail.js";
 import { badRequest, HttpError } from "./http-error.js";
@@ -178,30 +177,28 @@ export async function generateReport(deps: DashboardDeps, body: Body): Promise<G
 }
 
 /**
- * Deletes needs-attention.md once a human has read it on the page (the file itself asks to
- * be deleted then), leaving an audit row of what was cleared.
+ * "Mark as read": resolves the attention items the page showed, by id (`ids`), audited as
+ * `ui`; an item that arrived after the page drew its list stays open, and one resolved
+ * meanwhile (a back-online notice, the CLI) is skipped. needs-attention.md is rewritten.
  */
-export async function clearAttention(
+export async function resolveShownAttention(
   deps: DashboardDeps,
   body: Body,
-): Promise<{ cleared: number }> {
-  const path = needsAttentionPath(deps.config);
-  const sizeNow = () => (existsSync(path) ? statSync(path).size : -1);
-  const size = sizeNow();
-  const attention = readAttention(path, 50);
-  if (!attention) return { cleared: 0 };
-  // The notifier keeps appending: never delete a note the human has not seen on the page
-  // (`seen` is how many the page showed), nor one written while we were reading.
-  const seen = body.seen;
-  if ((typeof seen === "number" && seen !== attention.total) || sizeNow() !== size) {
-    throw new HttpError(409, "new notes arrived since the page last showed them: read them first");
+): Promise<{ resolved: string[] }> {
+  const ids = body.ids;
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    ids.length > 100 ||
+    !ids.every((id) => typeof id === "string" && id.length <= 40)
+  ) {
+    throw badRequest("ids must be a list of 1 to 100 attention ids, as /api/state lists them");
   }
-  rmSync(path, { force: true });
-  await deps.ledger.appendAudit({
-    action: "attention.cleared",
-    entityType: "attention",
-    actor: UI_ACTOR,
-    details: { notes: attention.total, titles: attention.entries.map((e) => e.title) },
-  });
-  return { cleared: attention.total };
+  // An unknown id answers 404 with the ledger's words (the app maps its code).
+  const resolved = await deps.ledger.resolveAttention(
+    { ids },
+    { actor: UI_ACTOR, note: "marked as read on the dashboard", alreadyResolved: "skip" },
+  );
+  await rewriteAttentionFile(deps.config, deps.ledger);
+  return { resolved: resolved.map((item) => item.id) };
 }

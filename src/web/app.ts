@@ -5,11 +5,11 @@ import {
   armKillSwitch,
   type Body,
   changeTask,
-  clearAttention,
   disarmKillSwitch,
   fileTask,
   generateReport,
   parseBody,
+  resolveShownAttention,
   type TaskChange,
 } from "./actions.js";
 import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
@@ -101,7 +101,9 @@ export function createDashboardApp(
     c.json({ previous: await disarmKillSwitch(deps) }),
   );
   app.post("/api/report", async (c) => c.json(await generateReport(deps, await body(c))));
-  app.post("/api/attention/clear", async (c) => c.json(await clearAttention(deps, await body(c))));
+  app.post("/api/attention/clear", async (c) =>
+    c.json(await resolveShownAttention(deps, await body(c))),
+  );
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

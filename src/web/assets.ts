@@ -27,6 +27,7 @@ const PAGE_FILES: Record<string, string> = {
   "/static/format.js": JS,
   "/static/forms.js": JS,
   "/static/markdown.js": JS,
+  "/static/producers.js": JS,
   "/static/render.js": JS,
   "/static/task-detail.js": JS,
   "/static/favicon.svg": "image/svg+xml",

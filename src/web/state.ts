@@ -1,10 +1,11 @@
 import type { BudgetSnapshot } from "../budget/tracker.js";
 import { utcToday } from "../clock.js";
 import type { KillSwitchState } from "../killswitch/kill-switch.js";
+import type { AttentionItem } from "../ledger/attention.js";
 import type { NotificationRecord } from "../ledger/notifications.js";
 import { type AuditRow, TASK_STATUSES, type Task, type TaskStatus } from "../ledger/types.js";
-import { needsAttentionPath } from "../notify/notifier.js";
-import { type AttentionSummary, readAttention } from "./attention.js";
+import { needsAttentionPath } from "../notify/attention-file.js";
+import { type ProducerLine, producerLines } from "../producer/heartbeat.js";
 import type { DashboardDeps } from "./deps.js";
 import { badRequest } from "./http-error.js";
 
@@ -14,6 +15,16 @@ export const PAGE_SIZE = 50;
 export const AUDIT_FEED_SIZE = 30;
 /** Notifications in the ntfy panel. */
 export const NOTIFICATION_FEED_SIZE = 20;
+/** Open attention items in the banner; "mark as read" resolves exactly these. */
+export const ATTENTION_FEED_SIZE = 10;
+
+/** What needs a human: the newest open attention items, and how many are open in all. */
+export interface AttentionBanner {
+  open: number;
+  items: AttentionItem[];
+  /** needs-attention.md, which lists the same open items. */
+  path: string;
+}
 
 /** running: something is in progress; idle: nothing is; halted: the kill switch is armed. */
 export type ProjectStatus = "running" | "idle" | "halted";
@@ -49,7 +60,10 @@ export interface DashboardState {
   project: { name: string; root: string; day: string; now: string; roles: string[] };
   status: ProjectStatus;
   killSwitch: KillSwitchState | null;
-  attention: AttentionSummary | null;
+  /** Null when nothing is open. */
+  attention: AttentionBanner | null;
+  /** Producers that beat in the last day, with whether each still runs. */
+  producers: ProducerLine[];
   /** Time of the newest audit row: when anything last happened. */
   lastActivityAt: string | null;
   queue: {
@@ -118,17 +132,20 @@ export async function dashboardState(
   const { config, ledger } = deps;
   const filter = { status: query.status, role: query.role, text: query.text };
   const day = utcToday(deps.clock);
-  const [counts, summary, items, total, audit, budget, notifications] = await Promise.all([
-    ledger.countByRoleAndStatus(),
-    ledger.queueSummary(),
-    ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
-    ledger.countTasks(filter),
-    ledger.recentAudit(AUDIT_FEED_SIZE),
-    deps.budget.snapshot(day),
-    config.notifications.ntfyTopic
-      ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
-      : Promise.resolve(null),
-  ]);
+  const [counts, summary, items, total, audit, budget, notifications, attention, producers] =
+    await Promise.all([
+      ledger.countByRoleAndStatus(),
+      ledger.queueSummary(),
+      ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
+      ledger.countTasks(filter),
+      ledger.recentAudit(AUDIT_FEED_SIZE),
+      deps.budget.snapshot(day),
+      config.notifications.ntfyTopic
+        ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
+        : Promise.resolve(null),
+      attentionBanner(deps),
+      producerLines(ledger, deps.clock.now()),
+    ]);
   const killSwitch = await deps.killSwitch.refresh();
   const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<
     TaskStatus,
@@ -159,7 +176,8 @@ export async function dashboardState(
     },
     status: killSwitch ? "halted" : running > 0 ? "running" : "idle",
     killSwitch,
-    attention: readAttention(needsAttentionPath(config)),
+    attention,
+    producers,
     lastActivityAt: audit[0]?.ts ?? null,
     queue: {
       byStatus,
@@ -181,6 +199,15 @@ export async function dashboardState(
         }
       : null,
   };
+}
+
+async function attentionBanner(deps: DashboardDeps): Promise<AttentionBanner | null> {
+  const [overview, items] = await Promise.all([
+    deps.ledger.attentionOverview(),
+    deps.ledger.listAttention({ limit: ATTENTION_FEED_SIZE }),
+  ]);
+  if (items.length === 0) return null;
+  return { open: overview.open, items, path: needsAttentionPath(deps.config) };
 }
 
 /** The list's view of a task; long errors are cut, the detail panel has them whole. */

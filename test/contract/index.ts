@@ -1,7 +1,9 @@
 import { describe } from "vitest";
+import { attentionContract } from "./attention.js";
 import { auditContract } from "./audit.js";
 import { budgetContract } from "./budget.js";
 import type { OpenLedgerUnderTest } from "./harness.js";
+import { producersContract } from "./producers.js";
 import { tasksContract } from "./tasks.js";
 
 export type { LedgerUnderTest, OpenLedgerUnderTest } from "./harness.js";
@@ -16,5 +18,7 @@ export function describeLedgerContract(backend: string, open: OpenLedgerUnderTes
     tasksContract(open);
     budgetContract(open);
     auditContract(open);
+    attentionContract(open);
+    producersContract(open);
   });
 }

@@ -1,11 +1,12 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type BudgetSnapshot, BudgetTracker } from "../../budget/tracker.js";
 import type { ProducerConfig } from "../../config/types.js";
 import { type KillSwitchState, KillSwitchWatcher } from "../../killswitch/kill-switch.js";
+import type { AttentionItem } from "../../ledger/attention.js";
 import type { Ledger } from "../../ledger/ledger.js";
 import { TASK_STATUSES, type TaskStatus } from "../../ledger/types.js";
-import { needsAttentionPath } from "../../notify/notifier.js";
+import { needsAttentionPath } from "../../notify/attention-file.js";
+import { type ProducerLine, producerLines } from "../../producer/heartbeat.js";
 import { missingPrompts, missingPromptsMessage } from "../../runtimes/prompt.js";
 import { type Style, styleFor } from "../../text/style.js";
 import { type CommandEnv, withProjectLedger } from "../context.js";
@@ -42,7 +43,10 @@ export interface ProjectStatus {
   killSwitch: ({ armed: true } & KillSwitchState) | { armed: false };
   /** Nothing ready to claim and nothing running: the Producer has nothing to do. */
   idle: boolean;
-  attention: { file: string; exists: boolean; lastHeading: string | null };
+  /** Open attention items (notifications that need a human): how many, and the newest. */
+  attention: { file: string; open: number; newest: AttentionItem | null };
+  /** Producers that beat in the last day: running, stale (died without a clean exit), stopped. */
+  producers: ProducerLine[];
   escalations: { waiting: number; dir: string };
   /** Roles that cannot be dispatched: their standing prompt file is missing. */
   missingPrompts: { role: string; path: string }[];
@@ -54,34 +58,19 @@ export interface ProjectStatus {
 const zeroCounts = (): Record<TaskStatus, number> =>
   Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
 
-/** The last `## ` heading of needs-attention.md (the newest note), or its title. */
-function lastHeading(text: string): string | null {
-  const lines = text.split("\n");
-  const heading =
-    lines.findLast((l) => l.startsWith("## ")) ?? lines.find((l) => l.startsWith("# "));
-  return heading ? heading.replace(/^#+\s*/, "").trim() : null;
-}
-
-function readAttention(config: ProducerConfig): ProjectStatus["attention"] {
-  const file = needsAttentionPath(config);
-  try {
-    return { file, exists: true, lastHeading: lastHeading(readFileSync(file, "utf8")) };
-  } catch {
-    return { file, exists: false, lastHeading: null };
-  }
-}
-
 /** Gathers the status from aggregate queries and the state files; nothing is changed. */
 export async function projectStatus(
   ledger: Ledger,
   config: ProducerConfig,
 ): Promise<ProjectStatus> {
-  const [counts, summary, running, escalated, budget] = await Promise.all([
+  const [counts, summary, running, escalated, budget, attention, producers] = await Promise.all([
     ledger.countByRoleAndStatus(),
     ledger.queueSummary(),
     ledger.listTasks({ status: "in_progress" }),
     ledger.countTasks({ status: "escalated" }),
     new BudgetTracker(ledger, config).snapshot(),
+    ledger.attentionOverview(),
+    producerLines(ledger, ledger.clock.now()),
   ]);
   // Configured roles first, in file order, then any role that only the ledger still knows.
   const names = [...new Set([...Object.keys(config.agents), ...counts.map((c) => c.role)])];
@@ -111,7 +100,8 @@ export async function projectStatus(
     at: new Date().toISOString(),
     killSwitch: kill ? { armed: true, ...kill } : { armed: false },
     idle: queue.every((r) => r.ready === 0) && running.length === 0,
-    attention: readAttention(config),
+    attention: { file: needsAttentionPath(config), ...attention },
+    producers,
     escalations: { waiting: escalated, dir: config.escalationsDir },
     missingPrompts: missingPrompts(config),
     queue: { totals, roles: queue },
@@ -148,10 +138,11 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
         ? `idle: nothing ready (${waiting} waiting on dependencies, ${delayed} delayed)`
         : "idle: nothing to do",
   ]);
+  const newest = s.attention.newest;
   facts.push([
     "attention",
-    s.attention.exists
-      ? `${style.yellow("needs a human")}: ${s.attention.lastHeading ?? "(no notes)"} (${s.attention.file})`
+    newest
+      ? `${style.yellow("needs a human")}: ${s.attention.open} open, newest ${newest.id} at ${newest.createdAt}: ${newest.title} (producer attention lists them)`
       : "nothing waiting",
   ]);
   facts.push([
@@ -160,6 +151,7 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
       ? `${style.red(String(s.escalations.waiting))} waiting (producer task list --status escalated)`
       : "none waiting",
   ]);
+  facts.push(["producers", producersFact(s.producers, style)]);
   const missing = missingPromptsMessage(s.missingPrompts);
   if (missing) facts.push(["prompts", style.red(missing)]);
   const width = Math.max(...facts.map(([k]) => k.length));
@@ -213,6 +205,30 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
     ).map((l) => `  ${l}`),
   );
 
+  if (s.producers.length > 0) {
+    out.push("", style.bold("producers (last day)"));
+    const now = Date.parse(s.at);
+    out.push(
+      ...renderTable(
+        [
+          { header: "HOST" },
+          { header: "PID", align: "right" as const },
+          { header: "SINCE" },
+          { header: "LAST BEAT" },
+          { header: "STATE" },
+        ],
+        s.producers.map((p) => [
+          p.host,
+          String(p.pid),
+          p.startedAt,
+          `${p.lastBeatAt} (${ago(p.lastBeatAt, now)})`,
+          stateCell(p, style),
+        ]),
+        style,
+      ).map((l) => `  ${l}`),
+    );
+  }
+
   out.push("", style.bold("running now"));
   if (s.running.length === 0) out.push("  nothing");
   else {
@@ -262,6 +278,44 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
     ).map((l) => `  ${l}`),
   );
   return `${out.join("\n")}\n`;
+}
+
+/** "12s ago", "5m ago", "3h ago". */
+function ago(iso: string, nowMs: number): string {
+  const seconds = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  if (seconds < 120) return `${seconds}s ago`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes}m ago` : `${Math.round(minutes / 60)}h ago`;
+}
+
+function stateCell(p: ProducerLine, style: Style): Cell {
+  if (p.state === "running")
+    return { text: p.once ? "running (--once)" : "running", paint: style.green };
+  if (p.state === "stale") return { text: "not beating: stale", paint: style.red };
+  return { text: `stopped at ${p.stoppedAt}`, paint: style.dim };
+}
+
+/** One line on whether a Producer runs: the first thing to know when nothing moves. */
+function producersFact(producers: readonly ProducerLine[], style: Style): string {
+  const running = producers.filter((p) => p.state === "running");
+  const stale = producers.filter((p) => p.state === "stale");
+  const parts: string[] = [];
+  if (running.length > 0) {
+    parts.push(
+      `${running.length} running (${running.map((p) => `${p.host} pid ${p.pid}`).join(", ")})`,
+    );
+  }
+  if (stale.length > 0) {
+    parts.push(
+      style.red(
+        `${stale.length} not beating (${stale.map((p) => `${p.host} pid ${p.pid}`).join(", ")}): stale`,
+      ),
+    );
+  }
+  if (parts.length > 0) return parts.join("; ");
+  return producers.length > 0
+    ? "none running (producer run starts one)"
+    : "none has run in the last day (producer run starts one)";
 }
 
 /** `producer status [--json]`: the queue, what runs, the budget, the brake, what needs a human. */

@@ -131,7 +131,6 @@ for (const button of document.querySelectorAll("[data-range]")) {
 setUpForms({
   refresh,
   today: () => state?.project.day ?? null,
-  attentionSeen: () => state?.attention?.total ?? 0,
 });
 
 document.addEventListener("visibilitychange", () => {

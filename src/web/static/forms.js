@@ -34,7 +34,7 @@ export function payloadProblem(text) {
 }
 
 /**
- * @param {{ refresh: () => void, today: () => string | null, attentionSeen: () => number }} page
+ * @param {{ refresh: () => void, today: () => string | null }} page
  */
 export function setUpForms(page) {
   for (const closer of document.querySelectorAll("[data-close]")) {
@@ -120,7 +120,11 @@ export function setUpForms(page) {
   // ---- needs attention
   byId("btn-attention-clear").addEventListener("click", async () => {
     try {
-      await postJson("/api/attention/clear", { seen: page.attentionSeen() });
+      // The items the page shows, by id: one that arrived since stays open.
+      const ids = [...document.querySelectorAll("#attention-list [data-attention-id]")].map((li) =>
+        li.getAttribute("data-attention-id"),
+      );
+      await postJson("/api/attention/clear", { ids });
       page.refresh();
     } catch (error) {
       toast(error.message, "error");

@@ -4,6 +4,7 @@
 import { seriesColor } from "./charts.js";
 import { auditItem, byId, fill, h, roleBadge, statusBadge } from "./dom.js";
 import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
+import { renderProducers } from "./producers.js";
 
 const STATUSES = ["pending", "in_progress", "done", "failed", "escalated", "killed"];
 
@@ -25,6 +26,7 @@ export function renderPage(s, hooks) {
   renderBudget(s);
   renderAudit(s, now, hooks);
   renderNtfy(s, now);
+  renderProducers(s, now);
 }
 
 function renderHeader(s, now) {
@@ -60,27 +62,31 @@ function renderBanners(s, now) {
   const attention = s.attention;
   byId("attention-banner").hidden = attention === null;
   if (attention) {
+    // Each item carries its id: "mark as read" resolves exactly the items drawn here.
     fill(
       byId("attention-list"),
-      attention.entries.map((e) =>
+      attention.items.map((item) =>
         h(
           "li",
-          {},
+          { dataset: { attentionId: item.id } },
           h(
             "div",
             {},
-            e.at
-              ? h("span", { class: "muted small", title: utc(e.at) }, `${ago(e.at, now)} · `)
-              : null,
-            h("strong", {}, e.title),
+            h(
+              "span",
+              { class: "muted small", title: utc(item.createdAt) },
+              `${ago(item.createdAt, now)} · `,
+            ),
+            h("strong", {}, item.title),
+            h("code", { class: "muted small attention-id", title: "attention id" }, ` ${item.id}`),
           ),
-          e.message ? h("p", {}, e.message) : null,
+          item.message ? h("p", {}, item.message) : null,
         ),
       ),
     );
-    const older = attention.total - attention.entries.length;
+    const older = attention.open - attention.items.length;
     byId("attention-more").textContent =
-      `${older > 0 ? `${count(older)} older note(s) ` : ""}in ${attention.path}`;
+      `${older > 0 ? `${count(older)} older open item(s): producer attention lists them · ` : ""}also in ${attention.path}`;
   }
 }
 
