@@ -11,6 +11,7 @@ import {
   ProjectNotifier,
   type Task,
 } from "../../src/index.js";
+import type { LiveOptions } from "../../src/web/live.js";
 import { type Dashboard, startDashboard } from "../../src/web/server.js";
 import { configFrom } from "./config.js";
 import { tempDir } from "./temp.js";
@@ -24,9 +25,18 @@ export function webYaml(top = ""): string {
   return `project_name: webtest\n${top}agents:\n${WEB_ROLES.map((r) => `  ${r}:\n    daily_cap_usd: ${caps[r]}\n`).join("")}`;
 }
 
-/** A project with a ledger and its dashboard running; both closed after the test. */
+/**
+ * A project with a ledger and its dashboard running; both closed after the test. The ledger
+ * is a SQLite file unless `ledgerUrl` names a PostgreSQL schema.
+ */
 export async function dashboardProject(
-  options: { top?: string; port?: number; clock?: Clock } = {},
+  options: {
+    top?: string;
+    port?: number;
+    clock?: Clock;
+    live?: LiveOptions;
+    ledgerUrl?: string;
+  } = {},
 ) {
   const dir = tempDir("producer-web-");
   const yaml = webYaml(options.top);
@@ -37,7 +47,7 @@ export async function dashboardProject(
     writeFileSync(role.prompt, `You are the ${role.name} agent.\n`);
   }
   const ledger = await LedgerClient.open({
-    dbPath: config.ledgerDb,
+    ...(options.ledgerUrl ? { ledgerUrl: options.ledgerUrl } : { dbPath: config.ledgerDb }),
     roles: Object.keys(config.agents),
     actor: "test",
     clock: options.clock,
@@ -48,6 +58,7 @@ export async function dashboardProject(
     ledger,
     port: options.port,
     clock: options.clock,
+    live: options.live,
     onError: (message) => errors.push(message),
   });
   onTestFinished(async () => {
