@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needsAttentionPath } from "../src/index.js";
 import { CHROMIUM, HAVE_CHROMIUM, openPage, taskRow } from "./helpers/browser.js";
-import { dashboardProject, ShiftedClock, seedLedger } from "./helpers/dashboard.js";
+import { dashboardProject, ShiftedClock, seedLedger, testClockStart } from "./helpers/dashboard.js";
 
 const ARTIFACTS = resolve(import.meta.dirname, "..", "test-artifacts");
 const XSS = "<img src=x onerror=alert(1)>";
@@ -16,7 +16,9 @@ const name = HAVE_CHROMIUM
 
 suite(name, () => {
   it("shows a seeded project at a glance, with task detail, charts and ntfy panel", async () => {
-    const clock = new ShiftedClock();
+    // Half past midnight UTC, where "today" has room for only half an hour of work: seeding
+    // at now-2h used to put it in yesterday. PRODUCER_TEST_NOW picks another time to try.
+    const clock = new ShiftedClock(testClockStart("00:30"));
     const p = await dashboardProject({ clock, top: "notifications:\n  ntfy_topic: web-test\n" });
     const seeded = await seedLedger(p, clock);
     const { page, dialogs, errors } = await openPage(p.dashboard.url);

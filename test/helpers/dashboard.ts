@@ -70,13 +70,38 @@ export async function dashboardProject(
   return { dir, config, ledger, dashboard, errors, fileTask };
 }
 
-/** Real time shifted by `offsetMs`: seed the past, then come back to now. */
+/**
+ * A clock that starts at `startMs` (default: now) and runs at real speed from there, moved by
+ * `offsetMs` on top: seed the past, then come back to now.
+ */
 export class ShiftedClock implements Clock {
   offsetMs = 0;
+  private readonly baseMs: number;
+  constructor(startMs: number = Date.now()) {
+    this.baseMs = startMs - Date.now();
+  }
   now(): number {
-    return Date.now() + this.offsetMs;
+    return Date.now() + this.baseMs + this.offsetMs;
   }
 }
+
+/**
+ * Where a test's clock starts: `PRODUCER_TEST_NOW` when set (an ISO-8601 instant, or `HH:MM`
+ * for that UTC time today), else `fallback` (`HH:MM` the same way).
+ */
+export function testClockStart(fallback: string, env = process.env): number {
+  const given = env.PRODUCER_TEST_NOW?.trim() || fallback;
+  const time = /^(\d{2}):(\d{2})$/.exec(given);
+  const ms = time
+    ? Math.floor(Date.now() / DAY_MS) * DAY_MS + (Number(time[1]) * 60 + Number(time[2])) * 60_000
+    : Date.parse(given);
+  if (!Number.isFinite(ms)) {
+    throw new Error(`PRODUCER_TEST_NOW must be an ISO-8601 instant or HH:MM (UTC), got "${given}"`);
+  }
+  return ms;
+}
+
+const DAY_MS = 86_400_000;
 
 /**
  * Fills a project's ledger with two weeks of work: spend every day, tasks in every status, a
@@ -89,7 +114,13 @@ export async function seedLedger(
 ): Promise<{ failed: Task; escalated: Task; pending: Task; parent: Task }> {
   const { ledger, config } = p;
   const budget = new BudgetTracker(ledger, config, { clock, warn: () => {} });
-  const DAY = 86_400_000;
+  const DAY = DAY_MS;
+  clock.offsetMs = 0;
+  const now = clock.now();
+  // "Today" is the UTC day of `now`, however little of it has passed: today's work fits
+  // between midnight (or two hours ago, if later) and now, in even steps.
+  const todayFrom = Math.max(now - (now % DAY), now - 2 * 3_600_000);
+  let step = 60_000;
   let n = 0;
   const dispatch = async (
     role: string,
@@ -113,7 +144,7 @@ export async function seedLedger(
     );
     const funded = await budget.claimAndReserve(role);
     if (funded.kind !== "claimed") return filed;
-    clock.offsetMs += 60_000;
+    clock.offsetMs += step;
     await ledger.finishClaim(
       funded.task.id,
       funded.task.claimToken!,
@@ -142,7 +173,8 @@ export async function seedLedger(
       }
     }
   }
-  clock.offsetMs = -2 * 3_600_000;
+  clock.offsetMs = todayFrom - now;
+  step = Math.floor((now - todayFrom) / 16);
   const parent = await dispatch("design", "Design the inventory screen", 0.84);
   await ledger.recordDecision(
     {
@@ -190,7 +222,7 @@ export async function seedLedger(
   // design spends up to its cap, then is refused: [CAP HIT].
   await dispatch("design", "Polish the shop icons", 3.16);
   await dispatch("design", "Draw the settings screen", 0.5);
-  clock.offsetMs = -20 * 60_000;
+  clock.offsetMs = todayFrom + 12 * step - now;
   const pending = await ledger.insertTask(
     {
       agentOwner: "qa",
