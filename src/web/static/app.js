@@ -6,6 +6,7 @@ import { getJson } from "./api.js";
 import { Chart, drawQueue, drawSpend } from "./charts.js";
 import { byId, fill, h } from "./dom.js";
 import { setUpForms } from "./forms.js";
+import { markScrollableTables, setUpBanners } from "./layout.js";
 import { POLL_MS, PUSHED_POLL_MS, startLive } from "./live.js";
 import { renderPage } from "./render.js";
 import { createTaskPanel } from "./task-detail.js";
@@ -171,6 +172,9 @@ setUpForms({
   today: () => state?.project.day ?? null,
   attentionSeen: () => state?.attention?.total ?? 0,
 });
+
+setUpBanners();
+markScrollableTables();
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) refresh();
