@@ -123,6 +123,20 @@ describe("dashboard live updates: GET /api/events", () => {
     await again.until((t) => t.includes(": connected"));
   });
 
+  it("answers HEAD with the stream's headers and holds nothing open for it", async () => {
+    const p = await dashboardProject({ live: { maxStreams: 2 } });
+    const watches = countWatches(p.ledger);
+    for (let i = 0; i < 3; i++) {
+      const head = await http(p.dashboard, "/api/events", { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(watches.open()).toBe(0);
+    const stream = await openEvents(p.dashboard.port);
+    expect(stream.status).toBe(200);
+  });
+
   it("refuses a foreign Host and a cross-site browser request, like the other reads", async () => {
     const p = await dashboardProject();
     const watches = countWatches(p.ledger);

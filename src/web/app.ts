@@ -157,7 +157,9 @@ function liveStream(c: Context, live: LiveFeed): Response {
       "Retry-After": String(LIVE_RETRY_AFTER_S),
     });
   }
-  return new Response(live.open(c.req.raw.signal), {
-    headers: { "Content-Type": "text/event-stream; charset=utf-8" },
-  });
+  const headers = { "Content-Type": "text/event-stream; charset=utf-8" };
+  // Hono answers HEAD with the GET route and drops the body unread: a stream opened for it
+  // would never be cancelled, and would hold a place and the ledger watch for good.
+  if (c.req.method === "HEAD") return new Response(null, { headers });
+  return new Response(live.open(c.req.raw.signal), { headers });
 }
