@@ -1138,8 +1138,8 @@ describe("bad input matrix: the dashboard API answers a JSON error and writes no
         what: "PUT",
         method: "PUT",
         path: "/api/tasks",
-        status: 404,
-        error: "not found: PUT /api/tasks",
+        status: 405,
+        error: "PUT is not allowed on /api/tasks (use POST)",
       },
     ];
     const before = {

@@ -166,6 +166,58 @@ describe("dashboard HTTP: who may talk to it", () => {
   });
 });
 
+describe("dashboard HTTP: methods", () => {
+  it("answers 405 with Allow for a known path and a wrong method; unknown paths stay 404", async () => {
+    const p = await dashboardProject();
+    const task = await p.fileTask("code");
+    const cases: [string, string, string][] = [
+      ["DELETE", "/api/state", "GET, HEAD"],
+      ["PUT", "/api/state", "GET, HEAD"],
+      ["POST", "/api/state", "GET, HEAD"],
+      ["POST", "/", "GET, HEAD"],
+      ["DELETE", "/static/app.js", "GET, HEAD"],
+      ["PATCH", `/api/tasks/${task.id}`, "GET, HEAD"],
+      ["GET", "/api/killswitch/arm", "POST"],
+      ["GET", "/api/report", "POST"],
+      ["GET", "/api/attention/clear", "POST"],
+      ["DELETE", `/api/tasks/${task.id}/kill`, "POST"],
+      // /api/tasks is read as a task id under GET and filed to under POST.
+      ["DELETE", "/api/tasks", "POST"],
+      ["POST", "/api/events", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      // With the page's own token and origin: the answer is about the method, not the guard.
+      for (const headers of [pageHeaders(p.dashboard), {}]) {
+        const res = await http(p.dashboard, path, { method, headers });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.allow, `${method} ${path}`).toBe(allow);
+        expect(res.json<ErrorBody>().error).toBe(
+          `${method} is not allowed on ${path} (use ${allow})`,
+        );
+        expect(res.headers["content-security-policy"]).toBeDefined();
+      }
+    }
+    for (const [method, path] of [
+      ["GET", "/api/nothing"],
+      ["GET", "/nothing"],
+      ["POST", "/api/nothing"],
+      ["DELETE", "/api/killswitch"],
+    ] as const) {
+      const res = await http(p.dashboard, path, { method, headers: pageHeaders(p.dashboard) });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.allow).toBeUndefined();
+    }
+    // HEAD works wherever GET does; a foreign Host is refused before any method talk.
+    expect((await http(p.dashboard, "/api/state", { method: "HEAD" })).status).toBe(200);
+    const rebound = await http(p.dashboard, "/api/state", {
+      method: "DELETE",
+      headers: { host: `evil.example:${p.dashboard.port}` },
+    });
+    expect(rebound.status).toBe(403);
+    expect((await p.ledger.getTask(task.id))?.status).toBe("pending");
+  });
+});
+
 describe("dashboard HTTP: bad input and refusals", () => {
   it("answers 400 with a message for bad JSON, bad payloads and bad fields", async () => {
     const p = await dashboardProject();

@@ -17,6 +17,8 @@ import { chartData, parseQueueRange } from "./charts.js";
 import type { DashboardDeps } from "./deps.js";
 import { attemptOutput, taskDetail } from "./detail.js";
 import { HttpError, LEDGER_STATUS } from "./http-error.js";
+import { LIVE_RETRY_AFTER_S, type LiveFeed } from "./live.js";
+import { methodGuard, RouteTable } from "./methods.js";
 import { hostGuard, securityHeaders, writeGuard } from "./security.js";
 import { dashboardState, parseTaskQuery } from "./state.js";
 
@@ -35,6 +37,8 @@ export interface AppLaunch {
   port: () => number;
   /** Called with failures that are not the user's fault (the page gets a 500). */
   onError?: (message: string) => void;
+  /** Tells open pages when the ledger changed (GET /api/events). */
+  live: LiveFeed;
 }
 
 /**
@@ -56,6 +60,9 @@ export function createDashboardApp(
     c.res.headers.set("Cache-Control", "no-store");
   });
   app.use("*", hostGuard(launch.port));
+  // Filled below; the guard reads it per request.
+  const routes = new RouteTable(app);
+  app.use("*", methodGuard(routes));
   app.use("*", writeGuard(launch.token));
   app.use(
     "/api/*",
@@ -67,26 +74,27 @@ export function createDashboardApp(
     }),
   );
 
-  app.get("/", (c) => c.html(assets.page.replaceAll(TOKEN_PLACEHOLDER, launch.token)));
-  app.get("/static/*", (c) => serveAsset(c.req.path));
-  app.get("/vendor/*", (c) => serveAsset(c.req.path));
+  routes.get("/", (c) => c.html(assets.page.replaceAll(TOKEN_PLACEHOLDER, launch.token)));
+  routes.get("/static/*", (c) => serveAsset(c.req.path));
+  routes.get("/vendor/*", (c) => serveAsset(c.req.path));
 
-  app.get("/api/state", async (c) =>
+  routes.get("/api/state", async (c) =>
     c.json(await dashboardState(deps, parseTaskQuery(c.req.query(), roles))),
   );
-  app.get("/api/charts", async (c) =>
+  routes.get("/api/events", (c) => liveStream(c, launch.live));
+  routes.get("/api/charts", async (c) =>
     c.json(await chartData(deps, parseQueueRange(c.req.query("range")))),
   );
-  app.get("/api/tasks/:id", async (c) => c.json(await taskDetail(deps, c.req.param("id"))));
-  app.get("/api/tasks/:id/attempts/:n/log", async (c) =>
+  routes.get("/api/tasks/:id", async (c) => c.json(await taskDetail(deps, c.req.param("id"))));
+  routes.get("/api/tasks/:id/attempts/:n/log", async (c) =>
     c.text(await attemptOutput(deps, c.req.param("id"), c.req.param("n"))),
   );
 
-  app.post("/api/tasks", async (c) => {
+  routes.post("/api/tasks", async (c) => {
     const task = await fileTask(deps, await body(c));
     return c.json({ task }, 201);
   });
-  app.post("/api/tasks/:id/:change", async (c) => {
+  routes.post("/api/tasks/:id/:change", async (c) => {
     const change = c.req.param("change");
     if (change !== "requeue" && change !== "kill" && change !== "reroute") {
       throw new HttpError(404, `no such action: ${change.slice(0, 40)}`);
@@ -94,14 +102,14 @@ export function createDashboardApp(
     const given = await body(c);
     return c.json({ task: await changeTask(deps, c.req.param("id"), change as TaskChange, given) });
   });
-  app.post("/api/killswitch/arm", async (c) =>
+  routes.post("/api/killswitch/arm", async (c) =>
     c.json({ killSwitch: await armKillSwitch(deps, await body(c)) }),
   );
-  app.post("/api/killswitch/disarm", async (c) =>
+  routes.post("/api/killswitch/disarm", async (c) =>
     c.json({ previous: await disarmKillSwitch(deps) }),
   );
-  app.post("/api/report", async (c) => c.json(await generateReport(deps, await body(c))));
-  app.post("/api/attention/clear", async (c) =>
+  routes.post("/api/report", async (c) => c.json(await generateReport(deps, await body(c))));
+  routes.post("/api/attention/clear", async (c) =>
     c.json(await resolveShownAttention(deps, await body(c))),
   );
 
@@ -126,4 +134,32 @@ export function createDashboardApp(
   }
 
   return app;
+}
+
+/**
+ * GET /api/events: a Server-Sent Events stream of `changed` pings (see {@link LiveFeed}).
+ *
+ * It takes no token, like every read: EventSource cannot send the X-Producer-Token header,
+ * and a token in the URL would end up in logs and history. Nothing needs one: the stream
+ * carries no ledger data, only "fetch /api/state again"; the Host check has already refused
+ * a rebound name; and a page of another site that opens it cannot read it (no CORS header).
+ * That page could still hold streams open to use up the cap, so a browser's cross-site
+ * request (Sec-Fetch-Site) is refused outright.
+ */
+function liveStream(c: Context, live: LiveFeed): Response {
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    throw new HttpError(403, `refused: cross-site request (Sec-Fetch-Site: ${site.slice(0, 40)})`);
+  }
+  const refused = live.refusal();
+  if (refused !== null) {
+    return c.json({ error: refused.message }, refused.status, {
+      "Retry-After": String(LIVE_RETRY_AFTER_S),
+    });
+  }
+  const headers = { "Content-Type": "text/event-stream; charset=utf-8" };
+  // Hono answers HEAD with the GET route and drops the body unread: a stream opened for it
+  // would never be cancelled, and would hold a place and the ledger watch for good.
+  if (c.req.method === "HEAD") return new Response(null, { headers });
+  return new Response(live.open(c.req.raw.signal), { headers });
 }

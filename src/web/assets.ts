@@ -26,6 +26,8 @@ const PAGE_FILES: Record<string, string> = {
   "/static/dom.js": JS,
   "/static/format.js": JS,
   "/static/forms.js": JS,
+  "/static/layout.js": JS,
+  "/static/live.js": JS,
   "/static/markdown.js": JS,
   "/static/producers.js": JS,
   "/static/render.js": JS,

@@ -8,6 +8,7 @@ import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { createDashboardApp } from "./app.js";
 import { loadAssets } from "./assets.js";
+import { LiveFeed, type LiveOptions } from "./live.js";
 import { newLaunchToken } from "./security.js";
 
 /** The first port tried when none is given; several projects side by side get the next ones. */
@@ -37,6 +38,8 @@ export interface DashboardOptions {
   clock?: Clock;
   /** Told about failures that are not the user's fault (they answer 500). */
   onError?: (message: string) => void;
+  /** Tuning of the live update stream (GET /api/events); the defaults suit people. */
+  live?: LiveOptions;
 }
 
 /** A running dashboard. */
@@ -69,10 +72,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const token = newLaunchToken();
   let port = 0;
+  const live = new LiveFeed(options.ledger, options.live, options.onError);
   const app = createDashboardApp(deps, loadAssets(), {
     token,
     port: () => port,
     onError: options.onError,
+    live,
   });
   const server = await listen(
     () => createAdaptorServer({ fetch: app.fetch }) as Server,
@@ -86,6 +91,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     token,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        // Ends the event streams (and the ledger watch behind them) before the ledger closes.
+        live.close();
         server.close(() => resolve());
         // The page's keep-alive connections would hold close() open until they time out.
         server.closeAllConnections();

@@ -11,6 +11,7 @@ import {
   ProjectNotifier,
   type Task,
 } from "../../src/index.js";
+import type { LiveOptions } from "../../src/web/live.js";
 import { type Dashboard, startDashboard } from "../../src/web/server.js";
 import { configFrom } from "./config.js";
 import { tempDir } from "./temp.js";
@@ -24,9 +25,18 @@ export function webYaml(top = ""): string {
   return `project_name: webtest\n${top}agents:\n${WEB_ROLES.map((r) => `  ${r}:\n    daily_cap_usd: ${caps[r]}\n`).join("")}`;
 }
 
-/** A project with a ledger and its dashboard running; both closed after the test. */
+/**
+ * A project with a ledger and its dashboard running; both closed after the test. The ledger
+ * is a SQLite file unless `ledgerUrl` names a PostgreSQL schema.
+ */
 export async function dashboardProject(
-  options: { top?: string; port?: number; clock?: Clock } = {},
+  options: {
+    top?: string;
+    port?: number;
+    clock?: Clock;
+    live?: LiveOptions;
+    ledgerUrl?: string;
+  } = {},
 ) {
   const dir = tempDir("producer-web-");
   const yaml = webYaml(options.top);
@@ -37,7 +47,7 @@ export async function dashboardProject(
     writeFileSync(role.prompt, `You are the ${role.name} agent.\n`);
   }
   const ledger = await LedgerClient.open({
-    dbPath: config.ledgerDb,
+    ...(options.ledgerUrl ? { ledgerUrl: options.ledgerUrl } : { dbPath: config.ledgerDb }),
     roles: Object.keys(config.agents),
     actor: "test",
     clock: options.clock,
@@ -48,6 +58,7 @@ export async function dashboardProject(
     ledger,
     port: options.port,
     clock: options.clock,
+    live: options.live,
     onError: (message) => errors.push(message),
   });
   onTestFinished(async () => {
@@ -59,13 +70,38 @@ export async function dashboardProject(
   return { dir, config, ledger, dashboard, errors, fileTask };
 }
 
-/** Real time shifted by `offsetMs`: seed the past, then come back to now. */
+/**
+ * A clock that starts at `startMs` (default: now) and runs at real speed from there, moved by
+ * `offsetMs` on top: seed the past, then come back to now.
+ */
 export class ShiftedClock implements Clock {
   offsetMs = 0;
+  private readonly baseMs: number;
+  constructor(startMs: number = Date.now()) {
+    this.baseMs = startMs - Date.now();
+  }
   now(): number {
-    return Date.now() + this.offsetMs;
+    return Date.now() + this.baseMs + this.offsetMs;
   }
 }
+
+/**
+ * Where a test's clock starts: `PRODUCER_TEST_NOW` when set (an ISO-8601 instant, or `HH:MM`
+ * for that UTC time today), else `fallback` (`HH:MM` the same way).
+ */
+export function testClockStart(fallback: string, env = process.env): number {
+  const given = env.PRODUCER_TEST_NOW?.trim() || fallback;
+  const time = /^(\d{2}):(\d{2})$/.exec(given);
+  const ms = time
+    ? Math.floor(Date.now() / DAY_MS) * DAY_MS + (Number(time[1]) * 60 + Number(time[2])) * 60_000
+    : Date.parse(given);
+  if (!Number.isFinite(ms)) {
+    throw new Error(`PRODUCER_TEST_NOW must be an ISO-8601 instant or HH:MM (UTC), got "${given}"`);
+  }
+  return ms;
+}
+
+const DAY_MS = 86_400_000;
 
 /**
  * Fills a project's ledger with two weeks of work: spend every day, tasks in every status, a
@@ -78,7 +114,13 @@ export async function seedLedger(
 ): Promise<{ failed: Task; escalated: Task; pending: Task; parent: Task }> {
   const { ledger, config } = p;
   const budget = new BudgetTracker(ledger, config, { clock, warn: () => {} });
-  const DAY = 86_400_000;
+  const DAY = DAY_MS;
+  clock.offsetMs = 0;
+  const now = clock.now();
+  // "Today" is the UTC day of `now`, however little of it has passed: today's work fits
+  // between midnight (or two hours ago, if later) and now, in even steps.
+  const todayFrom = Math.max(now - (now % DAY), now - 2 * 3_600_000);
+  let step = 60_000;
   let n = 0;
   const dispatch = async (
     role: string,
@@ -102,7 +144,7 @@ export async function seedLedger(
     );
     const funded = await budget.claimAndReserve(role);
     if (funded.kind !== "claimed") return filed;
-    clock.offsetMs += 60_000;
+    clock.offsetMs += step;
     await ledger.finishClaim(
       funded.task.id,
       funded.task.claimToken!,
@@ -131,7 +173,8 @@ export async function seedLedger(
       }
     }
   }
-  clock.offsetMs = -2 * 3_600_000;
+  clock.offsetMs = todayFrom - now;
+  step = Math.floor((now - todayFrom) / 16);
   const parent = await dispatch("design", "Design the inventory screen", 0.84);
   await ledger.recordDecision(
     {
@@ -179,7 +222,7 @@ export async function seedLedger(
   // design spends up to its cap, then is refused: [CAP HIT].
   await dispatch("design", "Polish the shop icons", 3.16);
   await dispatch("design", "Draw the settings screen", 0.5);
-  clock.offsetMs = -20 * 60_000;
+  clock.offsetMs = todayFrom + 12 * step - now;
   const pending = await ledger.insertTask(
     {
       agentOwner: "qa",

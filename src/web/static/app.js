@@ -1,14 +1,16 @@
-// The dashboard page: polls /api/state every two seconds (and the charts every thirty) and
-// redraws from the answers. All ledger text reaches the page through dom.js as text nodes.
+// The dashboard page: reads /api/state whenever the server says the ledger changed (or every
+// two seconds when it cannot; see live.js), the charts every thirty, and redraws from the
+// answers. All ledger text reaches the page through dom.js as text nodes.
 
 import { getJson } from "./api.js";
 import { Chart, drawQueue, drawSpend } from "./charts.js";
 import { byId, fill, h } from "./dom.js";
 import { setUpForms } from "./forms.js";
+import { markScrollableTables, setUpBanners } from "./layout.js";
+import { POLL_MS, PUSHED_POLL_MS, startLive } from "./live.js";
 import { renderPage } from "./render.js";
 import { createTaskPanel } from "./task-detail.js";
 
-const POLL_MS = 2000;
 const CHART_POLL_MS = 30_000;
 
 /** What the task list shows; sent with every poll so the list stays live. */
@@ -24,11 +26,31 @@ const taskPanel = createTaskPanel({
 });
 const hooks = { view, openTask: (id) => taskPanel.open(id), setFilter };
 
-// ---- polling -----------------------------------------------------------------------------
+// ---- staying current --------------------------------------------------------------------
 
 const live = byId("live");
 let pollTimer = 0;
-async function refresh() {
+/** @type {Promise<void> | null} */
+let loading = null;
+let again = false;
+
+/** Reads the state and redraws; a call while one runs makes one more run after it. */
+function refresh() {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = load().finally(() => {
+    loading = null;
+    if (again) {
+      again = false;
+      refresh();
+    }
+  });
+  return loading;
+}
+
+async function load() {
   clearTimeout(pollTimer);
   const params = new URLSearchParams();
   if (view.status) params.set("status", view.status);
@@ -41,20 +63,37 @@ async function refresh() {
     syncRoleOptions(state.project.roles);
     renderPage(state, hooks);
     live.dataset.live = "live";
-    live.textContent = "live";
+    showLive();
     await taskPanel.refresh();
   } catch (error) {
     live.dataset.live = "offline";
     live.textContent = `offline: ${error.message}`;
   }
-  pollTimer = window.setTimeout(refresh, POLL_MS);
+  pollTimer = window.setTimeout(refresh, stream.mode() === "push" ? PUSHED_POLL_MS : POLL_MS);
 }
 
-setInterval(() => {
+const stream = startLive({
+  refresh,
+  onMode(mode, why) {
+    live.dataset.mode = mode;
+    live.title = why;
+    showLive();
+  },
+});
+
+/** The connection line: "live" while pushed to, "polling" (and the data's age) otherwise. */
+function showLive() {
   if (live.dataset.live !== "live") return;
+  if (stream.mode() === "push") {
+    // Pushed: the page is as new as the ledger, however long ago that last changed.
+    live.textContent = "live";
+    return;
+  }
   const seconds = Math.round((Date.now() - lastUpdate) / 1000);
-  live.textContent = seconds < 3 ? "live" : `live · updated ${seconds}s ago`;
-}, 1000);
+  live.textContent = seconds < 3 ? "polling" : `polling · updated ${seconds}s ago`;
+}
+
+setInterval(showLive, 1000);
 
 const spendChart = new Chart(byId("chart-spend"));
 const queueChart = new Chart(byId("chart-queue"));
@@ -132,6 +171,9 @@ setUpForms({
   refresh,
   today: () => state?.project.day ?? null,
 });
+
+setUpBanners();
+markScrollableTables();
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) refresh();

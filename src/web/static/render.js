@@ -1,5 +1,5 @@
-// Draws the main page from one /api/state answer. Called every two seconds: each part is
-// rebuilt from scratch, and only from text nodes.
+// Draws the main page from one /api/state answer. Called on every refresh (each ledger change,
+// or every two seconds when polling): each part is rebuilt from scratch, from text nodes only.
 
 import { seriesColor } from "./charts.js";
 import { auditItem, byId, fill, h, roleBadge, statusBadge } from "./dom.js";
