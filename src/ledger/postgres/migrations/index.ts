@@ -1,4 +1,5 @@
 import * as m0001 from "./0001_init.js";
+import * as m0005 from "./0005_task_id_tail.js";
 
 /** One schema step; numbers are shared with the SQLite backend's (see 0001_init.ts). */
 export interface Migration {
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, ...reachedBy0001("audit_by_action") },
   { version: 3, ...reachedBy0001("lean_writes") },
   { version: 4, ...reachedBy0001("attempts_on_task_rows") },
+  { version: 5, ...m0005 },
 ];

@@ -2,6 +2,7 @@ import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_audit_by_action.js";
 import * as m0003 from "./0003_lean_writes.js";
 import * as m0004 from "./0004_attempts_on_task_rows.js";
+import * as m0005 from "./0005_task_id_tail.js";
 
 /** One schema step. `version` is its number; versions are applied in order, each once. */
 export interface Migration {
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, ...m0002 },
   { version: 3, ...m0003 },
   { version: 4, ...m0004 },
+  { version: 5, ...m0005 },
 ];
