@@ -45,14 +45,15 @@ const ID_TAIL = "substr(id, length(id) - 3)";
  */
 export async function resolveTaskId(scope: Scope, given: string): Promise<string> {
   const suffix = String(given).trim().toUpperCase();
+  // Only letters and digits can end an id; anything else would also be a LIKE wildcard.
+  if (!/^[0-9A-Z]+$/.test(suffix)) {
+    throw new LedgerNotFound(`no task with id ${JSON.stringify(given)}`);
+  }
   if (suffix.length < MIN_ID_SUFFIX) {
     throw new LedgerError(
       `task id ${JSON.stringify(given)} is too short: give the full id or at least its last ${MIN_ID_SUFFIX} characters`,
     );
   }
-  // Only letters and digits can end an id; anything else would also be a LIKE wildcard.
-  if (!/^[0-9A-Z]+$/.test(suffix))
-    throw new LedgerNotFound(`no task with id ${JSON.stringify(given)}`);
   const rows = await scope.tx.all<{ id: string; n: number | string }>(
     `SELECT id, COUNT(*) OVER () AS n FROM tasks WHERE ${ID_TAIL} = @tail AND id LIKE @pattern ORDER BY id DESC LIMIT ${AMBIGUOUS_SHOWN}`,
     { tail: suffix.slice(-MIN_ID_SUFFIX), pattern: `%${suffix}` },
