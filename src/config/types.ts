@@ -68,6 +68,11 @@ export interface RetryConfig {
   maxRetries: number;
   /** Base of the exponential backoff: retry n waits backoffSeconds * 2^(n-1). */
   backoffSeconds: number;
+  /**
+   * How long a Claude call may keep retrying an API it cannot reach (or that keeps failing)
+   * before it ends as a failed attempt, which the retries above then take over.
+   */
+  apiWaitSeconds: number;
 }
 
 /** `guardrails:` — limits on agent-filed work, against runaway agents. */
