@@ -57,6 +57,8 @@ async function dispatch(options: {
   script?: FakeScriptEntry[];
   fallback?: FakeScriptEntry;
   apiUrl?: string;
+  /** CLAUDE_CODE_MAX_RETRIES for the CLI; its own default (10) when left out. */
+  cliRetries?: string;
 }): Promise<{ result: InvocationResult; progress: CallProgress[] }> {
   const project = await tempProjectWithLedger(options.yaml ?? YAML());
   if (options.script || options.fallback) {
@@ -68,6 +70,7 @@ async function dispatch(options: {
   );
   // The CLI's own default: 10 retries, minutes of backoff (the other tests turn it off).
   delete env.CLAUDE_CODE_MAX_RETRIES;
+  if (options.cliRetries !== undefined) env.CLAUDE_CODE_MAX_RETRIES = options.cliRetries;
   const progress: CallProgress[] = [];
   const result = await new ClaudeAgentInvoker({ warn: () => {} }).invoke({
     task: await project.fileTask("code"),
@@ -133,6 +136,17 @@ describe("a Claude call in progress", () => {
       costUsd: 0,
       apiRetry: { status: null, maxRetries: 10 },
     });
+  }, 60_000);
+
+  it("names the API and the fix when the CLI stops retrying a refused connection itself", async () => {
+    const port = await closedPort();
+    const { result } = await dispatch({ apiUrl: `http://127.0.0.1:${port}`, cliRetries: "1" });
+    expect(result).toMatchObject({ ok: false, errorKind: "api_error" });
+    expect(result.error).toMatch(
+      new RegExp(
+        `^the Claude API failed: API Error: .*ECONNREFUSED.* \\(at http://127\\.0\\.0\\.1:${port}; check the network and ANTHROPIC_BASE_URL\\)$`,
+      ),
+    );
   }, 60_000);
 
   it("says what a failing API answered when it keeps failing", async () => {
