@@ -149,6 +149,18 @@ describe("a Claude call in progress", () => {
     );
   }, 60_000);
 
+  it("gives up on an API that takes the connection and never answers", async () => {
+    const { result } = await dispatch({
+      yaml: YAML("retry:\n  api_wait_seconds: 2\n"),
+      // Longer than the test: only the CLI's API_TIMEOUT_MS and the watch can end the call.
+      fallback: { ...textTurn("too late"), delayMs: 120_000 },
+    });
+    expect(result).toMatchObject({ ok: false, errorKind: "api_error" });
+    expect(result.error).toMatch(
+      /^could not reach the Anthropic API at http:\/\/127\.0\.0\.1:\d+: no connection \(refused, unresolved or timed out\), \d+ attempt\(s\) failed over 2 s; /,
+    );
+  }, 60_000);
+
   it("says what a failing API answered when it keeps failing", async () => {
     const { result, progress } = await dispatch({
       yaml: YAML("retry:\n  api_wait_seconds: 2\n"),

@@ -70,7 +70,9 @@ export interface RetryConfig {
   backoffSeconds: number;
   /**
    * How long a Claude call may keep retrying an API it cannot reach (or that keeps failing)
-   * before it ends as a failed attempt, which the retries above then take over.
+   * before it ends as a failed attempt, which the retries above then take over; also how
+   * long each request waits for the API's answer to start (the CLI's API_TIMEOUT_MS, unless
+   * the environment sets that).
    */
   apiWaitSeconds: number;
 }

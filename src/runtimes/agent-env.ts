@@ -27,7 +27,13 @@ const BASE_PREFIXES = ["LC_", "PRODUCER_"];
  * What the Claude CLI itself reads (its endpoint, proxies, its own settings), passed to the
  * `claude` process only. Credentials among them are added by the auth plan, not here.
  */
-const CLAUDE_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS"];
+const CLAUDE_VARIABLES = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "NODE_EXTRA_CA_CERTS",
+  "API_TIMEOUT_MS",
+];
 const CLAUDE_PREFIXES = ["ANTHROPIC_", "CLAUDE_", "DISABLE_"];
 
 /** Where the Producer's ledger is, when the environment says (see config/load.ts). */

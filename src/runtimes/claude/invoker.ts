@@ -109,7 +109,15 @@ export class ClaudeAgentInvoker implements Runtime {
     const fence = protectedPaths(request.config, [dirname(hostCredentialsFile(request.env))]);
     const options: Options = {
       cwd: request.config.projectRoot,
-      env: { ...auth.env, ...producerEnv(request), [DISPATCH_MARK_VARIABLE]: mark },
+      env: {
+        // How long the CLI waits for an answer to start (checked with the bundled claude: a
+        // slower stream is not cut). Its default, 10 minutes, keeps a call that reached a
+        // silent proxy from ever retrying; an operator's own setting wins.
+        API_TIMEOUT_MS: String(request.config.retry.apiWaitSeconds * 1000),
+        ...auth.env,
+        ...producerEnv(request),
+        [DISPATCH_MARK_VARIABLE]: mark,
+      },
       systemPrompt: { type: "preset", preset: "claude_code", append: systemPrompt },
       settingSources: auth.settingSources,
       permissionMode: auth.permissionMode,
