@@ -145,6 +145,7 @@ export { ClaudeAgentInvoker } from "./runtimes/claude/invoker.js";
 export { ExecRuntime } from "./runtimes/exec.js";
 export { buildDispatchPrompt } from "./runtimes/prompt.js";
 export type {
+  CallProgress,
   DispatchRequest,
   InvocationErrorKind,
   InvocationResult,

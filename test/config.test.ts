@@ -71,7 +71,7 @@ describe("loadConfig defaults", () => {
       },
       budget: { projectCeilingUsd: 200, softCapRatio: 0.8 },
       auth: { mode: "auto", bypassPermissions: false },
-      retry: { maxRetries: 3, backoffSeconds: 30 },
+      retry: { maxRetries: 3, backoffSeconds: 30, apiWaitSeconds: 60 },
       guardrails: { maxDepth: 20, maxChildrenPerTask: 50, maxTasksPerRolePerHour: 500 },
       pricing: {
         overrideFile: join(state, "pricing.json"),
@@ -463,5 +463,18 @@ describe("retry.backoff_seconds", () => {
     expect(config.retry.backoffSeconds).toBe(0);
     const error = await configError(() => parseConfig(`${base} -1\n`, "/p/producer.yaml", {}));
     expect(lines(error)).toEqual(["retry.backoff_seconds: must be a number, 0 or more"]);
+  });
+});
+
+describe("retry.api_wait_seconds", () => {
+  it("defaults to a minute, takes a positive number and refuses 0 by name", async () => {
+    const base = "agents:\n  code:\n    daily_cap_usd: 1\n";
+    expect(parseConfig(base, "/p/producer.yaml", {}).retry.apiWaitSeconds).toBe(60);
+    const set = parseConfig(`${base}retry:\n  api_wait_seconds: 5\n`, "/p/producer.yaml", {});
+    expect(set.retry.apiWaitSeconds).toBe(5);
+    const error = await configError(() =>
+      parseConfig(`${base}retry:\n  api_wait_seconds: 0\n`, "/p/producer.yaml", {}),
+    );
+    expect(lines(error)).toEqual(["retry.api_wait_seconds: must be a positive number"]);
   });
 });

@@ -25,6 +25,7 @@ export const DEFAULTS = {
   authMode: "auto",
   maxRetries: 3,
   backoffSeconds: 30,
+  apiWaitSeconds: 60,
   maxDepth: 20,
   maxChildrenPerTask: 50,
   maxTasksPerRolePerHour: 500,

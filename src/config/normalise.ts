@@ -85,6 +85,7 @@ export function normalise(
     retry: {
       maxRetries: yaml.retry.max_retries,
       backoffSeconds: yaml.retry.backoff_seconds,
+      apiWaitSeconds: yaml.retry.api_wait_seconds,
     },
     guardrails: {
       maxDepth: yaml.guardrails.max_depth,

@@ -77,6 +77,8 @@ const retry = z.strictObject({
   max_retries: intAtLeast(0).default(DEFAULTS.maxRetries),
   // 0 retries at once: a flaky call that needs no cooling off.
   backoff_seconds: nonNegativeNumber().default(DEFAULTS.backoffSeconds),
+  // The Claude CLI's own retries of a failing API last minutes, silently: bounded here.
+  api_wait_seconds: positiveNumber().default(DEFAULTS.apiWaitSeconds),
 });
 
 const guardrails = z.strictObject({

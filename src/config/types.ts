@@ -68,6 +68,13 @@ export interface RetryConfig {
   maxRetries: number;
   /** Base of the exponential backoff: retry n waits backoffSeconds * 2^(n-1). */
   backoffSeconds: number;
+  /**
+   * How long a Claude call may keep retrying an API it cannot reach (or that keeps failing)
+   * before it ends as a failed attempt, which the retries above then take over; also how
+   * long each request waits for the API's answer to start (the CLI's API_TIMEOUT_MS, unless
+   * the environment sets that).
+   */
+  apiWaitSeconds: number;
 }
 
 /** `guardrails:` — limits on agent-filed work, against runaway agents. */

@@ -112,6 +112,9 @@ export class StoredLedger implements Ledger {
   getTask(id: string) {
     return this.read((s) => queries.getTask(s, id));
   }
+  resolveTaskId(idOrSuffix: string) {
+    return this.read((s) => queries.resolveTaskId(s, idOrSuffix));
+  }
   listTasks(filter: TaskFilter = {}) {
     return this.read((s) => queries.listTasks(s, filter));
   }

@@ -101,6 +101,11 @@ export interface Ledger {
 
   // ---- tasks: reading (never with a claim token: it is the claim holder's alone)
   getTask(id: string): Promise<Task | null>;
+  /**
+   * The full id of the task whose id is `idOrSuffix` or ends with it (at least 4 characters,
+   * any case), for ids humans type; throws when none or several match.
+   */
+  resolveTaskId(idOrSuffix: string): Promise<string>;
   /** Tasks matching the filter, newest first. */
   listTasks(filter?: TaskFilter): Promise<Task[]>;
   /** How many tasks match the filter (limit/offset ignored). */

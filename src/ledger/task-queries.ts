@@ -1,3 +1,4 @@
+import { LedgerError, LedgerNotFound } from "../errors.js";
 import { dispatchTokenFor } from "../identity/dispatch-token.js";
 import { TASK_COLUMNS, type TaskRow, toAttempt, toTask } from "./rows.js";
 import { findTask, nowOf, type Scope } from "./scope.js";
@@ -26,6 +27,45 @@ export function hidden(task: Task): Task {
 export async function getTask(scope: Scope, id: string): Promise<Task | null> {
   const task = await findTask(scope, String(id));
   return task ? hidden(task) : null;
+}
+
+/** The fewest characters of an id's end that name a task: shorter ones match too many. */
+export const MIN_ID_SUFFIX = 4;
+
+/** How many of the tasks an ambiguous suffix matches its refusal lists. */
+const AMBIGUOUS_SHOWN = 3;
+
+/** An id's last 4 characters, written as migration 0005's index is so the planner uses it. */
+const ID_TAIL = "substr(id, length(id) - 3)";
+
+/**
+ * The full id of the one task whose id is `given` or ends with it, any case (ids are upper
+ * case ULIDs; logs show their last 8 characters). Unknown: LedgerNotFound naming it; too
+ * short or matching several: LedgerError saying what to type instead.
+ */
+export async function resolveTaskId(scope: Scope, given: string): Promise<string> {
+  const suffix = String(given).trim().toUpperCase();
+  // Only letters and digits can end an id; anything else would also be a LIKE wildcard.
+  if (!/^[0-9A-Z]+$/.test(suffix)) {
+    throw new LedgerNotFound(`no task with id ${JSON.stringify(given)}`);
+  }
+  if (suffix.length < MIN_ID_SUFFIX) {
+    throw new LedgerError(
+      `task id ${JSON.stringify(given)} is too short: give the full id or at least its last ${MIN_ID_SUFFIX} characters`,
+    );
+  }
+  const rows = await scope.tx.all<{ id: string; n: number | string }>(
+    `SELECT id, COUNT(*) OVER () AS n FROM tasks WHERE ${ID_TAIL} = @tail AND id LIKE @pattern ORDER BY id DESC LIMIT ${AMBIGUOUS_SHOWN}`,
+    { tail: suffix.slice(-MIN_ID_SUFFIX), pattern: `%${suffix}` },
+  );
+  const [first] = rows;
+  if (!first) throw new LedgerNotFound(`no task with id ${JSON.stringify(given)}`);
+  const count = Number(first.n);
+  if (count === 1) return first.id;
+  const more = count > rows.length ? ", ..." : "";
+  throw new LedgerError(
+    `task id ${JSON.stringify(given)} is ambiguous: ${count} tasks end with it (${rows.map((r) => r.id).join(", ")}${more}); give more of the id`,
+  );
 }
 
 function taskWhere(filter: TaskFilter): { where: string; params: Record<string, unknown> } {

@@ -59,6 +59,15 @@ export function describeEvent<K extends ProducerEventName>(
       const v = event as ProducerEvents["budget_exceeded"];
       return `${s.red("$")} ${v.message} (overshoot ${usd(v.overshootUsd)})`;
     }
+    case "progress": {
+      const v = event as ProducerEvents["progress"];
+      const head = `${s.dim("…")} ${v.role} ${short(v.taskId)}`;
+      const sofar = `${v.turns} turn${v.turns === 1 ? "" : "s"}, ${v.tokens.toLocaleString("en-US")} tokens, ${usd(v.costUsd)} so far, ${seconds(v.elapsedMs)}`;
+      const retry = v.apiRetry;
+      if (!retry) return `${head} working: ${sofar}`;
+      const why = retry.status === null ? "no connection" : `HTTP ${retry.status}`;
+      return `${head} retrying the API (${why}; attempt ${retry.attempt} of ${retry.maxRetries}, for ${seconds(retry.forMs)}): ${sofar}`;
+    }
     case "claim_lost": {
       const v = event as ProducerEvents["claim_lost"];
       return `${s.yellow("!")} ${v.role} ${short(v.taskId)} claim lost: ${v.why}`;

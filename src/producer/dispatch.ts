@@ -14,7 +14,7 @@ import type { InvocationResult, Runtime } from "../runtimes/types.js";
 import { emptyResult } from "../runtimes/types.js";
 import type { Redactor } from "../secrets/redactor.js";
 import { failedAttempts, failedTimes, writeEscalation } from "./escalation.js";
-import type { ProducerEventEmitter } from "./events.js";
+import { PROGRESS_EVERY_MS, type ProducerEventEmitter } from "./events.js";
 import { nextStep } from "./retry.js";
 import { saneResult } from "./sane-result.js";
 
@@ -158,6 +158,8 @@ async function runDispatch(
   heartbeat.unref();
 
   const started = ctx.clock.now();
+  // The call's first progress waits as long as the next ones: a quick call shows none.
+  let lastProgress = started;
   let result: InvocationResult;
   const runtime = role ? ctx.runtimes[role.runtime] : undefined;
   try {
@@ -180,6 +182,17 @@ async function runDispatch(
         env: ctx.env,
         ledger: ctx.ledger,
         prices: ctx.prices.current(),
+        onProgress: (progress) => {
+          const now = ctx.clock.now();
+          if (now - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = now;
+          ctx.events.emit("progress", {
+            taskId: task.id,
+            role: task.agentOwner,
+            ...progress,
+            elapsedMs: now - started,
+          });
+        },
       });
     }
   } catch (error) {

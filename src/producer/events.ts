@@ -1,5 +1,8 @@
 import { EventEmitter } from "node:events";
-import type { InvocationErrorKind } from "../runtimes/types.js";
+import type { CallProgress, InvocationErrorKind } from "../runtimes/types.js";
+
+/** The least time between two `progress` events of one call: a log line, not a stream. */
+export const PROGRESS_EVERY_MS = 5_000;
 
 /** Everything the Producer reports as it works. Logs, notifications and tests feed on these. */
 export interface ProducerEvents {
@@ -24,6 +27,19 @@ export interface ProducerEvents {
     next: "retry" | "escalated" | "failed" | "released";
     costUsd: number;
     durationMs: number;
+  };
+  /**
+   * A running call's progress (Claude calls): turns, tokens and spend so far, and whether it
+   * is retrying a failing API; at most one every {@link PROGRESS_EVERY_MS} per call.
+   */
+  progress: {
+    taskId: string;
+    role: string;
+    turns: number;
+    tokens: number;
+    costUsd: number;
+    elapsedMs: number;
+    apiRetry: CallProgress["apiRetry"];
   };
   retry_scheduled: { taskId: string; role: string; attempt: number; inSeconds: number; at: string };
   /** `attempts`: how many times it failed since it was last queued (escalation.ts, failedAttempts). */

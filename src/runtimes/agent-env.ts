@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { basename, delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { hasPassword } from "../config/ledger-url.js";
 import { AUDIT_KEY_VARIABLE, CLAUDE_CREDENTIALS } from "../secrets/redactor.js";
 
@@ -26,7 +27,13 @@ const BASE_PREFIXES = ["LC_", "PRODUCER_"];
  * What the Claude CLI itself reads (its endpoint, proxies, its own settings), passed to the
  * `claude` process only. Credentials among them are added by the auth plan, not here.
  */
-const CLAUDE_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS"];
+const CLAUDE_VARIABLES = [
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "NODE_EXTRA_CA_CERTS",
+  "API_TIMEOUT_MS",
+];
 const CLAUDE_PREFIXES = ["ANTHROPIC_", "CLAUDE_", "DISABLE_"];
 
 /** Where the Producer's ledger is, when the environment says (see config/load.ts). */
@@ -39,7 +46,8 @@ const CREDENTIALS = new Set<string>([...CLAUDE_CREDENTIALS, AUDIT_KEY_VARIABLE])
  * The environment an agent starts with: the base allowlist, the names the role lists in its
  * `env` (and only those, secrets included if named), nothing else of the Producer's. With
  * `forClaude`, also what the Claude CLI needs to reach its API. PATH starts with the folder of
- * the `producer` command, so agents call the same ai-producer that runs them.
+ * the `producer` command and PRODUCER_BIN names it, so agents call the same ai-producer that
+ * runs them.
  */
 export function agentEnv(
   source: NodeJS.ProcessEnv,
@@ -72,19 +80,35 @@ export function agentEnv(
   if (!(Number(out.SHLVL) >= 1)) out.SHLVL = "1";
   const bin = producerBinDir(options.projectRoot);
   if (bin) {
+    out.PRODUCER_BIN = join(bin, "producer");
     const rest = (out.PATH ?? "").split(delimiter).filter((p) => p && p !== bin);
+    // `producer` starts with `#!/usr/bin/env node`: a Producer started by an absolute node
+    // path (a service unit) may have no node on PATH, so its own node comes last, never
+    // shadowing one the agent's PATH already names.
+    const node = dirname(process.execPath);
+    if (!rest.includes(node)) rest.push(node);
     out.PATH = [bin, ...rest].join(delimiter);
+  } else {
+    // A PRODUCER_BIN the Producer inherited would name some other install.
+    delete out.PRODUCER_BIN;
   }
   return out;
 }
 
 /**
- * The folder holding the `producer` command: the one this process was started from, else the
- * project's `node_modules/.bin`. Null when neither has it (a library user's own script).
+ * This package's own bin folder: `producer` there is the very code that is running, whether
+ * the Producer was started through npx, a node_modules/.bin symlink, a global install or
+ * `node bin/producer.js`; and it puts no other command ahead of the agent's own.
+ */
+const OWN_BIN = fileURLToPath(new URL("../../bin", import.meta.url));
+
+/**
+ * The folder holding the `producer` command agents should run: this package's own, else the
+ * project's `node_modules/.bin` (a bundled copy without its bin folder). Null when neither
+ * has one.
  */
 export function producerBinDir(projectRoot: string): string | null {
-  const script = process.argv[1];
-  if (script && basename(script) === "producer") return dirname(script);
+  if (existsSync(join(OWN_BIN, "producer"))) return OWN_BIN;
   const local = join(projectRoot, "node_modules", ".bin");
   return existsSync(join(local, "producer")) ? local : null;
 }

@@ -75,6 +75,30 @@ export interface DispatchRequest {
    * human's `producer pricing update`), never re-read from disk during a call.
    */
   prices: PriceTable;
+  /**
+   * Told how the call is going while it runs (a runtime that knows: Claude), as often as it
+   * learns something; the caller decides how often to show it.
+   */
+  onProgress?: (progress: CallProgress) => void;
+}
+
+/** A running call's progress so far. */
+export interface CallProgress {
+  /** Model answers received (turns of the agent's loop). */
+  turns: number;
+  /** Tokens of those answers: input, output and cache. */
+  tokens: number;
+  /** Those tokens priced with the Producer's table, USD. */
+  costUsd: number;
+  /** Set while the runtime is retrying a failing API call. */
+  apiRetry: {
+    attempt: number;
+    maxRetries: number;
+    /** The HTTP status of the last failure; null when there was no answer at all. */
+    status: number | null;
+    /** How long it has been retrying. */
+    forMs: number;
+  } | null;
 }
 
 /** How the Producer runs an agent. The loop does not care which one it is. */

@@ -155,6 +155,57 @@ export function tasksContract(open: OpenLedgerUnderTest): void {
     });
   });
 
+  describe("resolveTaskId", () => {
+    it("finds a task by its full id or any unique end of it, in any case", async () => {
+      const { ledger } = await open();
+      const task = await ledger.insertTask({ agentOwner: "code", title: "build" });
+      const other = await ledger.insertTask({ agentOwner: "code", title: "test" });
+      expect(await ledger.resolveTaskId(task.id)).toBe(task.id);
+      expect(await ledger.resolveTaskId(task.id.toLowerCase())).toBe(task.id);
+      // What the run log shows, typed back in lower case.
+      expect(await ledger.resolveTaskId(task.id.slice(-8).toLowerCase())).toBe(task.id);
+      expect(await ledger.resolveTaskId(` ${other.id.slice(-4)} `)).toBe(other.id);
+    });
+
+    it("names an unknown id, and says what to type for a short or ambiguous one", async () => {
+      const { ledger, raw } = await open();
+      await ledger.insertTask({ agentOwner: "code", title: "build" });
+      // Two ids sharing their last five characters, as ULIDs rarely but can.
+      for (const id of ["01AAAAAAAAAAAAAAAAAAAZ9XYZ", "01BBBBBBBBBBBBBBBBBBBQ9XYZ"]) {
+        await raw(
+          "INSERT INTO tasks (id, agent_owner, title, created_by, created_at, updated_at) VALUES (?, 'code', 'twin', 'x', 'x', 'x')",
+          id,
+        );
+      }
+      expect(await ledger.resolveTaskId("z9xyz")).toBe("01AAAAAAAAAAAAAAAAAAAZ9XYZ");
+      const refusal = async (given: string) => {
+        try {
+          await ledger.resolveTaskId(given);
+        } catch (error) {
+          return { message: (error as Error).message, code: (error as LedgerError).code };
+        }
+        throw new Error(`resolveTaskId(${JSON.stringify(given)}) found a task`);
+      };
+      expect(await refusal("9xyz")).toEqual({
+        message:
+          'task id "9xyz" is ambiguous: 2 tasks end with it (01BBBBBBBBBBBBBBBBBBBQ9XYZ, 01AAAAAAAAAAAAAAAAAAAZ9XYZ); give more of the id',
+        code: "invalid",
+      });
+      expect(await refusal("WXYZ")).toEqual({
+        message: 'no task with id "WXYZ"',
+        code: "not_found",
+      });
+      expect(await refusal("x%yz")).toEqual({
+        message: 'no task with id "x%yz"',
+        code: "not_found",
+      });
+      expect(await refusal("xyz")).toEqual({
+        message: 'task id "xyz" is too short: give the full id or at least its last 4 characters',
+        code: "invalid",
+      });
+    });
+  });
+
   describe("filing follow-ups again", () => {
     it("returns the task already filed when a retried agent files the same follow-up", async () => {
       const { ledger } = await open();

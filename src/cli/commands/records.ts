@@ -40,17 +40,20 @@ export function registerRecords(program: Command, ctx: () => CommandEnv): void {
     .argument("<text>", "what was decided, one line")
     .option("--rationale <text>", "why")
     .option("--kind <kind>", "a word that groups decisions (default: decision)")
-    .option("--task <id>", "the task it belongs to (default: the dispatched task)")
+    .option(
+      "--task <id>",
+      "the task it belongs to, by id or a unique end of it (default: the dispatched task)",
+    )
     .option("--role <role>", "whose decision it is (default: the dispatched role)")
     .option("--json", "print the decision as JSON instead of its id")
     .action(async (text: string, flags: RecordFlags & { rationale?: string }) => {
       const env = ctx();
       const { taskId, role } = owner(env.env, flags);
       const actor = cliActor(env.env);
-      const decision = await withProjectLedger(env, (ledger) =>
+      const decision = await withProjectLedger(env, async (ledger) =>
         ledger.recordDecision(
           {
-            taskId,
+            taskId: flags.task ? await ledger.resolveTaskId(flags.task) : taskId,
             agentOwner: role,
             kind: flags.kind,
             decisionText: text,
@@ -70,16 +73,25 @@ export function registerRecords(program: Command, ctx: () => CommandEnv): void {
     .argument("<path>", "the file, inside the project")
     .option("--kind <kind>", "what it is: code, spec, image, test-report, ...")
     .option("--description <text>", "one line about it")
-    .option("--task <id>", "the task it belongs to (default: the dispatched task)")
+    .option(
+      "--task <id>",
+      "the task it belongs to, by id or a unique end of it (default: the dispatched task)",
+    )
     .option("--role <role>", "whose file it is (default: the dispatched role)")
     .option("--json", "print the asset as JSON instead of its id")
     .action(async (path: string, flags: RecordFlags & { description?: string }) => {
       const env = ctx();
       const { taskId, role } = owner(env.env, flags);
       const actor = cliActor(env.env);
-      const asset = await withProjectLedger(env, (ledger) =>
+      const asset = await withProjectLedger(env, async (ledger) =>
         ledger.registerAsset(
-          { taskId, agentOwner: role, path, kind: flags.kind, description: flags.description },
+          {
+            taskId: flags.task ? await ledger.resolveTaskId(flags.task) : taskId,
+            agentOwner: role,
+            path,
+            kind: flags.kind,
+            description: flags.description,
+          },
           { actor },
         ),
       );

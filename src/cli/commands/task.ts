@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { LedgerError, UsageError } from "../../errors.js";
+import { LedgerError, LedgerNotFound, UsageError } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
 import { requireRole } from "../../ledger/validate.js";
 import { suggest } from "../../text/suggest.js";
 import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
@@ -38,6 +39,24 @@ interface ListFlags {
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/** Task ids are typed from logs, which show their last 8 characters: any unique end will do. */
+const ID_HELP = "the task id, or a unique end of it (4+ characters, any case)";
+
+/**
+ * The full id of the task `id` names (a full id or a unique end of one); an unknown one is
+ * refused as `what "<id>" does not exist`, which says which option named it.
+ */
+async function resolveAs(ledger: Ledger, id: string, what: string): Promise<string> {
+  try {
+    return await ledger.resolveTaskId(id);
+  } catch (error) {
+    if (error instanceof LedgerNotFound) {
+      throw new LedgerNotFound(`${what} ${JSON.stringify(id)} does not exist`);
+    }
+    throw error;
+  }
+}
+
 // What only the reading commands print with is imported inside them, so that `task add`, which
 // agents call over and over, does not load it (see the `cli` benchmark).
 const detailView = () => import("../task/detail.js");
@@ -70,7 +89,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .option("--payload <json>", 'structured details, a JSON object like {"key": "value"}')
     .option("--priority <1-9>", "1 highest .. 9 lowest (default 5)")
     .option("--parent <id>", "the task this one belongs under (default: the dispatched task)")
-    .option("--depends-on <ids>", "comma-separated ids that must be done first")
+    .option("--depends-on <ids>", "comma-separated ids (or unique ends of ids) to finish first")
     .option("--not-before <iso>", "not claimable before this ISO-8601 instant")
     .option("--json", "print the new task as JSON instead of its id")
     .action(async (flags: AddFlags) => {
@@ -84,7 +103,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
           ? (await readStdin("the description", process.stdin, env.stderr)).replace(/[\r\n]+$/, "")
           : flags.description;
       const actor = cliActor(env.env);
-      const created = await withProjectLedger(env, (ledger) =>
+      const created = await withProjectLedger(env, async (ledger) =>
         ledger.insertTask(
           {
             agentOwner: flags.agent,
@@ -93,8 +112,12 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
             payload,
             priority,
             // An explicit --parent (even "", a root task) wins over the dispatch's default.
-            parentTaskId: flags.parent ?? dispatchedTaskId(env.env),
-            dependsOn,
+            parentTaskId: flags.parent
+              ? await resolveAs(ledger, flags.parent, "parent task")
+              : (flags.parent ?? dispatchedTaskId(env.env)),
+            dependsOn:
+              dependsOn &&
+              (await Promise.all(dependsOn.map((d) => resolveAs(ledger, d, "dependency")))),
             notBefore,
             createdBy: actor,
           },
@@ -133,10 +156,8 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
             requireRole("--agent", flags.agent, Object.keys(config.agents), suggest);
           }
         }
-        if (flags.parent !== undefined) {
-          const { requireTask } = await detailView();
-          await requireTask(ledger, flags.parent);
-        }
+        if (flags.parent !== undefined)
+          filter.parentTaskId = await ledger.resolveTaskId(flags.parent);
         const [tasks, total] = await Promise.all([
           ledger.listTasks({ ...filter, limit }),
           ledger.countTasks(filter),
@@ -175,13 +196,13 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
   task
     .command("show")
     .description("everything about one task: fields, attempts, decisions, assets, children, audit")
-    .argument("<id>", "the task id")
+    .argument("<id>", ID_HELP)
     .option("--json", "print it as one JSON object")
     .action(async (id: string, flags: { json?: boolean }) => {
       const env = ctx();
       const { loadTaskDetail, renderTaskDetail } = await detailView();
-      const detail = await withProjectLedger(env, (ledger, config) =>
-        loadTaskDetail(ledger, id, config.agentStateDir),
+      const detail = await withProjectLedger(env, async (ledger, config) =>
+        loadTaskDetail(ledger, await ledger.resolveTaskId(id), config.agentStateDir),
       );
       env.stdout.write(flags.json ? json(detail) : renderTaskDetail(detail, await styleOf(env)));
     });
@@ -189,13 +210,13 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
   task
     .command("requeue")
     .description("put a failed, escalated or killed task back to pending, with fresh retries")
-    .argument("<id>", "the task id")
+    .argument("<id>", ID_HELP)
     .option("--reason <text>", "why (kept in the audit log)")
     .action(async (id: string, flags: { reason?: string }) => {
       const env = ctx();
       const actor = cliActor(env.env);
-      const t = await withProjectLedger(env, (ledger) =>
-        ledger.requeue(id, { actor, reason: flags.reason }),
+      const t = await withProjectLedger(env, async (ledger) =>
+        ledger.requeue(await ledger.resolveTaskId(id), { actor, reason: flags.reason }),
       );
       env.stdout.write(`requeued ${t.id} (${t.agentOwner}): pending again, with fresh retries\n`);
     });
@@ -203,13 +224,13 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
   task
     .command("kill")
     .description("stop a task for good (pending, in progress, failed or escalated)")
-    .argument("<id>", "the task id")
+    .argument("<id>", ID_HELP)
     .option("--reason <text>", "why (kept on the task and in the audit log)")
     .action(async (id: string, flags: { reason?: string }) => {
       const env = ctx();
       const actor = cliActor(env.env);
-      const t = await withProjectLedger(env, (ledger) =>
-        ledger.kill(id, { actor, reason: flags.reason }),
+      const t = await withProjectLedger(env, async (ledger) =>
+        ledger.kill(await ledger.resolveTaskId(id), { actor, reason: flags.reason }),
       );
       env.stdout.write(
         `killed ${t.id} (${t.agentOwner})${flags.reason?.trim() ? `: ${flags.reason.trim()}` : ""}\n`,
@@ -219,15 +240,16 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
   task
     .command("reroute")
     .description("give a pending, failed or escalated task to another role")
-    .argument("<id>", "the task id")
+    .argument("<id>", ID_HELP)
     .argument("<role>", "the role to give it to")
     .option("--reason <text>", "why (kept in the audit log)")
     .action(async (id: string, role: string, flags: { reason?: string }) => {
       const env = ctx();
       const actor = cliActor(env.env);
       const { before, after } = await withProjectLedger(env, async (ledger) => {
-        const before = await ledger.getTask(id);
-        const after = await ledger.reroute(id, role, { actor, reason: flags.reason });
+        const full = await ledger.resolveTaskId(id);
+        const before = await ledger.getTask(full);
+        const after = await ledger.reroute(full, role, { actor, reason: flags.reason });
         return { before, after };
       });
       env.stdout.write(

@@ -15,6 +15,7 @@ import {
   resultBuilder,
 } from "../types.js";
 import { HOW_TO_AUTHENTICATE, hostCredentialsFile, planAuth } from "./auth.js";
+import { CallWatch, DEFAULT_API_URL } from "./call-watch.js";
 import { createLedgerServer, LEDGER_TOOL_NAMES } from "./ledger-tools.js";
 import { editDenyRules, protectedPaths } from "./protected-paths.js";
 import { writeGuardHooks } from "./write-guard.js";
@@ -108,7 +109,15 @@ export class ClaudeAgentInvoker implements Runtime {
     const fence = protectedPaths(request.config, [dirname(hostCredentialsFile(request.env))]);
     const options: Options = {
       cwd: request.config.projectRoot,
-      env: { ...auth.env, ...producerEnv(request), [DISPATCH_MARK_VARIABLE]: mark },
+      env: {
+        // How long the CLI waits for an answer to start (checked with the bundled claude: a
+        // slower stream is not cut). Its default, 10 minutes, keeps a call that reached a
+        // silent proxy from ever retrying; an operator's own setting wins.
+        API_TIMEOUT_MS: String(request.config.retry.apiWaitSeconds * 1000),
+        ...auth.env,
+        ...producerEnv(request),
+        [DISPATCH_MARK_VARIABLE]: mark,
+      },
       systemPrompt: { type: "preset", preset: "claude_code", append: systemPrompt },
       settingSources: auth.settingSources,
       permissionMode: auth.permissionMode,
@@ -132,6 +141,14 @@ export class ClaudeAgentInvoker implements Runtime {
         : {}),
     };
 
+    const watch = new CallWatch({
+      prices: request.prices,
+      now: this.options.now ?? Date.now,
+      apiWaitMs: request.config.retry.apiWaitSeconds * 1000,
+      apiUrl: options.env?.ANTHROPIC_BASE_URL || DEFAULT_API_URL,
+      onProgress: request.onProgress,
+      onGiveUp: () => abort.abort(),
+    });
     let result: SDKResultMessage | undefined;
     let toolCalls = 0;
     let sessionId: string | null = null;
@@ -142,6 +159,7 @@ export class ClaudeAgentInvoker implements Runtime {
         prompt: buildDispatchPrompt(request.task, request.config, request.budgetUsd),
         options,
       }) as AsyncIterable<SDKMessage>) {
+        watch.see(message);
         if (message.type === "system" && message.subtype === "init") {
           sessionId = message.session_id;
           model = message.model;
@@ -155,6 +173,7 @@ export class ClaudeAgentInvoker implements Runtime {
       // The SDK throws after an error result when the CLI exits non-zero: keep the result.
       thrown = error;
     } finally {
+      watch.close();
       clearTimeout(timer);
       request.signal.removeEventListener("abort", onAbort);
       // Nothing the agent started outlives its dispatch.
@@ -177,6 +196,8 @@ export class ClaudeAgentInvoker implements Runtime {
         result,
         thrown,
         timedOut,
+        unreachable: watch.unreachable,
+        apiUrl: options.env?.ANTHROPIC_BASE_URL || DEFAULT_API_URL,
         aborted: request.signal.aborted,
         toolCalls,
         counters,
@@ -251,6 +272,10 @@ function classify(facts: {
   result: SDKResultMessage | undefined;
   thrown: unknown;
   timedOut: boolean;
+  /** Why the call was given up on an API it could not reach, if it was. */
+  unreachable: string | null;
+  /** The API the CLI was sent to. */
+  apiUrl: string;
   aborted: boolean;
   toolCalls: number;
   counters: { ledgerWrites: number };
@@ -265,6 +290,7 @@ function classify(facts: {
       error: `the call ran past its ${facts.timeoutMinutes}-minute timeout and was stopped`,
     };
   }
+  if (facts.unreachable) return { ok: false, errorKind: "api_error", error: facts.unreachable };
   if (facts.aborted) return { ok: false, errorKind: "aborted", error: "the call was aborted" };
   if (result?.is_error || (result && result.subtype !== "success")) {
     const text = result.subtype === "success" ? result.result : result.errors.join("; ");
@@ -288,7 +314,15 @@ function classify(facts: {
     }
     const status = (result as { api_error_status?: number | null }).api_error_status;
     if (status || (result as { terminal_reason?: string }).terminal_reason === "api_error") {
-      return { ok: false, errorKind: "api_error", error: `the Claude API failed: ${text}` };
+      // The CLI gave up retrying before the watch did: name where it was sent, as the watch does.
+      const where = /connect|ECONN|ENOTFOUND|EAI_AGAIN|timed out|fetch failed/i.test(text)
+        ? ` (at ${facts.apiUrl}; check the network and ANTHROPIC_BASE_URL)`
+        : "";
+      return {
+        ok: false,
+        errorKind: "api_error",
+        error: `the Claude API failed: ${text}${where}`,
+      };
     }
     return {
       ok: false,

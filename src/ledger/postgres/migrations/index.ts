@@ -1,5 +1,6 @@
 import * as m0001 from "./0001_init.js";
 import * as m0005 from "./0005_attention_and_producers.js";
+import * as m0006 from "./0006_task_id_tail.js";
 
 /** One schema step; numbers are shared with the SQLite backend's (see 0001_init.ts). */
 export interface Migration {
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, ...reachedBy0001("lean_writes") },
   { version: 4, ...reachedBy0001("attempts_on_task_rows") },
   { version: 5, ...m0005 },
+  { version: 6, ...m0006 },
 ];
