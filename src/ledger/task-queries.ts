@@ -35,7 +35,7 @@ export const MIN_ID_SUFFIX = 4;
 /** How many of the tasks an ambiguous suffix matches its refusal lists. */
 const AMBIGUOUS_SHOWN = 3;
 
-/** An id's last 4 characters, written as migration 0005's index is so the planner uses it. */
+/** An id's last 4 characters, written as migration 0006's index is so the planner uses it. */
 const ID_TAIL = "substr(id, length(id) - 3)";
 
 /**
