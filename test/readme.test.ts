@@ -60,6 +60,34 @@ describe("README", () => {
       }
     }
   });
+
+  it("quotes the troubleshooting messages as the code writes them", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Troubleshooting"), readme.indexOf("## Limits"));
+    const code = ["src/runtimes/claude/call-watch.ts", "src/ledger/sqlite/database.ts"].map(
+      (file) => readFileSync(join(ROOT, file), "utf8"),
+    );
+    for (const text of [
+      "could not reach the Anthropic API at",
+      "check the network and ANTHROPIC_BASE_URL",
+      "the SQLite driver better-sqlite3 cannot load its compiled part on Node.js",
+      "npm rebuild better-sqlite3",
+    ]) {
+      expect(section, `README quotes: ${text}`).toContain(text);
+      expect(
+        code.some((source) => source.includes(text)),
+        `the code writes: ${text}`,
+      ).toBe(true);
+    }
+    for (const problem of [
+      "No API key",
+      "No network",
+      "better-sqlite3",
+      "cannot find `producer`",
+    ]) {
+      expect(section).toContain(problem);
+    }
+  });
 });
 
 /** Each box's top row and left and right columns, found from its top-left corner. */
