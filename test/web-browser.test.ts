@@ -331,10 +331,12 @@ suite(name, () => {
     expect(await page.locator("#attention-more").textContent()).toMatch(
       /^1 older open item\(s\): producer attention lists them · also in .+needs-attention\.md$/,
     );
-    // The page stops hearing from the server; an item arrives that it never shows.
+    // The page stops hearing from the server; an item arrives that it never shows. The
+    // change it is told of (pushed, or found by polling) is what makes it try, fail and say
+    // it is offline.
     await page.route("**/api/state*", (route) => route.abort());
-    await page.locator("#live[data-live=offline]").waitFor();
     const late = await raise("arrived late");
+    await page.locator("#live[data-live=offline]").waitFor();
     await page.click("#btn-attention-clear");
     await expect
       .poll(async () => (await p.ledger.attentionOverview()).open, { timeout: 10_000 })
