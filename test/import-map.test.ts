@@ -10,7 +10,7 @@ const SRC = resolve(import.meta.dirname, "..", "src");
 /** Top folders (and root files) by layer, highest first. A layer may import its own and lower. */
 const LAYERS: readonly (readonly string[])[] = [
   ["index", "cli"],
-  ["web", "producer", "demo", "init"],
+  ["web", "producer", "demo", "init", "metrics"],
   ["runtimes", "budget", "notify", "report", "killswitch", "pricing", "attempts", "seed"],
   ["ledger"],
   ["config"],

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   asset: async () => (await import("./commands/records.js")).registerRecords,
   status: async () => (await import("./commands/status.js")).registerStatus,
   attention: async () => (await import("./commands/attention.js")).registerAttention,
+  metrics: async () => (await import("./commands/metrics.js")).registerMetrics,
   kill: async () => (await import("./commands/kill.js")).registerKill,
   resume: async () => (await import("./commands/kill.js")).registerKill,
   pricing: async () => (await import("./commands/pricing.js")).registerPricing,

@@ -1,6 +1,8 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { asError, LedgerError, ProducerError, UsageError } from "../errors.js";
+import { registerLedgerMetrics } from "../metrics/ledger-metrics.js";
+import { newMetricsRegistry } from "../metrics/registry.js";
 import {
   armKillSwitch,
   type Body,
@@ -19,6 +21,7 @@ import { attemptOutput, taskDetail } from "./detail.js";
 import { HttpError, LEDGER_STATUS } from "./http-error.js";
 import { LIVE_RETRY_AFTER_S, type LiveFeed } from "./live.js";
 import { methodGuard, RouteTable } from "./methods.js";
+import { addMetricsRoute } from "./metrics-route.js";
 import { hostGuard, securityHeaders, writeGuard } from "./security.js";
 import { dashboardState, parseTaskQuery } from "./state.js";
 
@@ -85,6 +88,12 @@ export function createDashboardApp(
   routes.get("/api/charts", async (c) =>
     c.json(await chartData(deps, parseQueueRange(c.req.query("range")))),
   );
+  // The ledger's metrics, as `producer metrics` prints them; the dashboard runs no Producer,
+  // so the dispatch counters of `producer run --metrics-port` are not here.
+  const metrics = newMetricsRegistry();
+  registerLedgerMetrics(metrics, deps);
+  addMetricsRoute(routes, metrics);
+
   routes.get("/api/tasks/:id", async (c) => c.json(await taskDetail(deps, c.req.param("id"))));
   routes.get("/api/tasks/:id/attempts/:n/log", async (c) =>
     c.text(await attemptOutput(deps, c.req.param("id"), c.req.param("n"))),

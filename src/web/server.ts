@@ -16,8 +16,8 @@ export const FIRST_DASHBOARD_PORT = 5050;
 /** How many ports are tried from {@link FIRST_DASHBOARD_PORT} before giving up. */
 export const DASHBOARD_PORT_SPAN = 100;
 
-// The only interface the dashboard listens on: it has no login, so it must not be reachable.
-const BIND_ADDRESS = "127.0.0.1";
+/** The only interface the dashboard listens on: it has no login, so it must not be reachable. */
+export const BIND_ADDRESS = "127.0.0.1";
 
 /** What {@link startDashboard} needs. */
 export interface DashboardOptions {
@@ -124,7 +124,7 @@ async function listen(make: () => Server, port: number | undefined): Promise<Ser
 }
 
 /** Resolves true once listening, false when the port is taken; other failures reject. */
-function tryListen(server: Server, port: number): Promise<boolean> {
+export function tryListen(server: Server, port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);

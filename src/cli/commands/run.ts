@@ -1,13 +1,20 @@
 import type { Command } from "commander";
+import type { Registry } from "prom-client";
 import { utcToday } from "../../clock.js";
+import type { ProducerConfig } from "../../config/types.js";
 import { UsageError } from "../../errors.js";
+import type { Ledger } from "../../ledger/ledger.js";
+import { newMetricsRegistry } from "../../metrics/registry.js";
+import { timeLedgerWrites } from "../../metrics/write-latency.js";
 import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
 import { MorningReportWriter } from "../../report/morning-report.js";
 import { missingPrompts, missingPromptsMessage } from "../../runtimes/prompt.js";
 import { styleFor } from "../../text/style.js";
+import type { MetricsServer } from "../../web/metrics-server.js";
 import { type CommandEnv, loadProject, openProjectLedger } from "../context.js";
+import { parsePort } from "./ui.js";
 
 /** The exit code of `run --once` when some task failed for good or was escalated. */
 export const GAVE_UP_EXIT_CODE = 3;
@@ -21,13 +28,24 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
     )
     .option("--once", "exit when nothing is claimable and nothing is running")
     .option("--log-format <format>", "text (default) or json, one object per line", "text")
-    .action(async (options: { once?: boolean; logFormat: string }) => {
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: any free port)",
+    )
+    .action(async (options: { once?: boolean; logFormat: string; metricsPort?: string }) => {
       if (options.logFormat !== "text" && options.logFormat !== "json") {
         throw new UsageError(`--log-format must be text or json, got "${options.logFormat}"`);
       }
+      const metricsPort =
+        options.metricsPort === undefined
+          ? undefined
+          : parsePort(options.metricsPort, "--metrics-port", true);
       const env = ctx();
       const config = await loadProject(env);
-      const ledger = await openProjectLedger(config, env.env, "producer");
+      const opened = await openProjectLedger(config, env.env, "producer");
+      const metrics = metricsPort === undefined ? null : newMetricsRegistry();
+      // Only a scraped Producer pays for timing its writes.
+      const ledger = metrics ? timeLedgerWrites(opened, metrics) : opened;
       // Said now, not first when a task of the role is dispatched and fails for good. Not a
       // refusal: the other roles' work goes on, and the file may be written meanwhile.
       const missing = missingPromptsMessage(missingPrompts(config));
@@ -42,6 +60,16 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
         env: env.env,
         reporter: new MorningReportWriter(config, ledger),
       });
+      let served: MetricsServer | null = null;
+      if (metrics && metricsPort !== undefined) {
+        try {
+          served = await serveMetrics(metrics, metricsPort, { config, ledger, producer });
+        } catch (error) {
+          await ledger.close();
+          throw error;
+        }
+        env.stdout.write(`metrics: ${served.url}\n`);
+      }
       let status: string | null = null;
       const refreshStatus = async () => {
         const [queue, budget] = await Promise.all([
@@ -103,7 +131,36 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
         if (statusTimer) clearInterval(statusTimer);
         configWatch.close();
         output.close();
+        await served?.close();
         await ledger.close();
       }
     });
+}
+
+/**
+ * Serves the Producer's metrics: the ledger's (as `producer metrics` prints them) and this
+ * process's own dispatch counters, idle state and write latency.
+ */
+async function serveMetrics(
+  registry: Registry,
+  port: number,
+  run: { config: ProducerConfig; ledger: Ledger; producer: Producer },
+): Promise<MetricsServer> {
+  // Loaded here, not at the top: a run without --metrics-port does not pay for the server.
+  const [{ registerLedgerMetrics }, { registerProducerMetrics }, { startMetricsServer }] =
+    await Promise.all([
+      import("../../metrics/ledger-metrics.js"),
+      import("../../metrics/producer-metrics.js"),
+      import("../../web/metrics-server.js"),
+    ]);
+  const { KillSwitchWatcher } = await import("../../killswitch/kill-switch.js");
+  const { config, ledger, producer } = run;
+  registerLedgerMetrics(registry, {
+    config,
+    ledger,
+    clock: ledger.clock,
+    killSwitch: new KillSwitchWatcher(config.killSwitch, { clock: ledger.clock, ledger }),
+  });
+  registerProducerMetrics(registry, producer);
+  return startMetricsServer(registry, port);
 }

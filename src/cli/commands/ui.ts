@@ -12,7 +12,7 @@ export function registerUi(program: Command, ctx: () => CommandEnv): void {
     .option("--port <port>", "listen on exactly this port (an error when it is taken)")
     .option("--no-browser", "print the address without opening a browser")
     .action(async (options: { port?: string; browser: boolean }) => {
-      const port = options.port === undefined ? undefined : parsePort(options.port);
+      const port = options.port === undefined ? undefined : parsePort(options.port, "--port");
       const env = ctx();
       const config = await loadProject(env);
       const ledger = await openProjectLedger(config, env.env, "ui");
@@ -55,10 +55,14 @@ export async function serveDashboard(
   await dashboard.close();
 }
 
-function parsePort(value: string): number {
+/** A TCP port given as `flag`: 1 to 65535, or 0 for "any free one" when `anyAllowed`. */
+export function parsePort(value: string, flag: string, anyAllowed = false): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new UsageError(`--port must be a whole number from 1 to 65535, got "${value}"`);
+  const lowest = anyAllowed ? 0 : 1;
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port < lowest || port > 65_535) {
+    throw new UsageError(
+      `${flag} must be a whole number from ${lowest} to 65535${anyAllowed ? " (0: any free port)" : ""}, got "${value}"`,
+    );
   }
   return port;
 }
