@@ -1,13 +1,15 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { LedgerClient, TASK_STATUSES, utcToday } from "../src/index.js";
+import { LedgerClient, loadConfig, TASK_STATUSES, utcToday } from "../src/index.js";
 import { runCli, startCli, tempProject } from "./helpers/cli.js";
 import { http } from "./helpers/dashboard.js";
 import { histogramCounts, parseMetrics, sampleSum, sampleValue } from "./helpers/metrics.js";
+import { describePostgres, scratchSchema } from "./helpers/postgres.js";
 import { PRODUCER_AGENT } from "./helpers/producer.js";
 import { tempProjectWithLedger } from "./helpers/project.js";
+import { tempDir } from "./helpers/temp.js";
 
 const children: { kill(signal?: NodeJS.Signals): void }[] = [];
 afterEach(() => {
@@ -137,8 +139,8 @@ describe("producer metrics", () => {
 });
 
 /** A project on disk whose code role runs the test exec agent (as in cli-run.test.ts). */
-async function execProject() {
-  const dir = tempProject("poll_interval_seconds: 0.2\nlease_seconds: 6\n", []);
+async function execProject(extra = "") {
+  const dir = tempProject(`poll_interval_seconds: 0.2\nlease_seconds: 6\n${extra}`, []);
   writeFileSync(
     join(dir, "producer.yaml"),
     `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n`,
@@ -252,6 +254,20 @@ describe("producer run --metrics-port", () => {
     await expect(fetch(url)).rejects.toThrow();
   });
 
+  it("shows the Producer idle while it has nothing to do, and not once work arrives", async () => {
+    const p = await execProject("idle_threshold_polls: 2\n");
+    const run = startCli(["run", "--metrics-port", "0"], { cwd: p.dir, env: p.env });
+    children.push(run.child);
+    await run.waitFor(/idle: /);
+    const url = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(run.stdout())![1]!;
+    expect(sampleValue(parseMetrics((await request(url)).text), "ai_producer_idle")).toBe(1);
+    await p.ledger.insertTask({ agentOwner: "code", title: "work at last" });
+    await run.waitFor(/back online/);
+    expect(sampleValue(parseMetrics((await request(url)).text), "ai_producer_idle")).toBe(0);
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+  });
+
   it("says so, exit 1, when the port is taken", async () => {
     const p = await execProject();
     const holder: Server = createServer();
@@ -299,5 +315,31 @@ describe("producer ui: GET /metrics", () => {
     expect(rebound.status).toBe(403);
     ui.child.kill("SIGINT");
     expect(await ui.exited).toBe(0);
+  });
+});
+
+describePostgres("producer metrics on a PostgreSQL ledger", () => {
+  it("reads the schema's tasks and the team's brake, kept in the ledger", async () => {
+    const { url } = await scratchSchema("metrics");
+    const dir = tempDir("pg-metrics-");
+    const init = await runCli(["init", "--non-interactive", "--ledger-url", url], { cwd: dir });
+    expect(init.code).toBe(0);
+    for (const title of ["one", "two"]) {
+      const added = await runCli(["task", "add", "--agent", "code", "--title", title], {
+        cwd: dir,
+      });
+      expect(added.code).toBe(0);
+    }
+    expect((await runCli(["kill", "maintenance"], { cwd: dir })).code).toBe(0);
+    // On a ledger shared by hosts the brake is its audit rows, not a file of this host.
+    const config = await loadConfig(join(dir, "producer.yaml"));
+    expect(existsSync(config.killSwitch)).toBe(false);
+    const result = await runCli(["metrics"], { cwd: dir });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    const metrics = parseMetrics(result.stdout);
+    expect(sampleValue(metrics, "ai_producer_tasks", { role: "code", status: "pending" })).toBe(2);
+    expect(sampleSum(metrics, "ai_producer_tasks")).toBe(2);
+    expect(sampleValue(metrics, "ai_producer_kill_switch_armed")).toBe(1);
+    expect(sampleSum(metrics, "ai_producer_spend_usd_total")).toBe(0);
   });
 });

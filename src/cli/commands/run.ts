@@ -4,8 +4,6 @@ import { utcToday } from "../../clock.js";
 import type { ProducerConfig } from "../../config/types.js";
 import { UsageError } from "../../errors.js";
 import type { Ledger } from "../../ledger/ledger.js";
-import { newMetricsRegistry } from "../../metrics/registry.js";
-import { timeLedgerWrites } from "../../metrics/write-latency.js";
 import { watchConfig } from "../../producer/config-watch.js";
 import { attachConsole, type LogFormat } from "../../producer/console.js";
 import { Producer } from "../../producer/producer.js";
@@ -43,9 +41,14 @@ export function registerRun(program: Command, ctx: () => CommandEnv): void {
       const env = ctx();
       const config = await loadProject(env);
       const opened = await openProjectLedger(config, env.env, "producer");
-      const metrics = metricsPort === undefined ? null : newMetricsRegistry();
-      // Only a scraped Producer pays for timing its writes.
-      const ledger = metrics ? timeLedgerWrites(opened, metrics) : opened;
+      // Only a scraped Producer loads prom-client and pays for timing its writes.
+      const metrics =
+        metricsPort === undefined
+          ? null
+          : (await import("../../metrics/registry.js")).newMetricsRegistry();
+      const ledger = metrics
+        ? (await import("../../metrics/write-latency.js")).timeLedgerWrites(opened, metrics)
+        : opened;
       // Said now, not first when a task of the role is dispatched and fails for good. Not a
       // refusal: the other roles' work goes on, and the file may be written meanwhile.
       const missing = missingPromptsMessage(missingPrompts(config));
