@@ -268,6 +268,30 @@ describe("producer run --metrics-port", () => {
     expect(await run.exited).toBe(0);
   });
 
+  it("counts a dispatch whose task was killed while it ran as ended, outcome lost", async () => {
+    const p = await execProject();
+    const gate = join(p.dir, "gate");
+    const task = await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "doomed",
+      payload: { action: "gate", file: gate },
+    });
+    const run = startCli(["run", "--metrics-port", "0"], { cwd: p.dir, env: p.env });
+    children.push(run.child);
+    await run.waitFor(/claimed: doomed/);
+    await p.ledger.kill(task.id, { reason: "changed our minds" });
+    writeFileSync(gate, "");
+    await run.waitFor(/claim lost/);
+    const url = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(run.stdout())![1]!;
+    const metrics = parseMetrics((await request(url)).text);
+    expect(
+      sampleValue(metrics, "ai_producer_dispatches_ended_total", { role: "code", outcome: "lost" }),
+    ).toBe(1);
+    expect(sampleSum(metrics, "ai_producer_dispatches_ended_total")).toBe(1);
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+  });
+
   it("says so, exit 1, when the port is taken", async () => {
     const p = await execProject();
     const holder: Server = createServer();

@@ -27,7 +27,7 @@ export function registerProducerMetrics(registry: Registry, producer: WatchedPro
   });
   const ended = new Counter({
     name: "ai_producer_dispatches_ended_total",
-    help: "Dispatches this Producer saw end, by role and outcome (succeeded; or failed, then retry, escalated, failed for good, or released uncounted); counted since the process started.",
+    help: "Dispatches this Producer saw end, by role and outcome (succeeded; failed, then retry, escalated, failed for good, or released uncounted; or lost, its claim taken back meanwhile); counted since the process started.",
     labelNames: ["role", "outcome"] as const,
     registers: [registry],
   });
@@ -74,6 +74,8 @@ export function registerProducerMetrics(registry: Registry, producer: WatchedPro
     ended.inc({ role: e.role, outcome: e.next });
     duration.observe({ role: e.role, outcome: e.next }, e.durationMs / 1000);
   });
+  // The claim was recovered while the call ran: its cost counts, its outcome was dropped.
+  events.on("claim_lost", (e) => ended.inc({ role: e.role, outcome: "lost" }));
   events.on("retry_scheduled", (e) => retries.inc({ role: e.role }));
   events.on("escalated", (e) => escalations.inc({ role: e.role }));
   events.on("idle", () => idle.set(1));
