@@ -55,6 +55,11 @@ export function describeEvent<K extends ProducerEventName>(
       const v = event as ProducerEvents["soft_cap"];
       return `${s.yellow("$")} ${v.role} passed its soft cap: ${usd(v.spentUsd)} of ${usd(v.capUsd)}`;
     }
+    case "cap_forecast": {
+      const v = event as ProducerEvents["cap_forecast"];
+      const basis = v.basis === "last_hour" ? "last hour" : "since 00:00 UTC";
+      return `${s.yellow("$")} ${v.role} reaches its ${usd(v.capUsd)} cap at ${v.hitsAt.slice(11, 16)} UTC at ${usd(v.rateUsdPerHour)}/h (${basis})`;
+    }
     case "budget_exceeded": {
       const v = event as ProducerEvents["budget_exceeded"];
       return `${s.red("$")} ${v.message} (overshoot ${usd(v.overshootUsd)})`;
