@@ -4,6 +4,8 @@
  * `Ledger.spendPace`), so a test can check it against a hand computation.
  */
 
+import { EPSILON } from "../ledger/rules/allowance.js";
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -94,16 +96,17 @@ export function projectCap(money: PaceInput, capUsd: number, nowMs: number): Cap
   const rate = Math.max(lastHour, today);
   const left = capUsd - money.spentUsd - money.heldUsd;
   let state: ForecastState;
-  let hitsMs: number | null;
-  if (left <= 0) {
+  let minutes: number | null;
+  // Float sums of cents drift in the 1e-15s: a cap is not "not yet reached" by noise.
+  if (left <= EPSILON) {
     state = "reached";
-    hitsMs = nowMs;
+    minutes = 0;
   } else if (rate > 0 && nowMs + (left / rate) * HOUR_MS < end) {
     state = "hits";
-    hitsMs = nowMs + (left / rate) * HOUR_MS;
+    minutes = (left / rate) * 60;
   } else {
     state = "holds";
-    hitsMs = null;
+    minutes = null;
   }
   return {
     capUsd,
@@ -114,8 +117,8 @@ export function projectCap(money: PaceInput, capUsd: number, nowMs: number): Cap
     rateUsdPerHour: rate,
     basis,
     state,
-    hitsAt: hitsMs === null ? null : new Date(Math.round(hitsMs)).toISOString(),
-    minutesLeft: hitsMs === null ? null : (hitsMs - nowMs) / 60_000,
+    hitsAt: minutes === null ? null : new Date(Math.round(nowMs + minutes * 60_000)).toISOString(),
+    minutesLeft: minutes,
   };
 }
 
