@@ -2,6 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { Producer } from "../src/index.js";
+import { describeEvent } from "../src/producer/console.js";
+import { styleFor } from "../src/text/style.js";
 import { execRole, producerProject } from "./helpers/producer.js";
 
 /** A fake ntfy on 127.0.0.1 that keeps the title of every message published to it. */
@@ -72,6 +74,16 @@ describe("cap forecast push", () => {
         basis: "last_hour",
       },
     ]);
+    // `producer run` prints it as one line.
+    expect(
+      describeEvent(
+        "cap_forecast",
+        p.named("cap_forecast")[0] as never,
+        styleFor(process.stdout, { NO_COLOR: "1" }),
+      ),
+    ).toBe(
+      "$ design reaches its $5.00 cap at 09:15 UTC at $4.00/h (last hour): raise agents.design.daily_cap_usd or slow it down",
+    );
     const [first, ...others] = await warned();
     expect(others).toEqual([]);
     expect(first).toMatchObject({
@@ -79,8 +91,8 @@ describe("cap forecast push", () => {
       sequenceId: "cap-forecast-2026-05-06-design",
       delivery: "sent",
     });
-    expect(first!.message).toContain(
-      "design hits its $5.00 cap at 09:15 UTC at $4.00/h (last hour)",
+    expect(first!.message).toBe(
+      "design hits its $5.00 cap at 09:15 UTC at $4.00/h (last hour): $4.00 spent or held of $5.00 so far. Its dispatches stop at 09:15 UTC unless you raise agents.design.daily_cap_usd or slow it down.",
     );
     expect(ntfy.titles).toEqual(["looptest: design reaches its daily cap in about 15 min"]);
 

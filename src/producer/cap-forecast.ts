@@ -1,6 +1,6 @@
 import type { BudgetForecast } from "../budget/forecast.js";
 import { readForecast } from "../budget/forecast-read.js";
-import { basisLabel, clockText, roleForecastLine } from "../budget/forecast-text.js";
+import { clockText, roleForecastLine } from "../budget/forecast-text.js";
 import type { Clock } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
 import type { Ledger } from "../ledger/ledger.js";
@@ -64,7 +64,7 @@ export class CapForecastWatch {
     await this.notifier.notify({
       kind: CAP_FORECAST_KIND,
       title: `${role.role} reaches its daily cap in about ${minutes} min`,
-      message: `${roleForecastLine(role.role, role)}: $${(role.spentUsd + role.heldUsd).toFixed(2)} spent or held of $${role.capUsd.toFixed(2)}, at the ${basisLabel(role.basis)}'s rate. Its dispatches stop at ${clockText(role.hitsAt!)} unless you raise agents.${role.role}.daily_cap_usd or slow it down.`,
+      message: `${roleForecastLine(role.role, role)}: $${(role.spentUsd + role.heldUsd).toFixed(2)} spent or held of $${role.capUsd.toFixed(2)} so far. Its dispatches stop at ${clockText(role.hitsAt!)} unless you raise agents.${role.role}.daily_cap_usd or slow it down.`,
       priority: 4,
       tags: ["chart_with_upwards_trend"],
       sequenceId: capForecastSequence(forecast.day, role.role),

@@ -1,3 +1,4 @@
+import { basisLabel, clockText } from "../budget/forecast-text.js";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { Style } from "../text/style.js";
@@ -57,8 +58,7 @@ export function describeEvent<K extends ProducerEventName>(
     }
     case "cap_forecast": {
       const v = event as ProducerEvents["cap_forecast"];
-      const basis = v.basis === "last_hour" ? "last hour" : "since 00:00 UTC";
-      return `${s.yellow("$")} ${v.role} reaches its ${usd(v.capUsd)} cap at ${v.hitsAt.slice(11, 16)} UTC at ${usd(v.rateUsdPerHour)}/h (${basis})`;
+      return `${s.yellow("$")} ${v.role} reaches its ${usd(v.capUsd)} cap at ${clockText(v.hitsAt)} at ${usd(v.rateUsdPerHour)}/h (${basisLabel(v.basis)}): raise agents.${v.role}.daily_cap_usd or slow it down`;
     }
     case "budget_exceeded": {
       const v = event as ProducerEvents["budget_exceeded"];
