@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { Producer } from "../src/index.js";
+import { Producer, type ProducerEvents } from "../src/index.js";
 import { describeEvent } from "../src/producer/console.js";
 import { styleFor } from "../src/text/style.js";
 import { execRole, producerProject } from "./helpers/producer.js";
@@ -78,7 +78,7 @@ describe("cap forecast push", () => {
     expect(
       describeEvent(
         "cap_forecast",
-        p.named("cap_forecast")[0] as never,
+        p.named("cap_forecast")[0] as ProducerEvents["cap_forecast"],
         styleFor(process.stdout, { NO_COLOR: "1" }),
       ),
     ).toBe(
