@@ -5,6 +5,17 @@
 
 import type { Dashboard, DashboardOptions } from "./web/server.js";
 
+export type {
+  BudgetForecast,
+  CapForecast,
+  ForecastInput,
+  ForecastState,
+  RateBasis,
+} from "./budget/forecast.js";
+export { forecastBudget } from "./budget/forecast.js";
+export type { ForecastSettings } from "./budget/forecast-read.js";
+export { readForecast } from "./budget/forecast-read.js";
+export { forecastLines } from "./budget/forecast-text.js";
 export type { BudgetSettings, BudgetSnapshot, FundedClaim, RoleBudget } from "./budget/tracker.js";
 export { BudgetTracker, FALLBACK_RESERVATION_USD } from "./budget/tracker.js";
 export type { Clock } from "./clock.js";
@@ -53,7 +64,13 @@ export { MIN_ATTENTION_SUFFIX } from "./ledger/attention.js";
 export type { AuditEvent } from "./ledger/audit/chain.js";
 export { AUDIT_GENESIS_PREV_HASH } from "./ledger/audit/chain.js";
 export type { AuditProblem, AuditVerification } from "./ledger/audit/verify/index.js";
-export type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./ledger/budget.js";
+export type {
+  Reservation,
+  ReserveOutcome,
+  RoleBudgetRow,
+  RolePace,
+  Settlement,
+} from "./ledger/budget.js";
 export type { ClaimAndReserve, FinishedClaim } from "./ledger/claim-and-fund.js";
 export type { QueueFlow } from "./ledger/dashboard-reads.js";
 export type {

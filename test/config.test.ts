@@ -69,7 +69,7 @@ describe("loadConfig defaults", () => {
         ntfyServer: "https://ntfy.sh",
         subjectPrefix: basename(dir),
       },
-      budget: { projectCeilingUsd: 200, softCapRatio: 0.8 },
+      budget: { projectCeilingUsd: 200, softCapRatio: 0.8, forecastWarningMinutes: 60 },
       auth: { mode: "auto", bypassPermissions: false },
       retry: { maxRetries: 3, backoffSeconds: 30, apiWaitSeconds: 60 },
       guardrails: { maxDepth: 20, maxChildrenPerTask: 50, maxTasksPerRolePerHour: 500 },
@@ -245,6 +245,7 @@ describe("invalid files", () => {
         "soft_cap_ratio: 0.5",
         "budget:",
         "  soft_cap_ratio: 1.5",
+        "  forecast_warning_minutes: -5",
         "notifications:",
         "  ntfy_topic: 12345",
         "auth:",
@@ -272,6 +273,7 @@ describe("invalid files", () => {
       "lease_seconds: must be a whole number of at least 5",
       "soft_cap_ratio: unknown key (it belongs under budget:)",
       "budget.soft_cap_ratio: must be greater than 0 and at most 1",
+      "budget.forecast_warning_minutes: must be a number, 0 or more",
       'notifications.ntfy_topic: must be a string, got 12345 (put it in quotes: "12345")',
       'auth.mode: must be one of auto, api, subscription or inherit, got "keychain"',
       "agents.code.daily_cap_usd: must be a positive number",
@@ -284,7 +286,7 @@ describe("invalid files", () => {
       'agents["Code Reviewer"].colour: unknown key (allowed keys: daily_cap_usd, dispatch_reservation_usd, allowed_tools, env, prompt, max_concurrent, timeout_minutes, model, max_turns, runtime, command)',
     ]);
     expect(error.message.split("\n").slice(0, 3)).toEqual([
-      `${file} has 14 problems:`,
+      `${file} has 15 problems:`,
       '  - poll_interval_seconds: must be a number, got "abc"',
       "  - lease_seconds: must be a whole number of at least 5",
     ]);

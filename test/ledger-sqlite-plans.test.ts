@@ -125,6 +125,7 @@ async function everyCall(ledger: Awaited<ReturnType<typeof connect>>, clock: Man
   await ledger.budgetUsage(DAY, "code");
   await ledger.budgetForDay(DAY);
   await ledger.spendByDay(DAY, DAY);
+  await ledger.spendPace(DAY, window.since);
   await ledger.listDecisions({ taskId: spec!.id });
   await ledger.listDecisions({ limit: 5 });
   await ledger.listAssets({ taskId: spec!.id });
@@ -175,6 +176,11 @@ function isAttentionQuery(sql: string): boolean {
   return /FROM notifications WHERE needs_human = 1/.test(sql);
 }
 
+/** The forecast's read of a day's charges: it must use the settled-by-time index. */
+function isPaceQuery(sql: string): boolean {
+  return sql.includes("closed_at >= @since");
+}
+
 /** NULL for every parameter: a plan does not depend on the values. */
 function unbound(sql: string): unknown[] {
   const names = [...sql.matchAll(/@(\w+)/g)].map((m) => m[1]!);
@@ -198,7 +204,12 @@ describe("every read the ledger makes has an index", () => {
       await everyCall(ledger, clock);
       statements = storage
         .compiledSql()
-        .filter((sql) => /\b(tasks|audit_log|producers)\b/.test(sql) || isAttentionQuery(sql));
+        .filter(
+          (sql) =>
+            /\b(tasks|audit_log|producers)\b/.test(sql) ||
+            isAttentionQuery(sql) ||
+            isPaceQuery(sql),
+        );
     } finally {
       await ledger.close();
     }
@@ -232,6 +243,11 @@ describe("every read the ledger makes has an index", () => {
     expect(
       scans.map(({ sql, plan }) => `${sql.replace(/\s+/g, " ")}\n  ${plan.join("\n  ")}`),
     ).toEqual([]);
+    // The forecast's read of a day's charges goes through the settled-by-time index, not
+    // every reservation ever made.
+    const pace = plans.find(({ sql }) => isPaceQuery(sql));
+    expect(pace?.plan.join("\n")).toContain("reservations_settled");
+    expect(pace?.plan.filter((step) => /^SCAN budget_reservations\b/.test(step))).toEqual([]);
     // Each statement that walks a table by design is still there to be allowed.
     for (const { pattern, why } of WHOLE_TABLE_BY_DESIGN) {
       expect(

@@ -132,6 +132,55 @@ describe("morning report", () => {
     expect(text).toContain(`producer audit verify --head ${head.headHash}`);
   });
 
+  it("forecasts today's caps with its basis, by hand; a past day's report has none", async () => {
+    const p = await producerProject("", ROLES);
+    const wide = {
+      roleCapUsd: 100,
+      ceilingUsd: 1000,
+      softCapRatio: 1,
+      roleSlots: 999,
+      projectSlots: 999,
+    };
+    const charge = async (role: string, at: string, cost: number) => {
+      p.clock.set(at);
+      const hold = await p.ledger.reserveBudget(
+        { day: "2026-05-06", role, minimumUsd: 0.01 },
+        wide,
+      );
+      if (!hold.ok) throw new Error("seeding refused");
+      await p.ledger.settleBudget(hold.reservation.id, cost, wide);
+    };
+    await charge("code", "2026-05-06T02:00:00Z", 0.2);
+    await charge("code", "2026-05-06T08:30:00Z", 0.3);
+    await charge("qa", "2026-05-06T04:00:00Z", 0.09);
+    p.clock.set("2026-05-06T09:00:00Z");
+    const text = readFileSync(
+      await writeMorningReport(p.config, p.ledger, { clock: p.clock }),
+      "utf8",
+    );
+    // code: 0.30 since 08:00 is 0.30/h, above the day's 0.50 / 9 h; the 0.50 left under its
+    // $1 cap lasts 0.50 / 0.30 h = 100 min: 10:40. qa: nothing in the last hour, 0.09 / 9 h =
+    // 0.01/h, 0.91 left lasts 91 h. The project: 0.30/h (last hour) against 0.59 / 9 h,
+    // 199.41 left under the default $200 ceiling.
+    expect(text).toContain(
+      [
+        "## Forecast (at 09:00 UTC)",
+        "",
+        "- code hits its $1.00 cap at 10:40 UTC at $0.30/h (last hour)",
+        "- qa holds its $1.00 cap today at $0.01/h (since 00:00 UTC)",
+        "- the project ceiling ($200.00) holds today at $0.30/h (last hour)",
+        "",
+        "Basis: money held by calls in flight counts as spent; each projection uses the higher",
+      ].join("\n"),
+    );
+    const past = readFileSync(
+      await writeMorningReport(p.config, p.ledger, { clock: p.clock, day: "2026-05-05" }),
+      "utf8",
+    );
+    expect(past).toContain("## Spend");
+    expect(past).not.toContain("## Forecast");
+  });
+
   it("says plainly when a day was empty", async () => {
     const p = await producerProject("", ROLES);
     const text = readFileSync(

@@ -22,6 +22,7 @@ export const DEFAULTS = {
   ntfyServer: "https://ntfy.sh",
   projectCeilingUsd: 200,
   softCapRatio: 0.8,
+  forecastWarningMinutes: 60,
   authMode: "auto",
   maxRetries: 3,
   backoffSeconds: 30,

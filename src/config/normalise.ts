@@ -80,6 +80,7 @@ export function normalise(
     budget: {
       projectCeilingUsd: yaml.budget.project_ceiling_usd,
       softCapRatio: yaml.budget.soft_cap_ratio,
+      forecastWarningMinutes: yaml.budget.forecast_warning_minutes,
     },
     auth: { mode: authMode, bypassPermissions: yaml.auth.bypass_permissions },
     retry: {

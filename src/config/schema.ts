@@ -66,6 +66,8 @@ const budget = z.strictObject({
     .gt(0, { error: "must be greater than 0 and at most 1" })
     .lte(1, { error: "must be greater than 0 and at most 1" })
     .default(DEFAULTS.softCapRatio),
+  // 0 turns the forecast push off: the forecast is still shown, nobody is woken for it.
+  forecast_warning_minutes: nonNegativeNumber().default(DEFAULTS.forecastWarningMinutes),
 });
 
 const auth = z.strictObject({

@@ -50,6 +50,11 @@ export interface BudgetConfig {
   projectCeilingUsd: number;
   /** Fraction of a cap at which a one-time warning is raised (0 < r <= 1). */
   softCapRatio: number;
+  /**
+   * A role whose daily cap is forecast to be reached within this many minutes (at its current
+   * burn rate) is pushed a `cap_forecast` notification, once per UTC day; 0 turns it off.
+   */
+  forecastWarningMinutes: number;
 }
 
 /** `notifications:` — the file marker is always written; ntfy only with a topic. */

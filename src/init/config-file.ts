@@ -87,6 +87,7 @@ notifications:
 budget:
   project_ceiling_usd: ${DEFAULTS.projectCeilingUsd}  # all roles together
   soft_cap_ratio: ${DEFAULTS.softCapRatio}  # warn once per role per day at this share of its cap
+  forecast_warning_minutes: ${DEFAULTS.forecastWarningMinutes}  # push when a role's cap is this near at its burn rate (0 = off)
 
 # How Claude dispatches log in: auto (an API key if there is one, else your Claude login),
 # api (ANTHROPIC_API_KEY, in the environment or .env), subscription, or inherit (your own

@@ -375,3 +375,46 @@ export async function spendByDay(
 }
 
 export type { BudgetLimits, BudgetUsage };
+
+/** One role's money on a day, as the burn-rate forecast reads it. */
+export interface RolePace {
+  role: string;
+  /** Settled spend of the day. */
+  spentUsd: number;
+  /** The part of it charged (its call settled) at or after `since`. */
+  recentUsd: number;
+  /** Held by calls in flight: spent as far as a cap is concerned, until they settle. */
+  heldUsd: number;
+  heldCount: number;
+}
+
+/**
+ * Per role: a day's settled spend, the part of it charged since `since` (when a call settles
+ * is when it is charged), and the holds in flight. Each part reads an index keyed by day.
+ */
+export async function spendPace(scope: Scope, day: string, since: string): Promise<RolePace[]> {
+  const rows = await scope.tx.all<RolePace>(
+    `SELECT r.role AS role,
+            COALESCE(b.spent_usd, 0) AS "spentUsd",
+            COALESCE(c.recent, 0) AS "recentUsd",
+            COALESCE(h.held, 0) AS "heldUsd",
+            COALESCE(h.n, 0) AS "heldCount"
+       FROM (SELECT role FROM budget WHERE day = @day
+             UNION SELECT role FROM budget_reservations WHERE day = @day AND state = 'held') r
+       LEFT JOIN budget b ON b.day = @day AND b.role = r.role
+       LEFT JOIN (SELECT role, SUM(cost_usd) AS recent FROM budget_reservations
+                   WHERE day = @day AND state = 'settled' AND closed_at >= @since
+                   GROUP BY role) c ON c.role = r.role
+       LEFT JOIN (SELECT role, SUM(amount_usd) AS held, COUNT(*) AS n FROM budget_reservations
+                   WHERE day = @day AND state = 'held' GROUP BY role) h ON h.role = r.role
+      ORDER BY r.role`,
+    { day, since },
+  );
+  return rows.map((r) => ({
+    role: r.role,
+    spentUsd: Number(r.spentUsd),
+    recentUsd: Number(r.recentUsd),
+    heldUsd: Number(r.heldUsd),
+    heldCount: Number(r.heldCount),
+  }));
+}

@@ -228,6 +228,9 @@ export class StoredLedger implements Ledger {
   spendByDay(fromDay: string, toDay: string) {
     return this.read((s) => budget.spendByDay(s, fromDay, toDay));
   }
+  spendPace(day: string, since: string) {
+    return this.read((s) => budget.spendPace(s, day, since));
+  }
 
   private change(id: string, change: ManualChange, options?: ActorOption) {
     return this.write((s) => transitions.changeTask(s, id, change, this.actorOf(options)));

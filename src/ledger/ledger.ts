@@ -6,7 +6,7 @@ import type {
   AttentionSelector,
 } from "./attention.js";
 import type { AuditVerification } from "./audit/verify/index.js";
-import type { Reservation, ReserveOutcome, RoleBudgetRow, Settlement } from "./budget.js";
+import type { Reservation, ReserveOutcome, RoleBudgetRow, RolePace, Settlement } from "./budget.js";
 import type { ClaimAndReserve, FinishedClaim } from "./claim-and-fund.js";
 import type { QueueFlow } from "./dashboard-reads.js";
 import type { NewNotification, NotificationRecord } from "./notifications.js";
@@ -213,6 +213,11 @@ export interface Ledger {
     fromDay: string,
     toDay: string,
   ): Promise<{ day: string; role: string; spentUsd: number }[]>;
+  /**
+   * Per role on a UTC day: settled spend, the part of it charged since `since` (an instant),
+   * and the money held by calls in flight; for the burn-rate forecast.
+   */
+  spendPace(day: string, since: string): Promise<RolePace[]>;
 
   // ---- tasks: human actions
   /** Puts a failed, escalated or killed task back to pending with fresh retries. */

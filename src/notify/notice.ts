@@ -5,6 +5,8 @@ export type NoticeKind =
   | "escalation"
   | "cap_hit"
   | "soft_cap"
+  /** A role's cap is forecast to be reached soon at today's burn rate. */
+  | "cap_forecast"
   | "budget_exceeded"
   | "kill_armed"
   | "kill_disarmed"

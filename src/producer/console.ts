@@ -1,3 +1,4 @@
+import { basisLabel, clockText } from "../budget/forecast-text.js";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { Style } from "../text/style.js";
@@ -54,6 +55,10 @@ export function describeEvent<K extends ProducerEventName>(
     case "soft_cap": {
       const v = event as ProducerEvents["soft_cap"];
       return `${s.yellow("$")} ${v.role} passed its soft cap: ${usd(v.spentUsd)} of ${usd(v.capUsd)}`;
+    }
+    case "cap_forecast": {
+      const v = event as ProducerEvents["cap_forecast"];
+      return `${s.yellow("$")} ${v.role} reaches its ${usd(v.capUsd)} cap at ${clockText(v.hitsAt)} at ${usd(v.rateUsdPerHour)}/h (${basisLabel(v.basis)}): raise agents.${v.role}.daily_cap_usd or slow it down`;
     }
     case "budget_exceeded": {
       const v = event as ProducerEvents["budget_exceeded"];

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { RateBasis } from "../budget/forecast.js";
 import type { CallProgress, InvocationErrorKind } from "../runtimes/types.js";
 
 /** The least time between two `progress` events of one call: a log line, not a stream. */
@@ -46,6 +47,18 @@ export interface ProducerEvents {
   escalated: { taskId: string; role: string; title: string; file: string; attempts: number };
   budget_refused: { taskId: string; role: string; message: string; firstToday: boolean };
   soft_cap: { role: string; spentUsd: number; capUsd: number };
+  /**
+   * At today's burn rate the role reaches its cap within `budget.forecast_warning_minutes`;
+   * once per role per UTC day (see cap-forecast.ts).
+   */
+  cap_forecast: {
+    role: string;
+    capUsd: number;
+    hitsAt: string;
+    minutesLeft: number;
+    rateUsdPerHour: number;
+    basis: RateBasis;
+  };
   budget_exceeded: { role: string; message: string; overshootUsd: number };
   claim_lost: { taskId: string; role: string; why: string };
   recovered: { taskId: string; role: string; reason: string };

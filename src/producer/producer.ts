@@ -17,6 +17,7 @@ import type { ReportWriter } from "../report/report-writer.js";
 import { apiKey } from "../runtimes/claude/auth.js";
 import type { Runtime } from "../runtimes/types.js";
 import { AUDIT_KEY_VARIABLE, Redactor } from "../secrets/redactor.js";
+import { CapForecastWatch } from "./cap-forecast.js";
 import {
   announceEscalation,
   type DispatchContext,
@@ -80,6 +81,9 @@ export class Producer {
   private ranSinceMs = Number.POSITIVE_INFINITY;
   /** performance.now() of the last lease and hold recovery: they run on the poll cadence. */
   private recoveredAt = Number.NEGATIVE_INFINITY;
+  private readonly forecast: CapForecastWatch;
+  /** performance.now() of the last cap forecast. */
+  private forecastAt = Number.NEGATIVE_INFINITY;
   private rotation = 0;
   private dispatched = 0;
 
@@ -111,6 +115,7 @@ export class Producer {
       Math.round(config.idleThresholdPolls * config.pollIntervalSeconds * 1000),
       this.clock.now(),
     );
+    this.forecast = new CapForecastWatch(ledger, config, this.notifier, this.events, this.clock);
     this.reports = new ReportSchedule(config.reportIntervalHours * 3_600_000, this.clock.now());
     this.heartbeat = new ProducerHeartbeat(
       ledger,
@@ -194,6 +199,7 @@ export class Producer {
           this.events.emit("loop_error", { message: `poll failed: ${asError(error).message}` });
         }
         await this.maybeReport();
+        await this.checkForecast();
         await this.seal();
         await this.heartbeat.beat();
         if (options.once && poll.claimed === 0 && !poll.waiting && this.running.size === 0) {
@@ -479,6 +485,23 @@ export class Producer {
       tags: ["warning"],
       needsHuman: true,
     });
+  }
+
+  /**
+   * Warns of caps about to be reached, on the poll cadence (the early wakes of a busy loop
+   * would read the same forecast again and again). A failure is logged; the loop carries on.
+   */
+  private async checkForecast() {
+    if (performance.now() - this.forecastAt < this.options.config.pollIntervalSeconds * 1000)
+      return;
+    this.forecastAt = performance.now();
+    try {
+      await this.forecast.check();
+    } catch (error) {
+      this.events.emit("loop_error", {
+        message: `could not forecast the budget: ${asError(error).message}`,
+      });
+    }
   }
 
   private async maybeReport() {

@@ -1,5 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BudgetForecast } from "../budget/forecast.js";
+import { readForecast } from "../budget/forecast-read.js";
+import { forecastLines } from "../budget/forecast-text.js";
 import { type BudgetSnapshot, BudgetTracker } from "../budget/tracker.js";
 import type { Clock } from "../clock.js";
 import { isCalendarDay, systemClock, utcIsoNow, utcToday } from "../clock.js";
@@ -20,6 +23,8 @@ export interface ReportInput {
   host?: string;
   data: ReportData;
   budget: BudgetSnapshot;
+  /** Where today's caps are heading; null in the report of a day that is over. */
+  forecast: BudgetForecast | null;
   killSwitch: KillSwitchState | null;
   prices: { checked: string; ageDays: number; stale: boolean };
   audit: { headHash: string; rowCount: number };
@@ -146,6 +151,16 @@ export function renderMorningReport(r: ReportInput): string {
     `| **project** | **${usd(p.spentUsd)}** | ${usd(p.reservedUsd)} | ${usd(p.ceilingUsd)} | ${p.spentUsd >= p.ceilingUsd ? "[CAP HIT]" : ""} |`,
     "",
   );
+  if (r.forecast) {
+    out.push(
+      `## Forecast (at ${r.forecast.at.slice(11, 16)} UTC)`,
+      "",
+      ...forecastLines(r.forecast).map((line) => `- ${line}`),
+      "",
+      `Basis: ${r.forecast.basis}.`,
+      "",
+    );
+  }
 
   out.push(`## Assets registered (${d.assets.count})`, "");
   if (d.assets.count === 0) out.push("None.", "");
@@ -215,10 +230,12 @@ export async function writeMorningReport(
   const since = `${day}T00:00:00.000Z`;
   const until = new Date(Date.parse(since) + 86_400_000).toISOString();
   const table = loadPriceTable({ overrideFile: config.pricing.overrideFile, clock });
-  const [data, budget, audit] = await Promise.all([
+  const [data, budget, audit, forecast] = await Promise.all([
     ledger.reportData({ since, until }),
     new BudgetTracker(ledger, config, { clock, warn: () => {} }).snapshot(day),
     ledger.auditHead(),
+    // Only today's caps are still running; a past day's report states what was spent.
+    day === utcToday(clock) ? readForecast(ledger, config, clock) : null,
   ]);
   const text = renderMorningReport({
     projectName: config.projectName,
@@ -227,6 +244,7 @@ export async function writeMorningReport(
     ...(ledger.sharedByHosts && { host: ledger.host }),
     data,
     budget,
+    forecast,
     killSwitch: await new KillSwitchWatcher(config.killSwitch, { ledger }).refresh(),
     prices: {
       checked: table.checked,

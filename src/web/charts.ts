@@ -1,3 +1,6 @@
+import type { BudgetForecast } from "../budget/forecast.js";
+import { readForecast } from "../budget/forecast-read.js";
+import { clockText, rateText } from "../budget/forecast-text.js";
 import { utcToday } from "../clock.js";
 import type { DashboardDeps } from "./deps.js";
 import { badRequest } from "./http-error.js";
@@ -10,7 +13,13 @@ export type QueueRange = "14d" | "48h";
 
 /** The charts' series. Times are Unix seconds (what uPlot plots), one per bucket start. */
 export interface ChartData {
-  spend: { days: string[]; x: number[]; roles: { role: string; usd: number[] }[] };
+  spend: {
+    days: string[];
+    x: number[];
+    roles: { role: string; usd: number[] }[];
+    /** Today's projected project spend, drawn dashed; null when there is no rate to project. */
+    projection: SpendProjection | null;
+  };
   queue: {
     range: QueueRange;
     x: number[];
@@ -19,6 +28,20 @@ export interface ChartData {
     /** Open tasks (created, not finished) at each bucket's end. */
     depth: number[];
   };
+}
+
+/**
+ * The project's spend from now on at today's burn rate: a line from what is spent or held
+ * now to the ceiling (when it is reached today) or to midnight UTC (when it holds).
+ */
+export interface SpendProjection {
+  /** Unix seconds: now, then when the ceiling is reached or the day ends. */
+  x: [number, number];
+  usd: [number, number];
+  ceilingUsd: number;
+  reachesCeiling: boolean;
+  /** One sentence under the chart: the rate, its basis, and where the line ends. */
+  caption: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -50,13 +73,14 @@ export async function chartData(deps: DashboardDeps, range: QueueRange): Promise
   const starts = Array.from({ length: count }, (_, i) => lastStart - (count - 1 - i) * bucketMs);
   const keyOf = (ms: number) => new Date(ms).toISOString().slice(0, range === "14d" ? 10 : 13);
 
-  const [spend, flow] = await Promise.all([
+  const [spend, flow, forecast] = await Promise.all([
     deps.ledger.spendByDay(days[0]!, days[days.length - 1]!),
     deps.ledger.queueFlow({
       since: new Date(starts[0]!).toISOString(),
       until: new Date(lastStart + bucketMs).toISOString(),
       bucket: range === "14d" ? "day" : "hour",
     }),
+    readForecast(deps.ledger, deps.config, deps.clock),
   ]);
 
   const roleNames = [...new Set([...Object.keys(deps.config.agents), ...spend.map((s) => s.role)])];
@@ -75,7 +99,28 @@ export async function chartData(deps: DashboardDeps, range: QueueRange): Promise
   });
 
   return {
-    spend: { days, x: dayStarts.map((ms) => ms / 1000), roles },
+    spend: { days, x: dayStarts.map((ms) => ms / 1000), roles, projection: projection(forecast) },
     queue: { range, x: starts.map((ms) => ms / 1000), created, finished, depth },
+  };
+}
+
+/** The dashed line of the spend chart, from the project's forecast. */
+export function projection(forecast: BudgetForecast): SpendProjection | null {
+  const p = forecast.project;
+  if (p.state === "reached" || p.rateUsdPerHour <= 0) return null;
+  const nowMs = Date.parse(forecast.at);
+  const now = p.spentUsd + p.heldUsd;
+  const reaches = p.state === "hits";
+  const endMs = reaches ? Date.parse(p.hitsAt!) : Date.parse(forecast.dayEndsAt);
+  const end = reaches ? p.capUsd : now + (p.rateUsdPerHour * (endMs - nowMs)) / 3_600_000;
+  const rate = rateText(p);
+  return {
+    x: [nowMs / 1000, endMs / 1000],
+    usd: [now, end],
+    ceilingUsd: p.capUsd,
+    reachesCeiling: reaches,
+    caption: reaches
+      ? `Dashed: at ${rate} the project reaches its $${p.capUsd.toFixed(2)} ceiling at ${clockText(p.hitsAt!)}.`
+      : `Dashed: at ${rate} the project ends the day near $${end.toFixed(2)}; its $${p.capUsd.toFixed(2)} ceiling holds today.`,
   };
 }

@@ -1,3 +1,6 @@
+import type { BudgetForecast } from "../budget/forecast.js";
+import { readForecast } from "../budget/forecast-read.js";
+import { forecastLines } from "../budget/forecast-text.js";
 import type { BudgetSnapshot } from "../budget/tracker.js";
 import { utcToday } from "../clock.js";
 import type { KillSwitchState } from "../killswitch/kill-switch.js";
@@ -80,6 +83,8 @@ export interface DashboardState {
   tasks: { items: TaskLine[]; total: number; offset: number; limit: number; query: TaskQuery };
   audit: AuditRow[];
   budget: BudgetSnapshot;
+  /** When each cap and the ceiling is reached at today's burn rate; `lines` as the CLI words them. */
+  forecast: BudgetForecast & { lines: string[] };
   /** Present only when `notifications.ntfy_topic` is set. */
   ntfy: { topic: string; server: string; items: NotificationRecord[] } | null;
 }
@@ -132,20 +137,31 @@ export async function dashboardState(
   const { config, ledger } = deps;
   const filter = { status: query.status, role: query.role, text: query.text };
   const day = utcToday(deps.clock);
-  const [counts, summary, items, total, audit, budget, notifications, attention, producers] =
-    await Promise.all([
-      ledger.countByRoleAndStatus(),
-      ledger.queueSummary(),
-      ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
-      ledger.countTasks(filter),
-      ledger.recentAudit(AUDIT_FEED_SIZE),
-      deps.budget.snapshot(day),
-      config.notifications.ntfyTopic
-        ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
-        : Promise.resolve(null),
-      attentionBanner(deps),
-      producerLines(ledger, deps.clock.now()),
-    ]);
+  const [
+    counts,
+    summary,
+    items,
+    total,
+    audit,
+    budget,
+    notifications,
+    attention,
+    producers,
+    forecast,
+  ] = await Promise.all([
+    ledger.countByRoleAndStatus(),
+    ledger.queueSummary(),
+    ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
+    ledger.countTasks(filter),
+    ledger.recentAudit(AUDIT_FEED_SIZE),
+    deps.budget.snapshot(day),
+    config.notifications.ntfyTopic
+      ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
+      : Promise.resolve(null),
+    attentionBanner(deps),
+    producerLines(ledger, deps.clock.now()),
+    readForecast(ledger, config, deps.clock),
+  ]);
   const killSwitch = await deps.killSwitch.refresh();
   const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<
     TaskStatus,
@@ -191,6 +207,7 @@ export async function dashboardState(
     tasks: { items: items.map(taskLine), total, offset: query.offset, limit: PAGE_SIZE, query },
     audit,
     budget,
+    forecast: { ...forecast, lines: forecastLines(forecast) },
     ntfy: notifications
       ? {
           topic: config.notifications.ntfyTopic,

@@ -202,6 +202,39 @@ export function budgetContract(open: OpenLedgerUnderTest): void {
     });
   });
 
+  describe("spend pace (the forecast's read)", () => {
+    it("splits a day's spend by when each call was charged, with the holds in flight", async () => {
+      const { ledger, budget, clock } = await setup();
+      const manual = clock as ManualClock;
+      const charge = async (role: string, heldAt: string, settledAt: string, cost: number) => {
+        manual.set(heldAt);
+        const r = await budget.reserve(role);
+        manual.set(settledAt);
+        await budget.settle(r, cost);
+      };
+      await charge("design", "2026-05-06T08:00:00Z", "2026-05-06T08:10:00Z", 0.4);
+      // Held before the window, charged inside it: a call counts when it settles.
+      await charge("design", "2026-05-06T10:50:00Z", "2026-05-06T11:05:00Z", 0.25);
+      await charge("code", "2026-05-06T11:30:00Z", "2026-05-06T11:40:00Z", 0.3);
+      manual.set("2026-05-06T11:50:00Z");
+      const held = await budget.reserve("code");
+      // Another day's charges and a released hold count for nothing.
+      await charge("qa", "2026-05-05T11:30:00Z", "2026-05-05T11:40:00Z", 0.9);
+      manual.set("2026-05-06T11:55:00Z");
+      await ledger.releaseBudget((await budget.reserve("design")).id);
+
+      expect(await ledger.spendPace("2026-05-06", "2026-05-06T11:00:00.000Z")).toEqual([
+        { role: "code", spentUsd: 0.3, recentUsd: 0.3, heldUsd: held.amountUsd, heldCount: 1 },
+        { role: "design", spentUsd: 0.65, recentUsd: 0.25, heldUsd: 0, heldCount: 0 },
+      ]);
+      expect(await ledger.spendPace("2026-05-06", "2026-05-06T11:40:00.000Z")).toEqual([
+        { role: "code", spentUsd: 0.3, recentUsd: 0.3, heldUsd: held.amountUsd, heldCount: 1 },
+        { role: "design", spentUsd: 0.65, recentUsd: 0, heldUsd: 0, heldCount: 0 },
+      ]);
+      expect(await ledger.spendPace("2026-05-04", "2026-05-04T00:00:00.000Z")).toEqual([]);
+    });
+  });
+
   describe("holds follow their task", () => {
     it("killing a claimed task releases its hold in the same change, and the call still settles", async () => {
       const { budget, ledger } = await setup();

@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import type { BudgetForecast } from "../../budget/forecast.js";
+import { readForecast } from "../../budget/forecast-read.js";
+import { forecastLines } from "../../budget/forecast-text.js";
 import { type BudgetSnapshot, BudgetTracker } from "../../budget/tracker.js";
 import type { ProducerConfig } from "../../config/types.js";
 import { type KillSwitchState, KillSwitchWatcher } from "../../killswitch/kill-switch.js";
@@ -53,6 +56,8 @@ export interface ProjectStatus {
   queue: { totals: Record<TaskStatus, number>; roles: RoleQueue[] };
   running: RunningTask[];
   budget: BudgetSnapshot;
+  /** When each cap and the ceiling will be reached at today's burn rate, with its basis. */
+  forecast: BudgetForecast;
 }
 
 const zeroCounts = (): Record<TaskStatus, number> =>
@@ -63,15 +68,17 @@ export async function projectStatus(
   ledger: Ledger,
   config: ProducerConfig,
 ): Promise<ProjectStatus> {
-  const [counts, summary, running, escalated, budget, attention, producers] = await Promise.all([
-    ledger.countByRoleAndStatus(),
-    ledger.queueSummary(),
-    ledger.listTasks({ status: "in_progress" }),
-    ledger.countTasks({ status: "escalated" }),
-    new BudgetTracker(ledger, config).snapshot(),
-    ledger.attentionOverview(),
-    producerLines(ledger, ledger.clock.now()),
-  ]);
+  const [counts, summary, running, escalated, budget, attention, producers, forecast] =
+    await Promise.all([
+      ledger.countByRoleAndStatus(),
+      ledger.queueSummary(),
+      ledger.listTasks({ status: "in_progress" }),
+      ledger.countTasks({ status: "escalated" }),
+      new BudgetTracker(ledger, config).snapshot(),
+      ledger.attentionOverview(),
+      producerLines(ledger, ledger.clock.now()),
+      readForecast(ledger, config),
+    ]);
   // Configured roles first, in file order, then any role that only the ledger still knows.
   const names = [...new Set([...Object.keys(config.agents), ...counts.map((c) => c.role)])];
   const roles = new Map<string, RoleQueue>(
@@ -115,6 +122,7 @@ export async function projectStatus(
       attempts: t.attempts,
     })),
     budget,
+    forecast,
   };
 }
 
@@ -277,6 +285,9 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
       style,
     ).map((l) => `  ${l}`),
   );
+  out.push("", style.bold(`forecast at ${s.forecast.at.slice(11, 16)} UTC`));
+  out.push(...forecastLines(s.forecast).map((l) => `  ${l}`));
+  out.push(`  ${style.dim(`(${s.forecast.basis})`)}`);
   return `${out.join("\n")}\n`;
 }
 

@@ -60,14 +60,22 @@ const utcDate = (ts) => /** @type {any} */ (window).uPlot.tzDate(new Date(ts * 1
 
 /**
  * Spend per role per day as stacked bars: each series is drawn at its cumulative height,
- * tallest first, so every role shows as its own slice.
+ * tallest first, so every role shows as its own slice. Today's projection (the project's
+ * spend at its burn rate, from now to the ceiling or to midnight) is a dashed line over two
+ * extra x values after the bars', where the bars have no value.
  * @param {Chart} chart
- * @param {{ x: number[], roles: { role: string, usd: number[] }[] }} spend
+ * @param {{ x: number[], roles: { role: string, usd: number[] }[],
+ *   projection: { x: number[], usd: number[], caption: string } | null }} spend
  */
 export function drawSpend(chart, spend) {
   const uPlot = /** @type {any} */ (window).uPlot;
   if (!uPlot) return;
   const roles = spend.roles;
+  const projection = spend.projection;
+  const extra = projection ? projection.x.length : 0;
+  // undefined, not null: uPlot sizes bars by the closest x values that have one, and the
+  // projection's x values, hours apart, would squeeze every bar to a sliver.
+  const pad = (values) => [...values, ...new Array(extra).fill(undefined)];
   const stacked = [];
   let running = spend.x.map(() => 0);
   for (const r of roles) {
@@ -76,8 +84,31 @@ export function drawSpend(chart, spend) {
   }
   const order = roles.map((_, i) => i).reverse();
   const bars = uPlot.paths.bars({ size: [0.62, 28], gap: 2 });
+  const projected = themeColor("--chart-projection");
+  const series = [
+    {},
+    ...order.map((i) => ({
+      label: roles[i].role,
+      stroke: seriesColor(i),
+      fill: seriesColor(i),
+      width: 0,
+      paths: bars,
+      points: { show: false },
+    })),
+  ];
+  const data = [[...spend.x, ...(projection?.x ?? [])], ...order.map((i) => pad(stacked[i]))];
+  if (projection) {
+    series.push({
+      label: "projected today",
+      stroke: projected,
+      width: 2,
+      dash: [6, 4],
+      points: { show: true, size: 5, stroke: projected, fill: projected },
+    });
+    data.push([...new Array(spend.x.length).fill(null), ...projection.usd]);
+  }
   chart.draw(
-    `spend:${roles.map((r) => r.role).join(",")}`,
+    `spend:${roles.map((r) => r.role).join(",")}:${projection ? "projected" : ""}`,
     () => ({
       tzDate: utcDate,
       legend: { live: false },
@@ -87,20 +118,15 @@ export function drawSpend(chart, spend) {
         y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] },
       },
       axes: axes((v) => usd(v)),
-      series: [
-        {},
-        ...order.map((i) => ({
-          label: roles[i].role,
-          stroke: seriesColor(i),
-          fill: seriesColor(i),
-          width: 0,
-          paths: bars,
-          points: { show: false },
-        })),
-      ],
+      series,
     }),
-    [spend.x, ...order.map((i) => stacked[i])],
+    data,
   );
+  const caption = document.getElementById("spend-caption");
+  if (caption) {
+    caption.hidden = !projection;
+    caption.textContent = projection?.caption ?? "";
+  }
 }
 
 /**

@@ -24,6 +24,7 @@ export function renderPage(s, hooks) {
   renderQueue(s, hooks);
   renderTasks(s, now, hooks);
   renderBudget(s);
+  renderForecast(s);
   renderAudit(s, now, hooks);
   renderNtfy(s, now);
   renderProducers(s, now);
@@ -321,6 +322,16 @@ function renderBudget(s) {
         ),
       ),
     ),
+  );
+}
+
+/** Today's forecast, one line per cap, as `producer status` words it; the basis on hover. */
+function renderForecast(s) {
+  const f = s.forecast;
+  const states = [...f.roles.map((r) => r.state), f.project.state];
+  fill(
+    byId("budget-forecast"),
+    f.lines.map((line, i) => h("li", { dataset: { state: states[i] }, title: f.basis }, line)),
   );
 }
 
