@@ -1,4 +1,4 @@
-/** 0007 — a day's settled calls by when they were charged: SQLite's 0007 (see there). */
+/** 0008 — a day's settled calls by when they were charged: SQLite's 0008 (see there). */
 export const name = "settled_by_time";
 
 export const sql = `

@@ -1,5 +1,5 @@
 /**
- * 0007 — a day's settled calls by when they were charged.
+ * 0008 — a day's settled calls by when they were charged.
  *
  * The burn-rate forecast asks what each role was charged in the last hour. A reservation's
  * `closed_at` is when its call settled; without this index that question reads every
