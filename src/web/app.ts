@@ -10,6 +10,7 @@ import {
   generateReport,
   parseBody,
   resolveShownAttention,
+  TASK_CHANGES,
   type TaskChange,
 } from "./actions.js";
 import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
@@ -96,7 +97,7 @@ export function createDashboardApp(
   });
   routes.post("/api/tasks/:id/:change", async (c) => {
     const change = c.req.param("change");
-    if (change !== "requeue" && change !== "kill" && change !== "reroute") {
+    if (!(TASK_CHANGES as readonly string[]).includes(change)) {
       throw new HttpError(404, `no such action: ${change.slice(0, 40)}`);
     }
     const given = await body(c);

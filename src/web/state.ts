@@ -17,6 +17,8 @@ export const AUDIT_FEED_SIZE = 30;
 export const NOTIFICATION_FEED_SIZE = 20;
 /** Open attention items in the banner; "mark as read" resolves exactly these. */
 export const ATTENTION_FEED_SIZE = 10;
+/** Tasks awaiting approval listed on the page; the tile counts them all. */
+export const APPROVAL_LIST_SIZE = 20;
 
 /** What needs a human: the newest open attention items, and how many are open in all. */
 export interface AttentionBanner {
@@ -78,6 +80,8 @@ export interface DashboardState {
     total: number;
   };
   tasks: { items: TaskLine[]; total: number; offset: number; limit: number; query: TaskQuery };
+  /** The newest {@link APPROVAL_LIST_SIZE} tasks awaiting a human's approval, oldest first. */
+  approvals: TaskLine[];
   audit: AuditRow[];
   budget: BudgetSnapshot;
   /** Present only when `notifications.ntfy_topic` is set. */
@@ -132,20 +136,31 @@ export async function dashboardState(
   const { config, ledger } = deps;
   const filter = { status: query.status, role: query.role, text: query.text };
   const day = utcToday(deps.clock);
-  const [counts, summary, items, total, audit, budget, notifications, attention, producers] =
-    await Promise.all([
-      ledger.countByRoleAndStatus(),
-      ledger.queueSummary(),
-      ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
-      ledger.countTasks(filter),
-      ledger.recentAudit(AUDIT_FEED_SIZE),
-      deps.budget.snapshot(day),
-      config.notifications.ntfyTopic
-        ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
-        : Promise.resolve(null),
-      attentionBanner(deps),
-      producerLines(ledger, deps.clock.now()),
-    ]);
+  const [
+    counts,
+    summary,
+    items,
+    total,
+    audit,
+    budget,
+    notifications,
+    attention,
+    producers,
+    approvals,
+  ] = await Promise.all([
+    ledger.countByRoleAndStatus(),
+    ledger.queueSummary(),
+    ledger.listTasks({ ...filter, limit: PAGE_SIZE, offset: query.offset }),
+    ledger.countTasks(filter),
+    ledger.recentAudit(AUDIT_FEED_SIZE),
+    deps.budget.snapshot(day),
+    config.notifications.ntfyTopic
+      ? ledger.listNotifications({ limit: NOTIFICATION_FEED_SIZE })
+      : Promise.resolve(null),
+    attentionBanner(deps),
+    producerLines(ledger, deps.clock.now()),
+    ledger.listTasks({ status: "awaiting_approval", limit: APPROVAL_LIST_SIZE }),
+  ]);
   const killSwitch = await deps.killSwitch.refresh();
   const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<
     TaskStatus,
@@ -189,6 +204,8 @@ export async function dashboardState(
       total: Object.values(byStatus).reduce((n, x) => n + x, 0),
     },
     tasks: { items: items.map(taskLine), total, offset: query.offset, limit: PAGE_SIZE, query },
+    // listTasks gives newest first; a human works through the oldest first.
+    approvals: approvals.map(taskLine).reverse(),
     audit,
     budget,
     ntfy: notifications
