@@ -13,6 +13,7 @@ import {
   TASK_CHANGES,
   type TaskChange,
 } from "./actions.js";
+import { showLink, submitLink } from "./approval-page.js";
 import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
 import { chartData, parseQueueRange } from "./charts.js";
 import type { DashboardDeps } from "./deps.js";
@@ -103,6 +104,13 @@ export function createDashboardApp(
     const given = await body(c);
     return c.json({ task: await changeTask(deps, c.req.param("id"), change as TaskChange, given) });
   });
+  // Approval links from ntfy (see approval-links.ts): their own token, not the page's.
+  routes.get("/approve/:id/:token", (c) =>
+    showLink(c, deps.ledger, deps.clock, c.req.param("id"), c.req.param("token")),
+  );
+  routes.post("/approve/:id/:token", (c) =>
+    submitLink(c, deps.ledger, deps.clock, c.req.param("id"), c.req.param("token")),
+  );
   routes.post("/api/killswitch/arm", async (c) =>
     c.json({ killSwitch: await armKillSwitch(deps, await body(c)) }),
   );
