@@ -57,6 +57,10 @@ export function approvalsContract(open: OpenLedgerUnderTest): void {
       await expect(ledger.approve(gated.id)).rejects.toThrow(
         `cannot approve task ${gated.id}: it is killed (approve works on awaiting approval tasks)`,
       );
+      // A requeue (anyone's, an agent's too) reopens the question rather than overruling it.
+      const requeued = await ledger.requeue(gated.id, { actor: "qa" });
+      expect(requeued.status).toBe("awaiting_approval");
+      expect(await ledger.claimNext("qa")).toBeNull();
     });
 
     it("approve and deny work only on tasks awaiting approval", async () => {

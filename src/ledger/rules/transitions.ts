@@ -108,6 +108,15 @@ export function manualChangeRefusal(
   return null;
 }
 
+/**
+ * Whether a killed task ended by a denial (see `changeTask`, which writes "denied: <reason>").
+ * Requeued, it asks for approval again: anyone may requeue, agents included, and a requeue
+ * must not be a way around a human's no.
+ */
+function wasDenied(task: Task): boolean {
+  return task.status === "killed" && (task.lastError?.startsWith("denied: ") ?? false);
+}
+
 /** The status a manual change leaves, and whether the task starts over with fresh retries. */
 export function afterManualChange(
   task: Task,
@@ -116,7 +125,8 @@ export function afterManualChange(
   const status: TaskStatus =
     change.kind === "kill" || change.kind === "deny"
       ? "killed"
-      : change.kind === "reroute" && task.status === "awaiting_approval"
+      : (change.kind === "reroute" && task.status === "awaiting_approval") ||
+          (change.kind === "requeue" && wasDenied(task))
         ? "awaiting_approval"
         : "pending";
   // A requeued or rerouted task gets a fresh set of retries.
