@@ -220,11 +220,17 @@ export interface Ledger {
   ): Promise<{ day: string; role: string; spentUsd: number }[]>;
 
   // ---- tasks: human actions
-  /** Puts a failed, escalated or killed task back to pending with fresh retries. */
+  /**
+   * Puts a failed, escalated or killed task back to pending with fresh retries; a denied task
+   * goes back to awaiting approval instead.
+   */
   requeue(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
-  /** Stops a task for good (pending, in progress, failed or escalated). */
+  /** Stops a task for good (awaiting approval, pending, in progress, failed or escalated). */
   kill(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
-  /** Gives a pending, failed or escalated task to another role, pending again. */
+  /**
+   * Gives a pending, failed or escalated task to another role, pending again; a task awaiting
+   * approval keeps waiting, for the new role.
+   */
   reroute(id: string, role: string, options?: ActorOption & { reason?: string }): Promise<Task>;
   /**
    * A human signs off a task awaiting approval: it becomes pending and is dispatched as usual.

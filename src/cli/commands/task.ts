@@ -227,7 +227,9 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
 
   task
     .command("kill")
-    .description("stop a task for good (pending, in progress, failed or escalated)")
+    .description(
+      "stop a task for good (awaiting approval, pending, in progress, failed or escalated)",
+    )
     .argument("<id>", ID_HELP)
     .option("--reason <text>", "why (kept on the task and in the audit log)")
     .action(async (id: string, flags: { reason?: string }) => {
@@ -243,7 +245,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
 
   task
     .command("reroute")
-    .description("give a pending, failed or escalated task to another role")
+    .description("give a task awaiting approval, pending, failed or escalated to another role")
     .argument("<id>", ID_HELP)
     .argument("<role>", "the role to give it to")
     .option("--reason <text>", "why (kept in the audit log)")
