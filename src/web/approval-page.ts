@@ -4,7 +4,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import { checkLink, useLink } from "./approval-links.js";
 import { HttpError } from "./http-error.js";
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!,
@@ -12,7 +12,7 @@ const escape = (text: string) =>
 
 /** A small self-contained page: the link is opened on a phone, not inside the dashboard. */
 function page(title: string, ...body: string[]): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/app.css"></head><body><main class="approval-link"><h1>${escape(title)}</h1>${body.join("")}</main></body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/app.css"></head><body><main class="approval-link"><h1>${escapeHtml(title)}</h1>${body.join("")}</main></body></html>`;
 }
 
 async function answer(c: Context, work: () => Promise<string>): Promise<Response> {
@@ -20,7 +20,7 @@ async function answer(c: Context, work: () => Promise<string>): Promise<Response
     return c.html(await work());
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;
-    return c.html(page("Not approved", `<p>${escape(error.message)}</p>`), error.status);
+    return c.html(page("Not approved", `<p>${escapeHtml(error.message)}</p>`), error.status);
   }
 }
 
@@ -30,11 +30,11 @@ export function showLink(c: Context, ledger: Ledger, clock: Clock, id: string, t
     const { task, expiresAt } = await checkLink(ledger, id, token, clock);
     return page(
       "Approve this task?",
-      `<p><strong>${escape(task.title)}</strong></p>`,
-      `<p>${escape(task.agentOwner)} · task ${escape(task.id)} · filed by ${escape(task.createdBy)}</p>`,
-      task.description ? `<pre>${escape(task.description.slice(0, 2000))}</pre>` : "",
+      `<p><strong>${escapeHtml(task.title)}</strong></p>`,
+      `<p>${escapeHtml(task.agentOwner)} · task ${escapeHtml(task.id)} · filed by ${escapeHtml(task.createdBy)}</p>`,
+      task.description ? `<pre>${escapeHtml(task.description.slice(0, 2000))}</pre>` : "",
       `<form method="post"><button type="submit" class="btn">Approve</button></form>`,
-      `<p class="muted small">This link works once, until ${escape(expiresAt)}.</p>`,
+      `<p class="muted small">This link works once, until ${escapeHtml(expiresAt)}.</p>`,
     );
   });
 }
@@ -45,7 +45,7 @@ export function submitLink(c: Context, ledger: Ledger, clock: Clock, id: string,
     const task = await useLink(ledger, id, token, clock);
     return page(
       "Approved",
-      `<p><strong>${escape(task.title)}</strong> is pending and will be dispatched.</p>`,
+      `<p><strong>${escapeHtml(task.title)}</strong> is pending and will be dispatched.</p>`,
     );
   });
 }
