@@ -39,11 +39,12 @@ describe("producer status", () => {
     expect(ESCAPE.test(text.stdout)).toBe(false);
     const lines = text.stdout.split("\n");
     expect(lines[0]).toMatch(/^testproj: status at \d{4}-\d\d-\d\dT/);
-    expect(lines.slice(2, 7)).toEqual([
+    expect(lines.slice(2, 8)).toEqual([
       "kill switch  off",
       "activity     idle: nothing to do",
       "attention    nothing waiting",
       "escalations  none waiting",
+      "approvals    none awaiting",
       "producers    none has run in the last day (producer run starts one)",
     ]);
     expect(text.stdout).toContain(
@@ -64,6 +65,7 @@ describe("producer status", () => {
       budget: { project: { ceilingUsd: 50, spentUsd: 0, reservedUsd: 0 } },
     });
     expect(status.queue.totals).toEqual({
+      awaiting_approval: 0,
       pending: 0,
       in_progress: 0,
       done: 0,
@@ -160,7 +162,15 @@ describe("producer status", () => {
       ready: 0,
       waitingOnDependencies: 1,
       delayed: 1,
-      counts: { pending: 2, in_progress: 0, done: 0, failed: 0, escalated: 0, killed: 0 },
+      counts: {
+        awaiting_approval: 0,
+        pending: 2,
+        in_progress: 0,
+        done: 0,
+        failed: 0,
+        escalated: 0,
+        killed: 0,
+      },
     });
     const qa = status.budget.roles.find((r) => r.role === "qa");
     expect(qa).toMatchObject({ spentUsd: 5.5, capUsd: 5, capHit: true });

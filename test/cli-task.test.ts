@@ -262,7 +262,7 @@ describe("producer task list", () => {
     expect(empty).toMatchObject({ code: 0, stdout: "no tasks yet\n" });
     expect([status.code, status.stderr]).toEqual([
       2,
-      'producer: unknown status "pendng" (did you mean "pending"?); the statuses are: pending, in_progress, done, failed, escalated, killed\n',
+      'producer: unknown status "pendng" (did you mean "pending"?); the statuses are: awaiting_approval, pending, in_progress, done, failed, escalated, killed\n',
     ]);
     expect([limit.code, limit.stderr]).toEqual([
       2,

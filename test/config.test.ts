@@ -93,6 +93,7 @@ describe("loadConfig defaults", () => {
           maxTurns: 30,
           runtime: "claude",
           command: null,
+          requiresApproval: false,
         },
       },
     });
@@ -283,7 +284,7 @@ describe("invalid files", () => {
       'agents["Code Reviewer"]: invalid role name: use a lowercase letter first, then lowercase letters, digits, "_" or "-" (at most 40 characters)',
       'agents["Code Reviewer"].dispatch_reservation_usd: must not exceed daily_cap_usd (2 > 1)',
       'agents["Code Reviewer"].command: is only allowed with runtime: exec',
-      'agents["Code Reviewer"].colour: unknown key (allowed keys: daily_cap_usd, dispatch_reservation_usd, allowed_tools, env, prompt, max_concurrent, timeout_minutes, model, max_turns, runtime, command)',
+      'agents["Code Reviewer"].colour: unknown key (allowed keys: daily_cap_usd, dispatch_reservation_usd, allowed_tools, env, prompt, max_concurrent, timeout_minutes, model, max_turns, runtime, command, requires_approval)',
     ]);
     expect(error.message.split("\n").slice(0, 3)).toEqual([
       `${file} has 15 problems:`,

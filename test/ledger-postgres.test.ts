@@ -37,6 +37,38 @@ describePostgres("opening a PostgreSQL ledger", () => {
     );
   });
 
+  it("migration 0007 widens a version-6 schema's status check, keeping its tasks", async () => {
+    const { url, sql } = await scratchSchema("migrate");
+    const first = await LedgerClient.open({ ledgerUrl: url, roles: ["code"] });
+    const filed = await first.insertTasks(
+      Array.from({ length: 30 }, (_, i) => ({ agentOwner: "code", title: `task ${i}` })),
+    );
+    const claimed = await first.claimNext("code");
+    await first.complete(claimed!.id, claimed!.claimToken!);
+    await first.close();
+    // Back to what 0001-0006 left: 0001's check, and no record of 0007.
+    await sql.unsafe(`ALTER TABLE tasks DROP CONSTRAINT tasks_status_check;
+      ALTER TABLE tasks ADD CONSTRAINT tasks_status_check
+        CHECK (status IN ('pending','in_progress','done','failed','escalated','killed'));
+      DELETE FROM migrations WHERE version = 7;`);
+    await expect(
+      sql`UPDATE tasks SET status = 'awaiting_approval' WHERE id = ${filed[1]!.id}`,
+    ).rejects.toThrow(/tasks_status_check/);
+    const before = await sql`SELECT * FROM tasks ORDER BY rowid`;
+
+    const ledger = await LedgerClient.open({ ledgerUrl: url, roles: ["code"] });
+    onTestFinished(() => ledger.close());
+    expect(await sql`SELECT * FROM tasks ORDER BY rowid`).toEqual(before);
+    const gated = await ledger.insertTask({
+      agentOwner: "code",
+      title: "g",
+      requiresApproval: true,
+    });
+    expect(gated.status).toBe("awaiting_approval");
+    expect((await oneRow(sql`SELECT max(version) AS v FROM migrations`)).v).toBe(7);
+    expect((await ledger.verifyAuditChain()).ok).toBe(true);
+  });
+
   it("refuses a dbPath and a ledgerUrl together", async () => {
     await expect(
       LedgerClient.open({ dbPath: "/tmp/x.db", ledgerUrl: "postgres://127.0.0.1/test" }),

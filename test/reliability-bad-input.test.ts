@@ -18,7 +18,7 @@ import { tempDir } from "./helpers/temp.js";
 
 const ROLES = ["producer", "design", "code", "qa"];
 const ROLE_LIST = "the roles are: producer, design, code, qa";
-const STATUS_LIST = "pending, in_progress, done, failed, escalated, killed";
+const STATUS_LIST = "awaiting_approval, pending, in_progress, done, failed, escalated, killed";
 const SEED_FIELDS =
   "the fields are: ref, agent, title, description, payload, priority, depends_on, parent, not_before";
 const PRIORITY = "must be a whole number from 1 (highest) to 9 (lowest)";

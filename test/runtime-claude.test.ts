@@ -176,6 +176,27 @@ describe("Claude runtime: real claude against a fake Messages API", () => {
     expect(await ledger.listChildren(task.id)).toEqual([]);
   });
 
+  it("files a task that waits for approval when the agent asks for one through insert_task", async () => {
+    const { result, ledger, task } = await dispatch({
+      script: () => [
+        toolTurn("mcp__ledger__insert_task", {
+          agent_owner: "qa",
+          title: "Run the migration on production",
+          requires_approval: true,
+        }),
+        (body) => {
+          const text = JSON.stringify(body.messages ?? []);
+          return textTurn(
+            text.includes("(awaiting a human's approval)") ? "told it waits" : "not told",
+          );
+        },
+      ],
+    });
+    expect(result.resultText).toBe("told it waits");
+    const [child] = await ledger.listChildren(task.id);
+    expect(child).toMatchObject({ status: "awaiting_approval", createdBy: "code" });
+  });
+
   it("maps hitting max_turns", async () => {
     const { result } = await dispatch({
       yaml: YAML("    max_turns: 2\n").replace("    max_turns: 6\n", ""),

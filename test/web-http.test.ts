@@ -67,7 +67,7 @@ describe("dashboard HTTP: what it serves", () => {
     expect(filtered.tasks.total).toBe(1);
     const bad = await http(p.dashboard, "/api/state?status=sleeping");
     expect(bad.status).toBe(400);
-    expect(bad.json<ErrorBody>().error).toMatch(/status must be one of pending/);
+    expect(bad.json<ErrorBody>().error).toMatch(/status must be one of awaiting_approval, pending/);
   });
 
   it("mirrors notifications in an ntfy panel when a topic is set", async () => {
@@ -285,6 +285,35 @@ describe("dashboard HTTP: bad input and refusals", () => {
     });
     expect(badRole.status).toBe(400);
     expect((await p.ledger.getTask(task.id))?.status).toBe("pending");
+  });
+
+  it("approves and denies only with the page's token, a denial only with a reason", async () => {
+    const p = await dashboardProject();
+    const plain = await p.fileTask("code");
+    const gated = await p.ledger.insertTask({
+      agentOwner: "code",
+      title: "gated",
+      requiresApproval: true,
+    });
+    const act = (id: string, change: string, body: unknown, headers = pageHeaders(p.dashboard)) =>
+      http(p.dashboard, `/api/tasks/${id}/${change}`, { method: "POST", headers, body });
+    const tokenless = await act(gated.id, "approve", {}, { Origin: p.dashboard.url });
+    expect(tokenless.status).toBe(403);
+    const noReason = await act(gated.id, "deny", { reason: " \n " });
+    expect(noReason.status).toBe(400);
+    expect(noReason.json<ErrorBody>().error).toBe("reason is required");
+    const notGated = await act(plain.id, "approve", {});
+    expect(notGated.status).toBe(409);
+    expect(notGated.json<ErrorBody>().error).toBe(
+      `cannot approve task ${plain.id}: it is pending (approve works on awaiting approval tasks)`,
+    );
+    expect((await p.ledger.getTask(gated.id))?.status).toBe("awaiting_approval");
+    const approved = await act(gated.id, "approve", { reason: "looks fine" });
+    expect(approved.status).toBe(200);
+    expect(approved.json<{ task: { status: string } }>().task.status).toBe("pending");
+    const [row] = await p.ledger.recentAudit(1, gated.id);
+    expect(row).toMatchObject({ actor: "ui", action: "task.approved" });
+    expect(JSON.parse(row!.details)).toMatchObject({ reason: "looks fine" });
   });
 
   it("kills, requeues and reroutes through the ledger, each audited as ui", async () => {

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import { systemClock, utcToday } from "../clock.js";
+import { FALLBACK_RESERVATION_USD } from "../config/approval.js";
 import type { ProducerConfig } from "../config/types.js";
 import { BudgetExceeded, ProducerError } from "../errors.js";
 import type { Reservation, ReserveOutcome, Settlement } from "../ledger/budget.js";
@@ -8,8 +9,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import { allowanceFor, type BudgetLimits } from "../ledger/rules/allowance.js";
 import type { Task } from "../ledger/types.js";
 
-/** Reservation used when neither the role nor the `producer` role sets one. */
-export const FALLBACK_RESERVATION_USD = 0.05;
+export { FALLBACK_RESERVATION_USD };
 
 /** The slice of producer.yaml the budget needs. */
 export type BudgetSettings = Pick<ProducerConfig, "agents" | "budget" | "maxConcurrentDispatches">;

@@ -29,6 +29,10 @@ function normaliseRole(name: string, role: RoleYaml, projectRoot: string): RoleC
     maxTurns: role.max_turns,
     runtime: role.runtime,
     command: role.runtime === "exec" ? (role.command ?? null) : null,
+    requiresApproval:
+      typeof role.requires_approval === "object"
+        ? { aboveUsd: role.requires_approval.above_usd }
+        : (role.requires_approval ?? false),
   };
 }
 

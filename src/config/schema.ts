@@ -116,6 +116,11 @@ const role = z.strictObject({
   command: stringList()
     .min(1, { error: "must be a non-empty list of strings (the program, then its arguments)" })
     .optional(),
+  requires_approval: z
+    .union([z.boolean(), z.strictObject({ above_usd: nonNegativeNumber() })], {
+      error: (issue) => `must be true, false or { above_usd: <dollars> }, got ${show(issue.input)}`,
+    })
+    .optional(),
 });
 
 /**

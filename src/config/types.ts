@@ -42,6 +42,12 @@ export interface RoleConfig {
   runtime: RuntimeKind;
   /** argv of the exec runtime; null for `runtime: claude`. */
   command: string[] | null;
+  /**
+   * `requires_approval`: whether the role's new tasks wait for a human's sign-off: always
+   * (true), never (false), or when a call's estimated cost (see config/approval.ts) is above
+   * `aboveUsd`.
+   */
+  requiresApproval: boolean | { aboveUsd: number };
 }
 
 /** `budget:` — the project-wide ceiling and the soft-cap warning ratio. */

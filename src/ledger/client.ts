@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from "../clock.js";
+import { LedgerError } from "../errors.js";
 import * as attention from "./attention.js";
 import * as audit from "./audit/chain.js";
 import { verifyChain } from "./audit/verify/index.js";
@@ -64,7 +65,13 @@ export class StoredLedger implements Ledger {
   }
 
   private scopeOf(tx: Tx): Scope {
-    return { tx, clock: this.clock, roles: this.roles, host: this.storage.host };
+    return {
+      tx,
+      clock: this.clock,
+      roles: this.roles,
+      host: this.storage.host,
+      approvalRoles: this.settings.approvalRoles,
+    };
   }
   private read<T>(work: (scope: Scope) => Promise<T>): Promise<T> {
     return this.storage.transaction("read", (tx) => work(this.scopeOf(tx)));
@@ -243,6 +250,26 @@ export class StoredLedger implements Ledger {
   }
   reroute(id: string, role: string, options: Change = {}) {
     return this.change(id, { kind: "reroute", role, reason: options.reason }, options);
+  }
+  async approve(id: string, options: Change = {}) {
+    this.refuseAgentDecision("approve");
+    return this.change(id, { kind: "approve", reason: options.reason }, options);
+  }
+  async deny(id: string, options: { reason: string } & ActorOption) {
+    this.refuseAgentDecision("deny");
+    return this.change(id, { kind: "deny", reason: options?.reason }, options);
+  }
+  /**
+   * A gate an agent could open is no gate: inside a dispatch the ledger itself refuses, so an
+   * agent's own script using the library is refused as well as its `producer task approve`.
+   */
+  private refuseAgentDecision(verb: string): void {
+    const dispatch = this.settings.dispatch;
+    if (dispatch) {
+      throw new LedgerError(
+        `agents may not ${verb} tasks: role ${dispatch.role} is running task ${dispatch.taskId}; a human decides from the CLI, the page or the ntfy link`,
+      );
+    }
   }
 
   recordDecision(decision: NewDecision, options?: ActorOption) {

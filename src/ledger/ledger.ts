@@ -39,6 +39,11 @@ export interface ClientSettings {
   actor?: string;
   /** Limits on tasks filed by agents (created by one of `roles`); none when omitted. */
   guardrails?: Guardrails;
+  /**
+   * Roles whose new tasks wait in `awaiting_approval` until a human approves them
+   * (`agents.<role>.requires_approval`); see `approvalRoles` in config/approval.ts.
+   */
+  approvalRoles?: readonly string[];
   /** Set inside a dispatch: every write is that dispatch's, whatever a call says. */
   dispatch?: DispatchIdentity;
 }
@@ -220,12 +225,28 @@ export interface Ledger {
   spendPace(day: string, since: string): Promise<RolePace[]>;
 
   // ---- tasks: human actions
-  /** Puts a failed, escalated or killed task back to pending with fresh retries. */
+  /**
+   * Puts a failed, escalated or killed task back to pending with fresh retries; a denied task
+   * goes back to awaiting approval instead.
+   */
   requeue(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
-  /** Stops a task for good (pending, in progress, failed or escalated). */
+  /** Stops a task for good (awaiting approval, pending, in progress, failed or escalated). */
   kill(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
-  /** Gives a pending, failed or escalated task to another role, pending again. */
+  /**
+   * Gives a pending, failed or escalated task to another role, pending again; a task awaiting
+   * approval keeps waiting, for the new role.
+   */
   reroute(id: string, role: string, options?: ActorOption & { reason?: string }): Promise<Task>;
+  /**
+   * A human signs off a task awaiting approval: it becomes pending and is dispatched as usual.
+   * Refused inside a dispatch (no agent approves any task); audited as `task.approved`.
+   */
+  approve(id: string, options?: ActorOption & { reason?: string }): Promise<Task>;
+  /**
+   * A human refuses a task awaiting approval, saying why: it ends killed and never runs.
+   * Refused inside a dispatch; audited as `task.denied`.
+   */
+  deny(id: string, options: ActorOption & { reason: string }): Promise<Task>;
 
   // ---- decisions, assets, notifications, reports
   recordDecision(decision: NewDecision, options?: ActorOption): Promise<Decision>;

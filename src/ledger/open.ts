@@ -1,3 +1,4 @@
+import { type ApprovalSettings, approvalRoles } from "../config/approval.js";
 import { parseLedgerUrl } from "../config/ledger-url.js";
 import { LedgerError } from "../errors.js";
 import { DISPATCH_TOKEN_VARIABLE, findDispatchToken } from "../identity/dispatch-token.js";
@@ -34,7 +35,7 @@ export interface LedgerOptions extends Omit<ClientSettings, "dispatch"> {
 export interface LedgerConfig {
   ledgerDb: string;
   ledgerUrl?: string | null;
-  agents: Readonly<Record<string, unknown>>;
+  agents: ApprovalSettings;
   guardrails?: ClientSettings["guardrails"];
 }
 
@@ -44,13 +45,14 @@ export interface LedgerConfig {
  */
 export function openLedger(
   config: LedgerConfig,
-  options: Omit<LedgerOptions, "dbPath" | "roles" | "guardrails"> = {},
+  options: Omit<LedgerOptions, "dbPath" | "roles" | "guardrails" | "approvalRoles"> = {},
 ): Promise<LedgerClient> {
   return openLedgerFile({
     ...options,
     ...(config.ledgerUrl ? { ledgerUrl: config.ledgerUrl } : { dbPath: config.ledgerDb }),
     roles: Object.keys(config.agents),
     guardrails: config.guardrails,
+    approvalRoles: approvalRoles(config.agents),
   });
 }
 
@@ -91,7 +93,11 @@ async function projectLimits(configPath: string) {
   try {
     const { loadConfig } = await import("../config/load.js");
     const config = await loadConfig(configPath);
-    return { roles: Object.keys(config.agents), guardrails: config.guardrails };
+    return {
+      roles: Object.keys(config.agents),
+      guardrails: config.guardrails,
+      approvalRoles: approvalRoles(config.agents),
+    };
   } catch {
     return null; // No readable config: the ledger's own checks still apply.
   }
@@ -110,6 +116,7 @@ export async function connect(storage: Storage, settings: ClientSettings): Promi
     ...settings,
     roles: settings.roles ?? project?.roles,
     guardrails: settings.guardrails ?? project?.guardrails,
+    approvalRoles: settings.approvalRoles ?? project?.approvalRoles,
   };
   const dispatch = await new LedgerClient(storage, limits).dispatchIdentity(found.token);
   if (!dispatch) {

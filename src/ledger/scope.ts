@@ -15,6 +15,8 @@ export interface Scope {
   readonly clock: Clock;
   /** The configured roles; tasks for any other role are refused. Null: any role. */
   readonly roles: readonly string[] | null;
+  /** Roles whose new tasks wait in `awaiting_approval` for a human (producer.yaml). */
+  readonly approvalRoles?: readonly string[];
   /** This process's host, as claims record it. */
   readonly host: string;
   /**

@@ -65,6 +65,8 @@ interface Prepared {
   createdBy: string;
   parentRef: string | null;
   depRefs: string[];
+  /** Why it waits for a human: asked for on the task, or its role is gated; null: it does not. */
+  gate: "task" | "role" | null;
 }
 
 /**
@@ -174,6 +176,7 @@ export async function insertTasks(
         depends_on: JSON.stringify(depIds),
         open_deps: openDeps,
         not_before: p.notBefore,
+        status: p.gate ? "awaiting_approval" : "pending",
         created_by: p.createdBy,
         created_at: now,
         updated_at: now,
@@ -185,6 +188,7 @@ export async function insertTasks(
         priority: p.priority,
         parent_task_id: parent?.id ?? null,
         depends_on: depIds,
+        ...(p.gate ? { awaiting_approval: p.gate } : {}),
       };
       if (!row) throw new LedgerError(`task ${p.id} was not stored`, { code: "storage" });
       await auditTask(scope, actor, "task.created", p.id, details, row.digest, listed);
@@ -203,10 +207,10 @@ export async function insertTasks(
 }
 
 const INSERT_TASK = `INSERT INTO tasks (id, agent_owner, title, description, payload, priority,
-    parent_task_id, depth, depends_on, open_deps, not_before, created_by, created_at, updated_at,
-    audit_seqs)
+    parent_task_id, depth, depends_on, open_deps, not_before, status, created_by, created_at,
+    updated_at, audit_seqs)
   VALUES (@id, @agent_owner, @title, @description, @payload, @priority, @parent_task_id,
-    @depth, @depends_on, @open_deps, @not_before, @created_by, @created_at, @updated_at,
+    @depth, @depends_on, @open_deps, @not_before, @status, @created_by, @created_at, @updated_at,
     COALESCE(@audit_seq || ',', ''))
   RETURNING ${TASK_COLUMNS}`;
 
@@ -239,12 +243,16 @@ async function filedInLastHour(scope: Scope, createdBy: string): Promise<number>
 function prepare(scope: Scope, task: NewTask, actor: Actor): Prepared {
   if (task === null || typeof task !== "object") throw new LedgerError("a task must be an object");
   const dependsOn = task.dependsOn ?? [];
+  if (task.requiresApproval !== undefined && typeof task.requiresApproval !== "boolean") {
+    throw new LedgerError("requiresApproval must be true or false");
+  }
+  const agentOwner = requireRole("agent owner", task.agentOwner, scope.roles, suggest);
   if (!Array.isArray(dependsOn) || dependsOn.some((d) => typeof d !== "string" || d === "")) {
     throw new LedgerError("dependsOn must be a list of task ids");
   }
   return {
     id: newIdOf(scope),
-    agentOwner: requireRole("agent owner", task.agentOwner, scope.roles, suggest),
+    agentOwner,
     title: requireLine("title", task.title),
     description: requireText("description", task.description),
     payload: requirePayload(task.payload),
@@ -256,6 +264,12 @@ function prepare(scope: Scope, task: NewTask, actor: Actor): Prepared {
         ? null
         : String(task.parentTaskId),
     depRefs: dependsOn,
+    // A role's gate holds whatever the filer asks: an agent cannot file around it.
+    gate: scope.approvalRoles?.includes(agentOwner)
+      ? "role"
+      : task.requiresApproval === true
+        ? "task"
+        : null,
   };
 }
 

@@ -267,10 +267,13 @@ export async function changeTask(
   const task = await requireTask(scope, id);
   const refusal = manualChangeRefusal(task, change);
   if (refusal) throw refusal;
+  // A denial is read later by whoever filed the task: it must say why.
   const reason =
-    change.reason === undefined || change.reason === ""
-      ? null
-      : requireLine("reason", change.reason, 2000);
+    change.kind === "deny"
+      ? requireLine("reason", change.reason, 2000)
+      : change.reason === undefined || change.reason === ""
+        ? null
+        : requireLine("reason", change.reason, 2000);
   const role =
     change.kind === "reroute"
       ? requireRole("role", change.role, scope.roles, suggest)
@@ -291,7 +294,8 @@ export async function changeTask(
     status,
     agent_owner: role,
     attempts: freshStart ? 0 : task.attempts,
-    last_error: change.kind === "kill" && reason ? `killed: ${reason}` : null,
+    last_error:
+      (change.kind === "kill" || change.kind === "deny") && reason ? `${verb}: ${reason}` : null,
     finished_at: status === "killed" ? now : null,
     now,
     // Logged only when the change ends a running claim (a kill of a task in progress).

@@ -1,10 +1,21 @@
 /** Public shapes of the ledger: tasks, decisions, assets, audit rows. */
 
-/** Where a task is in its life. `done`, `failed` and `killed` are final until a human acts. */
-export type TaskStatus = "pending" | "in_progress" | "done" | "failed" | "escalated" | "killed";
+/**
+ * Where a task is in its life. `done`, `failed` and `killed` are final until a human acts;
+ * `awaiting_approval` waits for a human's sign-off and is never claimed.
+ */
+export type TaskStatus =
+  | "awaiting_approval"
+  | "pending"
+  | "in_progress"
+  | "done"
+  | "failed"
+  | "escalated"
+  | "killed";
 
 /** Every status, in lifecycle order. */
 export const TASK_STATUSES: readonly TaskStatus[] = [
+  "awaiting_approval",
   "pending",
   "in_progress",
   "done",
@@ -78,6 +89,11 @@ export interface NewTask {
   createdBy?: string;
   /** Batch-local name other tasks of the same `insertTasks` call may depend on or parent to. */
   ref?: string;
+  /**
+   * Wait in `awaiting_approval` until a human approves (or denies) it. A role configured with
+   * `requires_approval` gates its tasks whatever this says; false never lifts that.
+   */
+  requiresApproval?: boolean;
 }
 
 /** Filters for `listTasks`. */

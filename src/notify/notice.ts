@@ -13,7 +13,8 @@ export type NoticeKind =
   | "stale_prices"
   | "prices_refused"
   | "guardrail"
-  | "report";
+  | "report"
+  | "approval";
 
 /** One notification, before it is recorded and pushed. */
 export interface Notice {

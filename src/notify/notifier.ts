@@ -9,11 +9,20 @@ import type { Notice } from "./notice.js";
 export { needsAttentionPath };
 
 /** Delivers a recorded notification somewhere else (ntfy); throws when it could not. */
-export type PushChannel = (record: NotificationRecord) => Promise<void>;
+export type PushChannel = (record: NotificationRecord, extras?: PushExtras) => Promise<void>;
+
+/** What one push may carry beyond its record, never stored in the ledger. */
+export interface PushExtras {
+  /**
+   * ntfy action buttons, in ntfy's short header form (`view, Approve, https://..., clear=true`).
+   * Kept out of the record: an approval link is a credential, and agents can read the ledger.
+   */
+  actions?: string;
+}
 
 /** Anything that tells a human. The Producer only depends on this. */
 export interface Notifier {
-  notify(notice: Notice): Promise<NotificationRecord | null>;
+  notify(notice: Notice, extras?: PushExtras): Promise<NotificationRecord | null>;
 }
 
 /** Who resolves an idle item when agents dispatch again, and why. */
@@ -40,7 +49,7 @@ export class ProjectNotifier implements Notifier {
     } = {},
   ) {}
 
-  async notify(raw: Notice): Promise<NotificationRecord | null> {
+  async notify(raw: Notice, extras?: PushExtras): Promise<NotificationRecord | null> {
     const redact = this.options.redact ?? ((text: string) => text);
     const notice = { ...raw, title: redact(raw.title), message: redact(raw.message) };
     let record: NotificationRecord;
@@ -63,7 +72,7 @@ export class ProjectNotifier implements Notifier {
     if (notice.needsHuman || (await this.resolveIdleSpell(notice))) await this.rewriteFile();
     if (!this.options.push) return record;
     try {
-      await this.options.push(record);
+      await this.options.push(record, extras);
       await this.ledger.setNotificationDelivery(record.id, "sent");
       return { ...record, delivery: "sent" };
     } catch (error) {

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { asError } from "../errors.js";
 import type { NotificationRecord } from "../ledger/notifications.js";
-import type { PushChannel } from "./notifier.js";
+import type { PushChannel, PushExtras } from "./notifier.js";
 
 /** ntfy's default `message-size-limit`; a longer body would arrive as a file, not a notice. */
 export const NTFY_MESSAGE_LIMIT_BYTES = 4096;
@@ -65,7 +65,7 @@ export function ntfyChannel(options: NtfyChannelOptions): PushChannel {
     return token ? scrubbed.split(token).join("[token]") : scrubbed;
   };
 
-  return async (record: NotificationRecord): Promise<void> => {
+  return async (record: NotificationRecord, extras?: PushExtras): Promise<void> => {
     if (token && !isVisibleAscii(token)) {
       throw new Error("the ntfy token has characters that cannot be sent in an HTTP header");
     }
@@ -73,7 +73,10 @@ export function ntfyChannel(options: NtfyChannelOptions): PushChannel {
     try {
       response = await send(url, {
         method: "POST",
-        headers: headersFor(record, options.subjectPrefix, token),
+        headers: {
+          ...headersFor(record, options.subjectPrefix, token),
+          ...(extras?.actions ? { Actions: headerText(extras.actions) } : {}),
+        },
         body: shortenUtf8(record.message, NTFY_MESSAGE_LIMIT_BYTES, SHORTENED),
         signal: AbortSignal.timeout(timeoutMs),
       });

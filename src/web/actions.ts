@@ -111,8 +111,17 @@ export async function fileTask(deps: DashboardDeps, body: Body): Promise<Task> {
   return deps.ledger.insertTask(task, { actor: UI_ACTOR });
 }
 
-/** A human's change to one task: the three the CLI offers. */
-export type TaskChange = "requeue" | "kill" | "reroute";
+/** A human's change to one task: the ones the CLI offers. */
+export type TaskChange = "requeue" | "kill" | "reroute" | "approve" | "deny";
+
+/** Every {@link TaskChange}, as the route's last segment. */
+export const TASK_CHANGES: readonly TaskChange[] = [
+  "requeue",
+  "kill",
+  "reroute",
+  "approve",
+  "deny",
+];
 
 /**
  * Requeues, kills or reroutes a task through the ledger, audited as `ui`. An unknown id is a
@@ -125,14 +134,18 @@ export async function changeTask(
   body: Body,
 ): Promise<Task> {
   checkTaskId(id);
-  const reason = oneLine(text(body, "reason", { required: change === "kill", max: 2000 }));
+  // A kill and a denial must say why: they are read later by whoever filed the task.
+  const needsReason = change === "kill" || change === "deny";
+  const reason = oneLine(text(body, "reason", { required: needsReason, max: 2000 }));
   // Nothing but control characters is no reason either.
-  if (change === "kill" && reason === "") throw badRequest("reason is required");
+  if (needsReason && reason === "") throw badRequest("reason is required");
   const options = { actor: UI_ACTOR, reason: reason || undefined };
   // A refusal carries its code: unknown id 404, a status that does not allow it 409 (the
   // app's error handler maps them).
   if (change === "requeue") return deps.ledger.requeue(id, options);
   if (change === "kill") return deps.ledger.kill(id, options);
+  if (change === "approve") return deps.ledger.approve(id, options);
+  if (change === "deny") return deps.ledger.deny(id, { actor: UI_ACTOR, reason });
   return deps.ledger.reroute(id, role(deps, body.role), options);
 }
 

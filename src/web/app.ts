@@ -12,8 +12,10 @@ import {
   generateReport,
   parseBody,
   resolveShownAttention,
+  TASK_CHANGES,
   type TaskChange,
 } from "./actions.js";
+import { showLink, submitLink } from "./approval-page.js";
 import { type DashboardAssets, TOKEN_PLACEHOLDER } from "./assets.js";
 import { chartData, parseQueueRange } from "./charts.js";
 import type { DashboardDeps } from "./deps.js";
@@ -105,12 +107,19 @@ export function createDashboardApp(
   });
   routes.post("/api/tasks/:id/:change", async (c) => {
     const change = c.req.param("change");
-    if (change !== "requeue" && change !== "kill" && change !== "reroute") {
+    if (!(TASK_CHANGES as readonly string[]).includes(change)) {
       throw new HttpError(404, `no such action: ${change.slice(0, 40)}`);
     }
     const given = await body(c);
     return c.json({ task: await changeTask(deps, c.req.param("id"), change as TaskChange, given) });
   });
+  // Approval links from ntfy (see approval-links.ts): their own token, not the page's.
+  routes.get("/approve/:id/:token", (c) =>
+    showLink(c, deps.ledger, deps.clock, c.req.param("id"), c.req.param("token")),
+  );
+  routes.post("/approve/:id/:token", (c) =>
+    submitLink(c, deps.ledger, deps.clock, c.req.param("id"), c.req.param("token")),
+  );
   routes.post("/api/killswitch/arm", async (c) =>
     c.json({ killSwitch: await armKillSwitch(deps, await body(c)) }),
   );

@@ -3,10 +3,13 @@ import { createAdaptorServer } from "@hono/node-server";
 import { BudgetTracker } from "../budget/tracker.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { ProducerConfig } from "../config/types.js";
-import { ProducerError } from "../errors.js";
+import { asError, ProducerError } from "../errors.js";
 import { KillSwitchWatcher } from "../killswitch/kill-switch.js";
 import type { Ledger } from "../ledger/ledger.js";
+import { pushChannelFor } from "../notify/from-config.js";
+import { ProjectNotifier } from "../notify/notifier.js";
 import { createDashboardApp } from "./app.js";
+import { offerApprovals } from "./approval-links.js";
 import { loadAssets } from "./assets.js";
 import { LiveFeed, type LiveOptions } from "./live.js";
 import { newLaunchToken } from "./security.js";
@@ -40,6 +43,8 @@ export interface DashboardOptions {
   onError?: (message: string) => void;
   /** Tuning of the live update stream (GET /api/events); the defaults suit people. */
   live?: LiveOptions;
+  /** Where the ntfy access token (`NTFY_TOKEN`) is read for approval requests; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running dashboard. */
@@ -84,6 +89,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     options.port,
   );
   port = (server.address() as { port: number }).port;
+  const approvals = watchApprovals(deps, `http://${host}:${port}`, options);
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}/`,
@@ -93,11 +99,58 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       closing ??= new Promise<void>((resolve) => {
         // Ends the event streams (and the ledger watch behind them) before the ledger closes.
         live.close();
-        server.close(() => resolve());
+        const stopped = approvals.stop();
+        server.close(() => void stopped.then(() => resolve()));
         // The page's keep-alive connections would hold close() open until they time out.
         server.closeAllConnections();
       });
       return closing;
+    },
+  };
+}
+
+/**
+ * With an ntfy topic, sends an approval request (an Approve button with a single-use link to
+ * this server) for each task awaiting approval, now and whenever the ledger changes. Only the
+ * human's `producer ui` makes links: it is the process that serves them, and no agent runs it.
+ */
+function watchApprovals(
+  deps: { ledger: Ledger; config: ProducerConfig; clock: Clock },
+  baseUrl: string,
+  options: DashboardOptions,
+): { stop(): Promise<void> } {
+  if (deps.config.notifications.ntfyTopic === "") return { stop: async () => {} };
+  const notifier = new ProjectNotifier(deps.ledger, deps.config, {
+    push: pushChannelFor(deps.config, options.env ?? process.env),
+    onError: options.onError,
+  });
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  const run = (): void => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = offerApprovals(deps.ledger, notifier, baseUrl, deps.clock)
+      .then(() => {})
+      .catch((error) => options.onError?.(`approval requests: ${asError(error).message}`))
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  const unwatch = deps.ledger.watch(run, options.onError);
+  run();
+  return {
+    async stop() {
+      stopped = true;
+      unwatch();
+      await running;
     },
   };
 }

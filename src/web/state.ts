@@ -20,6 +20,8 @@ export const AUDIT_FEED_SIZE = 30;
 export const NOTIFICATION_FEED_SIZE = 20;
 /** Open attention items in the banner; "mark as read" resolves exactly these. */
 export const ATTENTION_FEED_SIZE = 10;
+/** Tasks awaiting approval listed on the page; the tile counts them all. */
+export const APPROVAL_LIST_SIZE = 20;
 
 /** What needs a human: the newest open attention items, and how many are open in all. */
 export interface AttentionBanner {
@@ -81,6 +83,8 @@ export interface DashboardState {
     total: number;
   };
   tasks: { items: TaskLine[]; total: number; offset: number; limit: number; query: TaskQuery };
+  /** The newest {@link APPROVAL_LIST_SIZE} tasks awaiting a human's approval, oldest first. */
+  approvals: TaskLine[];
   audit: AuditRow[];
   budget: BudgetSnapshot;
   /** When each cap and the ceiling is reached at today's burn rate; `lines` as the CLI words them. */
@@ -148,6 +152,7 @@ export async function dashboardState(
     attention,
     producers,
     forecast,
+    approvals,
   ] = await Promise.all([
     ledger.countByRoleAndStatus(),
     ledger.queueSummary(),
@@ -161,6 +166,7 @@ export async function dashboardState(
     attentionBanner(deps),
     producerLines(ledger, deps.clock.now()),
     readForecast(ledger, config, deps.clock),
+    ledger.listTasks({ status: "awaiting_approval", limit: APPROVAL_LIST_SIZE }),
   ]);
   const killSwitch = await deps.killSwitch.refresh();
   const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<
@@ -205,6 +211,8 @@ export async function dashboardState(
       total: Object.values(byStatus).reduce((n, x) => n + x, 0),
     },
     tasks: { items: items.map(taskLine), total, offset: query.offset, limit: PAGE_SIZE, query },
+    // listTasks gives newest first; a human works through the oldest first.
+    approvals: approvals.map(taskLine).reverse(),
     audit,
     budget,
     forecast: { ...forecast, lines: forecastLines(forecast) },

@@ -1,4 +1,5 @@
 import { describe } from "vitest";
+import { approvalsContract } from "./approvals.js";
 import { attentionContract } from "./attention.js";
 import { auditContract } from "./audit.js";
 import { budgetContract } from "./budget.js";
@@ -20,5 +21,6 @@ export function describeLedgerContract(backend: string, open: OpenLedgerUnderTes
     auditContract(open);
     attentionContract(open);
     producersContract(open);
+    approvalsContract(open);
   });
 }

@@ -607,22 +607,22 @@ export function tasksContract(open: OpenLedgerUnderTest): void {
       [
         "kill",
         "done",
-        "cannot kill task ID: it is done (kill works on pending, in progress, failed, escalated tasks)",
+        "cannot kill task ID: it is done (kill works on awaiting approval, pending, in progress, failed, escalated tasks)",
       ],
       [
         "kill",
         "killed",
-        "cannot kill task ID: it is killed (kill works on pending, in progress, failed, escalated tasks)",
+        "cannot kill task ID: it is killed (kill works on awaiting approval, pending, in progress, failed, escalated tasks)",
       ],
       [
         "reroute",
         "done",
-        "cannot reroute task ID: it is done (reroute works on pending, failed, escalated tasks)",
+        "cannot reroute task ID: it is done (reroute works on awaiting approval, pending, failed, escalated tasks)",
       ],
       [
         "reroute",
         "in_progress",
-        "cannot reroute task ID: it is in progress (reroute works on pending, failed, escalated tasks)",
+        "cannot reroute task ID: it is in progress (reroute works on awaiting approval, pending, failed, escalated tasks)",
       ],
     ];
     for (const [action, status, message] of illegal) {

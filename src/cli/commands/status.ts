@@ -159,6 +159,13 @@ export function renderStatus(s: ProjectStatus, style: Style): string {
       ? `${style.red(String(s.escalations.waiting))} waiting (producer task list --status escalated)`
       : "none waiting",
   ]);
+  const gated = s.queue.totals.awaiting_approval;
+  facts.push([
+    "approvals",
+    gated > 0
+      ? `${style.yellow(String(gated))} awaiting (producer task list --status awaiting_approval; producer task approve|deny ID)`
+      : "none awaiting",
+  ]);
   facts.push(["producers", producersFact(s.producers, style)]);
   const missing = missingPromptsMessage(s.missingPrompts);
   if (missing) facts.push(["prompts", style.red(missing)]);

@@ -5,6 +5,7 @@ import type { Ledger } from "../../ledger/ledger.js";
 import { requireRole } from "../../ledger/validate.js";
 import { suggest } from "../../text/suggest.js";
 import { type CommandEnv, cliActor, withProjectLedger } from "../context.js";
+import { registerApproval } from "../task/approval.js";
 import {
   parseIdList,
   parseInstant,
@@ -24,6 +25,7 @@ interface AddFlags {
   parent?: string;
   dependsOn?: string;
   notBefore?: string;
+  approval?: boolean;
   json?: boolean;
 }
 
@@ -73,7 +75,7 @@ function dispatchedTaskId(env: NodeJS.ProcessEnv): string | null {
 }
 
 /**
- * `producer task add|list|show|requeue|kill|reroute|import`: the ledger by hand, for humans and
+ * `producer task add|list|show|requeue|kill|reroute|approve|deny|import`: the ledger by hand, for humans and
  * for agents that prefer a shell to MCP tools. Inside a dispatch (PRODUCER_TASK_ID and
  * PRODUCER_ROLE set) filed work is attributed to the dispatched task and its role.
  */
@@ -91,6 +93,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
     .option("--parent <id>", "the task this one belongs under (default: the dispatched task)")
     .option("--depends-on <ids>", "comma-separated ids (or unique ends of ids) to finish first")
     .option("--not-before <iso>", "not claimable before this ISO-8601 instant")
+    .option("--approval", "wait for a human's approval (producer task approve) before dispatch")
     .option("--json", "print the new task as JSON instead of its id")
     .action(async (flags: AddFlags) => {
       const priority = parsePriority(flags.priority);
@@ -120,6 +123,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
               (await Promise.all(dependsOn.map((d) => resolveAs(ledger, d, "dependency")))),
             notBefore,
             createdBy: actor,
+            ...(flags.approval ? { requiresApproval: true } : {}),
           },
           { actor },
         ),
@@ -223,7 +227,9 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
 
   task
     .command("kill")
-    .description("stop a task for good (pending, in progress, failed or escalated)")
+    .description(
+      "stop a task for good (awaiting approval, pending, in progress, failed or escalated)",
+    )
     .argument("<id>", ID_HELP)
     .option("--reason <text>", "why (kept on the task and in the audit log)")
     .action(async (id: string, flags: { reason?: string }) => {
@@ -239,7 +245,7 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
 
   task
     .command("reroute")
-    .description("give a pending, failed or escalated task to another role")
+    .description("give a task awaiting approval, pending, failed or escalated to another role")
     .argument("<id>", ID_HELP)
     .argument("<role>", "the role to give it to")
     .option("--reason <text>", "why (kept in the audit log)")
@@ -256,6 +262,8 @@ export function registerTask(program: Command, ctx: () => CommandEnv): void {
         `rerouted ${after.id} from ${before?.agentOwner ?? "?"} to ${after.agentOwner}: pending\n`,
       );
     });
+
+  registerApproval(task, ctx, ID_HELP);
 
   task
     .command("import")

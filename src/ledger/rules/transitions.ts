@@ -52,18 +52,33 @@ export function lostClaimReason(task: Task): string {
 export type ManualChange =
   | { kind: "requeue"; reason?: string }
   | { kind: "kill"; reason?: string }
-  | { kind: "reroute"; role: string; reason?: string };
+  | { kind: "reroute"; role: string; reason?: string }
+  /** A human signs a gated task off: it becomes pending and is dispatched as usual. */
+  | { kind: "approve"; reason?: string }
+  /** A human refuses a gated task: it ends killed, never having run. */
+  | { kind: "deny"; reason: string };
 
 /** The statuses each manual change may start from. */
 const ALLOWED_FROM: Record<ManualChange["kind"], readonly TaskStatus[]> = {
   requeue: ["failed", "escalated", "killed"],
-  kill: ["pending", "in_progress", "failed", "escalated"],
-  reroute: ["pending", "failed", "escalated"],
+  kill: ["awaiting_approval", "pending", "in_progress", "failed", "escalated"],
+  // A gated task keeps its gate when rerouted: the new role's human still has to sign it off.
+  reroute: ["awaiting_approval", "pending", "failed", "escalated"],
+  approve: ["awaiting_approval"],
+  deny: ["awaiting_approval"],
+};
+
+const VERBS: Record<ManualChange["kind"], string> = {
+  requeue: "requeued",
+  kill: "killed",
+  reroute: "rerouted",
+  approve: "approved",
+  deny: "denied",
 };
 
 /** The audit action and past tense of a manual change: `task.killed`, `task.requeued`... */
 export function changedVerb(kind: ManualChange["kind"]): string {
-  return kind === "kill" ? "killed" : `${kind}d`;
+  return VERBS[kind];
 }
 
 /**
@@ -82,10 +97,24 @@ export function manualChangeRefusal(
       `cannot ${change.kind} task ${task.id}: it is ${words(task.status)} (${change.kind} works on ${allowed.map(words).join(", ")} tasks)`,
     );
   }
-  if (change.kind === "reroute" && role === task.agentOwner && task.status === "pending") {
+  if (
+    change.kind === "reroute" &&
+    role === task.agentOwner &&
+    task.status !== "failed" &&
+    task.status !== "escalated"
+  ) {
     return new LedgerTransitionRefused(`task ${task.id} already belongs to ${role}`);
   }
   return null;
+}
+
+/**
+ * Whether a killed task ended by a denial (see `changeTask`, which writes "denied: <reason>").
+ * Requeued, it asks for approval again: anyone may requeue, agents included, and a requeue
+ * must not be a way around a human's no.
+ */
+function wasDenied(task: Task): boolean {
+  return task.status === "killed" && (task.lastError?.startsWith("denied: ") ?? false);
 }
 
 /** The status a manual change leaves, and whether the task starts over with fresh retries. */
@@ -93,7 +122,13 @@ export function afterManualChange(
   task: Task,
   change: ManualChange,
 ): { status: TaskStatus; freshStart: boolean } {
-  const status: TaskStatus = change.kind === "kill" ? "killed" : "pending";
+  const status: TaskStatus =
+    change.kind === "kill" || change.kind === "deny"
+      ? "killed"
+      : (change.kind === "reroute" && task.status === "awaiting_approval") ||
+          (change.kind === "requeue" && wasDenied(task))
+        ? "awaiting_approval"
+        : "pending";
   // A requeued or rerouted task gets a fresh set of retries.
   return { status, freshStart: status === "pending" && task.status !== "pending" };
 }

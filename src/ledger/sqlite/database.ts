@@ -67,6 +67,18 @@ function migrate(db: Db): void {
       ),
     );
   if (MIGRATIONS.every((m) => applied().has(m.version))) return;
+  // A migration that rebuilds a table (0007) drops the old one, which with enforcement on
+  // would delete through the keys that name it; the keys are checked whole before commit.
+  // (The setting cannot change inside a transaction, hence here.)
+  db.pragma("foreign_keys = OFF");
+  try {
+    migrateLocked(db, applied);
+  } finally {
+    db.pragma("foreign_keys = ON");
+  }
+}
+
+function migrateLocked(db: Db, applied: () => Set<number>): void {
   // Re-check inside the write lock: another process may be migrating the same new file.
   db.transaction(() => {
     const done = applied();
@@ -77,6 +89,12 @@ function migrate(db: Db): void {
         m.version,
         m.name,
         new Date().toISOString(),
+      );
+    }
+    const broken = db.pragma("foreign_key_check") as unknown[];
+    if (broken.length > 0) {
+      throw new LedgerStorageError(
+        `migrating the ledger left ${broken.length} row(s) naming a missing row (first: ${JSON.stringify(broken[0])}); nothing was changed`,
       );
     }
   }).immediate();

@@ -96,6 +96,10 @@ export function createLedgerServer(
             .optional()
             .describe("1 highest .. 9 lowest; default 5"),
           depends_on: z.array(z.string()).optional().describe("task ids that must be done first"),
+          requires_approval: z
+            .boolean()
+            .optional()
+            .describe("true: a human must approve it before it runs (risky or costly work)"),
         },
         guarded(true, async (args) => {
           const created = await ledger.insertTask(
@@ -108,10 +112,13 @@ export function createLedgerServer(
               dependsOn: args.depends_on,
               parentTaskId: task.id,
               createdBy: role,
+              requiresApproval: args.requires_approval,
             },
             { actor: role },
           );
-          return `filed task ${created.id} for ${created.agentOwner}: ${created.title}`;
+          const gate =
+            created.status === "awaiting_approval" ? " (awaiting a human's approval)" : "";
+          return `filed task ${created.id} for ${created.agentOwner}: ${created.title}${gate}`;
         }),
       ),
       sdk.tool(

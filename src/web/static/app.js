@@ -2,9 +2,10 @@
 // two seconds when it cannot; see live.js), the charts every thirty, and redraws from the
 // answers. All ledger text reaches the page through dom.js as text nodes.
 
-import { getJson } from "./api.js";
+import { getJson, postJson } from "./api.js";
 import { Chart, drawQueue, drawSpend } from "./charts.js";
-import { byId, fill, h } from "./dom.js";
+import { byId, fill, h, toast } from "./dom.js";
+import { shortId, statusLabel } from "./format.js";
 import { setUpForms } from "./forms.js";
 import { markScrollableTables, setUpBanners } from "./layout.js";
 import { POLL_MS, PUSHED_POLL_MS, startLive } from "./live.js";
@@ -24,7 +25,24 @@ const taskPanel = createTaskPanel({
   roles: () => state?.project.roles ?? [],
   changed: () => refresh(),
 });
-const hooks = { view, openTask: (id) => taskPanel.open(id), setFilter };
+const hooks = { view, openTask: (id) => taskPanel.open(id), setFilter, decide };
+
+/** Approves or denies a task from the awaiting list; the page redraws from the new state. */
+async function decide(id, change, reason) {
+  if (change === "deny" && reason === "") {
+    toast("Say why in the box next to Deny: whoever filed the task reads it", "error");
+    return;
+  }
+  try {
+    const { task } = await postJson(`/api/tasks/${encodeURIComponent(id)}/${change}`, { reason });
+    toast(
+      `${change === "approve" ? "Approved" : "Denied"} ${shortId(task.id)}: now ${statusLabel(task.status)}`,
+    );
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  await refresh();
+}
 
 // ---- staying current --------------------------------------------------------------------
 

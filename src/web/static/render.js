@@ -6,13 +6,22 @@ import { auditItem, byId, fill, h, roleBadge, statusBadge } from "./dom.js";
 import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
 import { renderProducers } from "./producers.js";
 
-const STATUSES = ["pending", "in_progress", "done", "failed", "escalated", "killed"];
+const STATUSES = [
+  "awaiting_approval",
+  "pending",
+  "in_progress",
+  "done",
+  "failed",
+  "escalated",
+  "killed",
+];
 
 /**
  * @typedef {object} PageHooks
  * @property {{ status: string, role: string, q: string, offset: number }} view
  * @property {(id: string) => void} openTask
  * @property {(change: object) => void} setFilter
+ * @property {(id: string, change: "approve" | "deny", reason: string) => void} decide
  */
 
 /** @param {any} s the state @param {PageHooks} hooks */
@@ -20,6 +29,7 @@ export function renderPage(s, hooks) {
   const now = Date.parse(s.project.now);
   renderHeader(s, now);
   renderBanners(s, now);
+  renderApprovals(s, now, hooks);
   renderTiles(s);
   renderQueue(s, hooks);
   renderTasks(s, now, hooks);
@@ -91,6 +101,73 @@ function renderBanners(s, now) {
   }
 }
 
+let approvalsDrawn = "";
+
+/**
+ * The tasks awaiting a human's sign-off, each with its Approve and Deny. Redrawn only when the
+ * list changed: every ledger change refreshes the page, and a reason being typed must survive.
+ */
+function renderApprovals(s, now, hooks) {
+  const awaiting = s.queue.byStatus.awaiting_approval ?? 0;
+  byId("approval-banner").hidden = s.approvals.length === 0;
+  const more = awaiting - s.approvals.length;
+  byId("approval-more").textContent =
+    more > 0 ? `${count(more)} more: producer task list --status awaiting_approval` : "";
+  const drawn = JSON.stringify(s.approvals);
+  if (drawn === approvalsDrawn) return;
+  approvalsDrawn = drawn;
+  fill(
+    byId("approval-list"),
+    s.approvals.map((t) => {
+      const reason = h("input", {
+        name: "reason",
+        placeholder: "why deny it?",
+        maxlength: "2000",
+        "aria-label": `deny reason for ${t.title}`,
+      });
+      return h(
+        "li",
+        { dataset: { taskId: t.id } },
+        h(
+          "div",
+          {},
+          roleBadge(t.role),
+          " ",
+          h(
+            "button",
+            { type: "button", class: "link", onclick: () => hooks.openTask(t.id) },
+            t.title,
+          ),
+          h(
+            "span",
+            { class: "muted small" },
+            ` · filed by ${t.createdBy} ${ago(t.createdAt, now)}`,
+          ),
+        ),
+        h(
+          "div",
+          { class: "inline-form" },
+          h(
+            "button",
+            { type: "button", class: "btn", onclick: () => hooks.decide(t.id, "approve", "") },
+            "Approve",
+          ),
+          reason,
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn danger",
+              onclick: () => hooks.decide(t.id, "deny", reason.value.trim()),
+            },
+            "Deny",
+          ),
+        ),
+      );
+    }),
+  );
+}
+
 function tile(label, value, sub, tone) {
   return h(
     "div",
@@ -118,6 +195,12 @@ function renderTiles(s) {
       "",
     ),
     tile("needs you", count(q.byStatus.escalated), "escalated", q.byStatus.escalated ? "warn" : ""),
+    tile(
+      "approval",
+      count(q.byStatus.awaiting_approval),
+      "awaiting sign-off",
+      q.byStatus.awaiting_approval ? "warn" : "",
+    ),
     tile("failed", count(q.byStatus.failed), "hard failures", q.byStatus.failed ? "danger" : ""),
     tile("done", count(q.byStatus.done), `of ${count(q.total)} tasks`, "ok"),
     tile(

@@ -1,4 +1,4 @@
-// The task panel: everything about one task, and the three human actions on it.
+// The task panel: everything about one task, and the human actions on it.
 
 import { getJson, postJson } from "./api.js";
 import { auditItem, byId, fill, h, roleBadge, statusBadge, toast } from "./dom.js";
@@ -6,8 +6,10 @@ import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
 
 const CAN = {
   requeue: ["failed", "escalated", "killed"],
-  kill: ["pending", "in_progress", "failed", "escalated"],
-  reroute: ["pending", "failed", "escalated"],
+  kill: ["awaiting_approval", "pending", "in_progress", "failed", "escalated"],
+  reroute: ["awaiting_approval", "pending", "failed", "escalated"],
+  approve: ["awaiting_approval"],
+  deny: ["awaiting_approval"],
 };
 
 /**
@@ -19,6 +21,8 @@ export function createTaskPanel(app) {
   const killForm = /** @type {HTMLFormElement} */ (byId("act-kill"));
   const rerouteForm = /** @type {HTMLFormElement} */ (byId("act-reroute"));
   const requeueButton = byId("act-requeue");
+  const approveButton = byId("act-approve");
+  const denyForm = /** @type {HTMLFormElement} */ (byId("act-deny"));
   /** @type {string | null} */
   let taskId = null;
   let shown = "";
@@ -57,6 +61,7 @@ export function createTaskPanel(app) {
       const { task } = await postJson(`/api/tasks/${encodeURIComponent(id)}/${change}`, payload);
       toast(`${done} ${shortId(task.id)}: now ${statusLabel(task.status)} (${task.agentOwner})`);
       killForm.reset();
+      denyForm.reset();
       shown = "";
       await refresh();
       app.changed();
@@ -66,6 +71,12 @@ export function createTaskPanel(app) {
   }
 
   requeueButton.addEventListener("click", () => act("requeue", {}, "Requeued"));
+  approveButton.addEventListener("click", () => act("approve", {}, "Approved"));
+  denyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = String(new FormData(denyForm).get("reason") ?? "").trim();
+    act("deny", { reason }, "Denied");
+  });
   killForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const reason = String(new FormData(killForm).get("reason") ?? "").trim();
@@ -95,6 +106,8 @@ export function createTaskPanel(app) {
     byId("task-id").textContent = t.id;
 
     requeueButton.hidden = !CAN.requeue.includes(t.status);
+    approveButton.hidden = !CAN.approve.includes(t.status);
+    denyForm.hidden = !CAN.deny.includes(t.status);
     killForm.hidden = !CAN.kill.includes(t.status);
     rerouteForm.hidden = !CAN.reroute.includes(t.status);
     const select = /** @type {HTMLSelectElement} */ (rerouteForm.elements.namedItem("role"));

@@ -1,6 +1,7 @@
 import * as m0001 from "./0001_init.js";
 import * as m0005 from "./0005_attention_and_producers.js";
 import * as m0006 from "./0006_task_id_tail.js";
+import * as m0007 from "./0007_awaiting_approval.js";
 import * as m0008 from "./0008_settled_by_time.js";
 
 /** One schema step; numbers are shared with the SQLite backend's (see 0001_init.ts). */
@@ -21,5 +22,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, ...reachedBy0001("attempts_on_task_rows") },
   { version: 5, ...m0005 },
   { version: 6, ...m0006 },
+  { version: 7, ...m0007 },
   { version: 8, ...m0008 },
 ];

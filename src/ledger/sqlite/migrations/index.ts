@@ -4,6 +4,7 @@ import * as m0003 from "./0003_lean_writes.js";
 import * as m0004 from "./0004_attempts_on_task_rows.js";
 import * as m0005 from "./0005_attention_and_producers.js";
 import * as m0006 from "./0006_task_id_tail.js";
+import * as m0007 from "./0007_awaiting_approval.js";
 import * as m0008 from "./0008_settled_by_time.js";
 
 /** One schema step. `version` is its number; versions are applied in order, each once. */
@@ -21,5 +22,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, ...m0004 },
   { version: 5, ...m0005 },
   { version: 6, ...m0006 },
+  { version: 7, ...m0007 },
   { version: 8, ...m0008 },
 ];
