@@ -37,6 +37,10 @@ const DEFAULT_LEASE_MS = 30_000;
  * so a backend only moves rows. Open one with `openLedger` (from the project's config) or
  * `LedgerClient.open` (from a file path). The methods are documented on {@link Ledger}.
  */
+/** Audit actions the ledger, the Producer and humans write; an agent may append others. */
+const RESERVED_ACTIONS =
+  /^(?:task|approval|attention|producer|budget|notification|audit|pricing|guardrail|decision|asset)\.|^killswitch\.disarmed$/;
+
 export class StoredLedger implements Ledger {
   readonly clock: Clock;
   private readonly roles: readonly string[] | null;
@@ -112,7 +116,7 @@ export class StoredLedger implements Ledger {
     } catch (error) {
       // The batch was rolled back; a guardrail's refusal is kept, for the report and audit.
       const refused = refusalEvent(error, actor);
-      if (refused) await this.appendAudit(refused);
+      if (refused) await this.recordAudit(refused);
       throw error;
     }
   }
@@ -242,32 +246,39 @@ export class StoredLedger implements Ledger {
   private change(id: string, change: ManualChange, options?: ActorOption) {
     return this.write((s) => transitions.changeTask(s, id, change, this.actorOf(options)));
   }
-  requeue(id: string, options: Change = {}) {
+  // Steering is a human's: an agent that could requeue or reroute would walk a task past its
+  // approval gate (a killed gated task requeued, an ungated one rerouted into a gated role),
+  // and one that could kill would lose other roles' work.
+  async requeue(id: string, options: Change = {}) {
+    this.refuseInsideDispatch("requeue tasks");
     return this.change(id, { kind: "requeue", reason: options.reason }, options);
   }
-  kill(id: string, options: Change = {}) {
+  async kill(id: string, options: Change = {}) {
+    this.refuseInsideDispatch("kill tasks");
     return this.change(id, { kind: "kill", reason: options.reason }, options);
   }
-  reroute(id: string, role: string, options: Change = {}) {
+  async reroute(id: string, role: string, options: Change = {}) {
+    this.refuseInsideDispatch("reroute tasks");
     return this.change(id, { kind: "reroute", role, reason: options.reason }, options);
   }
   async approve(id: string, options: Change = {}) {
-    this.refuseAgentDecision("approve");
+    this.refuseInsideDispatch("approve tasks");
     return this.change(id, { kind: "approve", reason: options.reason }, options);
   }
   async deny(id: string, options: { reason: string } & ActorOption) {
-    this.refuseAgentDecision("deny");
+    this.refuseInsideDispatch("deny tasks");
     return this.change(id, { kind: "deny", reason: options?.reason }, options);
   }
   /**
-   * A gate an agent could open is no gate: inside a dispatch the ledger itself refuses, so an
-   * agent's own script using the library is refused as well as its `producer task approve`.
+   * What only a human or the Producer may do. A gate an agent could open is no gate: inside a
+   * dispatch the ledger itself refuses, so an agent's own script using the library is refused
+   * as well as its CLI call.
    */
-  private refuseAgentDecision(verb: string): void {
+  private refuseInsideDispatch(what: string): void {
     const dispatch = this.settings.dispatch;
     if (dispatch) {
       throw new LedgerError(
-        `agents may not ${verb} tasks: role ${dispatch.role} is running task ${dispatch.taskId}; a human decides from the CLI, the page or the ntfy link`,
+        `agents may not ${what}: role ${dispatch.role} is running task ${dispatch.taskId}; a human does it from the CLI, the page or the ntfy link`,
       );
     }
   }
@@ -313,6 +324,7 @@ export class StoredLedger implements Ledger {
     selector: attention.AttentionSelector,
     options: ActorOption & Omit<attention.AttentionResolution, "actor"> = {},
   ) {
+    this.refuseInsideDispatch("resolve attention items");
     const resolution = { ...options, actor: this.actorOf(options) };
     return this.write((s) => attention.resolveAttention(s, selector, resolution));
   }
@@ -320,7 +332,9 @@ export class StoredLedger implements Ledger {
     return this.read((s) => reportData(s, { ...window, limit: window.limit ?? 50 }));
   }
 
-  producerStarted(options: { once: boolean; pollMs: number }) {
+  // A Producer's heartbeat written by an agent would show a dead team as running.
+  async producerStarted(options: { once: boolean; pollMs: number }) {
+    this.refuseInsideDispatch("record Producer heartbeats");
     const start = {
       ...options,
       identity: this.workerIdentity,
@@ -329,10 +343,12 @@ export class StoredLedger implements Ledger {
     };
     return this.write((s) => producers.producerStarted(s, start));
   }
-  producerBeat() {
+  async producerBeat() {
+    this.refuseInsideDispatch("record Producer heartbeats");
     return this.write((s) => producers.producerBeat(s, this.workerIdentity));
   }
-  producerStopped() {
+  async producerStopped() {
+    this.refuseInsideDispatch("record Producer heartbeats");
     return this.write((s) => producers.producerStopped(s, this.workerIdentity));
   }
   listProducers(filter: { since?: string } = {}) {
@@ -358,9 +374,22 @@ export class StoredLedger implements Ledger {
   latestAudit(action: string) {
     return this.read((s) => audit.latestAudit(s, action));
   }
-  appendAudit(event: AuditAppend) {
-    const actor = event.actor ?? this.settings.actor ?? "library";
+  async appendAudit(event: AuditAppend) {
+    const { action } = event;
+    const dispatch = this.settings.dispatch;
+    // Inside a dispatch a row is the agent's, and the ledger's own actions are not its to
+    // write: a forged `approval.requested` or `killswitch.disarmed` would open a gate or
+    // release the brake in a human's name. Pulling the brake stays open to anyone.
+    if (dispatch && RESERVED_ACTIONS.test(action)) {
+      this.refuseInsideDispatch(`write ${JSON.stringify(action)} audit rows`);
+    }
+    return this.recordAudit(event);
+  }
+  /** Appends a row as the ledger's own code writes it; inside a dispatch, as its role. */
+  private recordAudit(event: AuditAppend) {
     const { action, entityType } = event;
+    const dispatch = this.settings.dispatch;
+    const actor = dispatch ? dispatch.role : (event.actor ?? this.settings.actor ?? "library");
     const details = event.details ?? {};
     const entityId = event.entityId ?? null;
     return this.write((s) =>

@@ -99,7 +99,7 @@ async function projectLimits(configPath: string) {
       approvalRoles: approvalRoles(config.agents),
     };
   } catch {
-    return null; // No readable config: the ledger's own checks still apply.
+    return null; // No readable config: the caller refuses rather than run without limits.
   }
 }
 
@@ -111,12 +111,20 @@ async function projectLimits(configPath: string) {
 export async function connect(storage: Storage, settings: ClientSettings): Promise<LedgerClient> {
   const found = findDispatchToken();
   if (!found) return new LedgerClient(storage, settings);
-  const project = found.config && !settings.guardrails ? await projectLimits(found.config) : null;
+  // The project's own limits, never the caller's: a `guardrails: {...}` or `approvalRoles: []`
+  // passed by an agent's script would otherwise switch them off.
+  const project = found.config ? await projectLimits(found.config) : null;
+  if (!project) {
+    await storage.close();
+    throw new LedgerError(
+      `this process belongs to a dispatch, but its project's producer.yaml (PRODUCER_CONFIG=${JSON.stringify(found.config ?? "")}) does not load, so the project's limits cannot be applied: it may not use the ledger`,
+    );
+  }
   const limits = {
     ...settings,
-    roles: settings.roles ?? project?.roles,
-    guardrails: settings.guardrails ?? project?.guardrails,
-    approvalRoles: settings.approvalRoles ?? project?.approvalRoles,
+    roles: project.roles,
+    guardrails: project.guardrails,
+    approvalRoles: project.approvalRoles,
   };
   const dispatch = await new LedgerClient(storage, limits).dispatchIdentity(found.token);
   if (!dispatch) {

@@ -54,6 +54,10 @@ export async function resolveTaskId(scope: Scope, given: string): Promise<string
       `task id ${JSON.stringify(given)} is too short: give the full id or at least its last ${MIN_ID_SUFFIX} characters`,
     );
   }
+  // A whole id names its task whatever else ends with it: rows that merely end with a real
+  // id (written behind the ledger's back) must not make a human's full id unusable.
+  const exact = await scope.tx.one<{ id: string }>("SELECT id FROM tasks WHERE id = ?", [suffix]);
+  if (exact) return exact.id;
   const rows = await scope.tx.all<{ id: string; n: number | string }>(
     `SELECT id, COUNT(*) OVER () AS n FROM tasks WHERE ${ID_TAIL} = @tail AND id LIKE @pattern ORDER BY id DESC LIMIT ${AMBIGUOUS_SHOWN}`,
     { tail: suffix.slice(-MIN_ID_SUFFIX), pattern: `%${suffix}` },
