@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { LedgerClient, loadConfig, TASK_STATUSES, utcToday } from "../src/index.js";
-import { runCli, startCli, tempProject } from "./helpers/cli.js";
+import { loadConfig, TASK_STATUSES, utcToday } from "../src/index.js";
+import { runCli, startCli } from "./helpers/cli.js";
 import { http } from "./helpers/dashboard.js";
 import { histogramCounts, parseMetrics, sampleSum, sampleValue } from "./helpers/metrics.js";
 import { describePostgres, scratchSchema } from "./helpers/postgres.js";
-import { PRODUCER_AGENT } from "./helpers/producer.js";
+import { execCliProject } from "./helpers/producer.js";
 import { tempProjectWithLedger } from "./helpers/project.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -138,26 +138,9 @@ describe("producer metrics", () => {
   });
 });
 
-/** A project on disk whose code role runs the test exec agent (as in cli-run.test.ts). */
-async function execProject(extra = "") {
-  const dir = tempProject(`poll_interval_seconds: 0.2\nlease_seconds: 6\n${extra}`, []);
-  writeFileSync(
-    join(dir, "producer.yaml"),
-    `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n`,
-  );
-  mkdirSync(join(dir, "agents", "code"), { recursive: true });
-  writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
-  const ledger = await LedgerClient.open({
-    dbPath: join(dir, "agent-state", "ledger.db"),
-    roles: ["code"],
-  });
-  onTestFinished(() => ledger.close());
-  return { dir, ledger, env: { AGENT_LOG: join(dir, "agent.log") } };
-}
-
 describe("producer run --metrics-port", () => {
   it("serves metrics whose counters move as the run proceeds and never go down", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const gate = join(p.dir, "gate");
     await p.ledger.insertTask({
       agentOwner: "code",
@@ -255,7 +238,7 @@ describe("producer run --metrics-port", () => {
   });
 
   it("shows the Producer idle while it has nothing to do, and not once work arrives", async () => {
-    const p = await execProject("idle_threshold_polls: 2\n");
+    const p = await execCliProject("idle_threshold_polls: 2\n");
     const run = startCli(["run", "--metrics-port", "0"], { cwd: p.dir, env: p.env });
     children.push(run.child);
     await run.waitFor(/idle: /);
@@ -269,7 +252,7 @@ describe("producer run --metrics-port", () => {
   });
 
   it("counts a dispatch whose task was killed while it ran as ended, outcome lost", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const gate = join(p.dir, "gate");
     const task = await p.ledger.insertTask({
       agentOwner: "code",
@@ -293,7 +276,7 @@ describe("producer run --metrics-port", () => {
   });
 
   it("says so, exit 1, when the port is taken", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const holder: Server = createServer();
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
     onTestFinished(() => new Promise<void>((resolve) => holder.close(() => resolve())));

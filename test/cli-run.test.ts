@@ -11,7 +11,7 @@ import {
   toolResults,
   toolTurn,
 } from "./helpers/fake-anthropic.js";
-import { PRODUCER_AGENT } from "./helpers/producer.js";
+import { execCliProject } from "./helpers/producer.js";
 
 const children: { kill(signal?: NodeJS.Signals): void }[] = [];
 let fake: FakeAnthropic | undefined;
@@ -21,30 +21,9 @@ afterEach(async () => {
   fake = undefined;
 });
 
-/** A project on disk whose code role runs the test exec agent. */
-async function execProject(extra = "") {
-  const dir = tempProject(`poll_interval_seconds: 0.2\nlease_seconds: 6\n${extra}`, []);
-  writeFileSync(
-    join(dir, "producer.yaml"),
-    `${readFileSync(join(dir, "producer.yaml"), "utf8")}  code:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n`,
-  );
-  mkdirSync(join(dir, "agents", "code"), { recursive: true });
-  writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
-  const ledger = await LedgerClient.open({
-    dbPath: join(dir, "agent-state", "ledger.db"),
-    roles: ["code"],
-  });
-  const agentLog = join(dir, "agent.log");
-  const starts = () =>
-    readFileSync(agentLog, { encoding: "utf8", flag: "a+" })
-      .split("\n")
-      .filter((l) => l.includes('"event":"start"')).length;
-  return { dir, ledger, agentLog, starts, env: { AGENT_LOG: agentLog } };
-}
-
 describe("producer run", () => {
   it("--once that dispatches nothing says when another Producer holds the work", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     await p.ledger.insertTask({ agentOwner: "code", title: "theirs" });
     await p.ledger.claimNext("code", { claimedBy: "other-host:4242", leaseMs: 600_000 });
     await p.ledger.close();
@@ -56,7 +35,7 @@ describe("producer run", () => {
   });
 
   it("--once drains the queue, then exits 0 with one line per event", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     await p.ledger.insertTask({ agentOwner: "code", title: "first", payload: { cost: 0.02 } });
     await p.ledger.insertTask({
       agentOwner: "code",
@@ -81,7 +60,7 @@ describe("producer run", () => {
   });
 
   it("--log-format json prints one JSON object per line", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     await p.ledger.insertTask({ agentOwner: "code", title: "only" });
     await p.ledger.close();
     const result = await runCli(["run", "--once", "--log-format", "json"], {
@@ -108,7 +87,7 @@ describe("producer run", () => {
   });
 
   it("on Ctrl-C stops claiming, lets the call in flight finish, and exits 0", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const slow = await p.ledger.insertTask({
       agentOwner: "code",
       title: "slow",
@@ -127,7 +106,7 @@ describe("producer run", () => {
   });
 
   it("a second Ctrl-C aborts the call; its task goes back to pending, attempt not counted", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const slow = await p.ledger.insertTask({
       agentOwner: "code",
       title: "slow",
@@ -148,7 +127,7 @@ describe("producer run", () => {
   });
 
   it("producer kill --now aborts the call in flight; its task returns to pending uncounted", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const slow = await p.ledger.insertTask({
       agentOwner: "code",
       title: "slow",
@@ -168,7 +147,7 @@ describe("producer run", () => {
   });
 
   it("after a kill -9 mid-dispatch, the next run recovers the claim at once and finishes the task", async () => {
-    const p = await execProject();
+    const p = await execCliProject();
     const task = await p.ledger.insertTask({
       agentOwner: "code",
       title: "victim",

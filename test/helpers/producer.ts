@@ -8,6 +8,7 @@ import {
   type ProducerConfig,
   type ProducerEventName,
 } from "../../src/index.js";
+import { tempProject } from "./cli.js";
 import { configFrom } from "./config.js";
 import { tempDir } from "./temp.js";
 
@@ -16,6 +17,32 @@ export const PRODUCER_AGENT = join(import.meta.dirname, "..", "fixtures", "produ
 /** YAML for a role run by the test exec agent. */
 export function execRole(name: string, extra = ""): string {
   return `  ${name}:\n    daily_cap_usd: 5\n    dispatch_reservation_usd: 0.05\n    runtime: exec\n    command: ${JSON.stringify([process.execPath, PRODUCER_AGENT])}\n    env: [AGENT_LOG]\n${extra}`;
+}
+
+/**
+ * A project on disk whose `code` role runs the test exec agent, with its ledger open, for
+ * tests that run the CLI as a child process; `extra` is YAML above `agents:`.
+ */
+export async function execCliProject(extra = "") {
+  const dir = tempProject(`poll_interval_seconds: 0.2\nlease_seconds: 6\n${extra}`, []);
+  writeFileSync(
+    join(dir, "producer.yaml"),
+    `${readFileSync(join(dir, "producer.yaml"), "utf8")}${execRole("code")}`,
+  );
+  mkdirSync(join(dir, "agents", "code"), { recursive: true });
+  writeFileSync(join(dir, "agents", "code", "system_prompt.md"), "You are code.\n");
+  const ledger = await LedgerClient.open({
+    dbPath: join(dir, "agent-state", "ledger.db"),
+    roles: ["code"],
+  });
+  // Closing twice is harmless: tests that close it early to let the CLI have it alone may.
+  onTestFinished(() => ledger.close());
+  const agentLog = join(dir, "agent.log");
+  const starts = () =>
+    readFileSync(agentLog, { encoding: "utf8", flag: "a+" })
+      .split("\n")
+      .filter((l) => l.includes('"event":"start"')).length;
+  return { dir, ledger, agentLog, starts, env: { AGENT_LOG: agentLog } };
 }
 
 /**
