@@ -1,13 +1,10 @@
-// `producer run` while a Claude call runs: progress lines in the run log, and an API that cannot
-// be reached ending the attempt in bounded time. The built CLI as a child process, the real SDK
-// and the real bundled `claude`, against a fake Messages API or a port where nothing listens.
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 import {
   claudeTestEnv,
+  closedPort,
   type FakeAnthropic,
   startFakeAnthropic,
   textTurn,
@@ -40,14 +37,6 @@ async function project(top: string): Promise<{ dir: string; taskId: string }> {
   const task = await ledger.insertTask({ agentOwner: "code", title: "Read the config" });
   await ledger.close();
   return { dir, taskId: task.id };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 describe("producer run with a Claude call in flight", () => {

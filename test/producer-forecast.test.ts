@@ -1,32 +1,13 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Producer, type ProducerEvents } from "../src/index.js";
 import { describeEvent } from "../src/producer/console.js";
 import { styleFor } from "../src/text/style.js";
+import { fakeNtfy } from "./helpers/ntfy.js";
 import { execRole, producerProject } from "./helpers/producer.js";
 
-/** A fake ntfy on 127.0.0.1 that keeps the title of every message published to it. */
-async function fakeNtfy() {
-  const titles: string[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      titles.push(String(req.headers.title ?? ""));
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "x", event: "message" }));
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  onTestFinished(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, titles };
-}
+/** The title of every message published to the fake ntfy, in order. */
+const titlesOf = (ntfy: Awaited<ReturnType<typeof fakeNtfy>>) =>
+  ntfy.received.map((r) => String(r.headers.title ?? ""));
 
 const WIDE = {
   roleCapUsd: 100,
@@ -94,7 +75,7 @@ describe("cap forecast push", () => {
     expect(first!.message).toBe(
       "design hits its $5.00 cap at 09:15 UTC at $4.00/h (last hour): $4.00 spent or held of $5.00 so far. Its dispatches stop at 09:15 UTC unless you raise agents.design.daily_cap_usd or slow it down.",
     );
-    expect(ntfy.titles).toEqual(["looptest: design reaches its daily cap in about 15 min"]);
+    expect(titlesOf(ntfy)).toEqual(["looptest: design reaches its daily cap in about 15 min"]);
 
     // A restarted Producer (nothing of the first one's memory) finds today's warning in the
     // ledger and stays quiet, though design is now even closer to its cap.
@@ -106,7 +87,7 @@ describe("cap forecast push", () => {
     expect(events).toContain("stopped");
     expect(events).not.toContain("cap_forecast");
     expect(await warned()).toHaveLength(1);
-    expect(ntfy.titles).toHaveLength(1);
+    expect(titlesOf(ntfy)).toHaveLength(1);
 
     // A new UTC day is a new warning.
     await charge("design", "2026-05-07T08:40:00Z", 4.5);
@@ -117,6 +98,6 @@ describe("cap forecast push", () => {
       "cap-forecast-2026-05-07-design",
       "cap-forecast-2026-05-06-design",
     ]);
-    expect(ntfy.titles).toHaveLength(2);
+    expect(titlesOf(ntfy)).toHaveLength(2);
   });
 });

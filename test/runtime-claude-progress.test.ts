@@ -1,7 +1,3 @@
-// A Claude call as it runs: progress from the real claude's messages, and an API it cannot reach
-// given up on in bounded time. The real SDK and the real bundled `claude` against a fake Messages
-// API, or against a port where nothing listens.
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -13,6 +9,7 @@ import {
 } from "../src/index.js";
 import {
   claudeTestEnv,
+  closedPort,
   DEFAULT_USAGE,
   errorTurn,
   type FakeAnthropic,
@@ -41,15 +38,6 @@ afterEach(async () => {
   await fake?.close();
   fake = undefined;
 });
-
-/** A port on 127.0.0.1 where nothing listens: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** Dispatches a `code` task once, against `apiUrl` (the fake when there is a script). */
 async function dispatch(options: {

@@ -1,26 +1,8 @@
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import { describe, expect, it, onTestFinished } from "vitest";
+import type { IncomingHttpHeaders } from "node:http";
+import { describe, expect, it } from "vitest";
 import { HAVE_CHROMIUM, openPage } from "./helpers/browser.js";
 import { dashboardProject, http, ShiftedClock } from "./helpers/dashboard.js";
-
-/** A stand-in ntfy server on 127.0.0.1 that keeps every push it is sent. */
-async function fakeNtfy() {
-  const pushes: { headers: IncomingHttpHeaders; body: string }[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      pushes.push({ headers: req.headers, body });
-      res.end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, pushes };
-}
+import { fakeNtfy } from "./helpers/ntfy.js";
 
 /** The Approve button's link in the push about `title`, once it has arrived. */
 async function linkFor(pushes: { headers: IncomingHttpHeaders }[], title: string) {
@@ -51,7 +33,7 @@ describe("approval from an ntfy action button", () => {
       title: "Deploy to production",
       requiresApproval: true,
     });
-    const link = await linkFor(ntfy.pushes, "Deploy to production");
+    const link = await linkFor(ntfy.received, "Deploy to production");
     expect(link.port).toBe(String(p.dashboard.port));
     const token = link.pathname.split("/").at(-1)!;
 
@@ -95,7 +77,7 @@ describe("approval from an ntfy action button", () => {
       title: "Email the customers",
       requiresApproval: true,
     });
-    const lateLink = await linkFor(ntfy.pushes, "Email the customers");
+    const lateLink = await linkFor(ntfy.received, "Email the customers");
     clock.offsetMs += 24 * 3_600_000 + 1000;
     const expired = await post(lateLink.pathname);
     expect(expired.status).toBe(410);
@@ -104,7 +86,7 @@ describe("approval from an ntfy action button", () => {
 
     // Each task was asked about once, however often the ledger changed meanwhile.
     expect(
-      ntfy.pushes.filter((x) => String(x.headers.title).includes("Approval needed")),
+      ntfy.received.filter((x) => String(x.headers.title).includes("Approval needed")),
     ).toHaveLength(2);
     expect(p.errors).toEqual([]);
   });
@@ -119,7 +101,7 @@ describe("approval from an ntfy action button", () => {
       title: "Ship the new logo",
       requiresApproval: true,
     });
-    const link = await linkFor(ntfy.pushes, "Ship the new logo");
+    const link = await linkFor(ntfy.received, "Ship the new logo");
     const { page, errors } = await openPage(p.dashboard.url);
     await page.goto(link.toString());
     await page.getByRole("button", { name: "Approve" }).click();
