@@ -1,13 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { CHROMIUM, HAVE_CHROMIUM, openPage, taskRow } from "./helpers/browser.js";
+import { expect, it } from "vitest";
+import { describeInChromium, openPage, taskRow } from "./helpers/browser.js";
 import { dashboardProject } from "./helpers/dashboard.js";
 
-const suite = HAVE_CHROMIUM ? describe : describe.skip;
-const name = HAVE_CHROMIUM
-  ? "approval gates on the dashboard in Chromium"
-  : `approval gates on the dashboard (skipped: ${CHROMIUM} is missing)`;
-
-suite(name, () => {
+describeInChromium("approval gates on the dashboard in Chromium", () => {
   it("lists tasks awaiting approval; Approve there makes one claimable, Deny in its panel kills the other", async () => {
     const p = await dashboardProject();
     const gate = (title: string) =>

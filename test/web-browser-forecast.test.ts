@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ManualClock } from "../src/index.js";
-import { CHROMIUM, HAVE_CHROMIUM, openPage } from "./helpers/browser.js";
+import { describeInChromium, openPage } from "./helpers/browser.js";
 import { dashboardProject } from "./helpers/dashboard.js";
 
 const ARTIFACTS = resolve(import.meta.dirname, "..", "test-artifacts");
@@ -27,12 +27,7 @@ const COUNT_PROJECTION_PIXELS = `(() => {
   return n;
 })()`;
 
-const suite = HAVE_CHROMIUM ? describe : describe.skip;
-const name = HAVE_CHROMIUM
-  ? "burn-rate forecast in Chromium"
-  : `burn-rate forecast in Chromium (skipped: ${CHROMIUM} is missing)`;
-
-suite(name, () => {
+describeInChromium("burn-rate forecast in Chromium", () => {
   it("draws today's projection dashed on the spend chart, captioned, with each cap's line", async () => {
     const clock = new ManualClock();
     const p = await dashboardProject({ clock, top: "budget:\n  project_ceiling_usd: 20\n" });

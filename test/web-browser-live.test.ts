@@ -1,8 +1,8 @@
 import type { Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
-import { CHROMIUM, HAVE_CHROMIUM, openPage, taskRow } from "./helpers/browser.js";
+import { expect, it } from "vitest";
+import { describeInChromium, openPage, taskRow } from "./helpers/browser.js";
 import { runCli } from "./helpers/cli.js";
-import { dashboardProject } from "./helpers/dashboard.js";
+import { dashboardProject, watchFailure } from "./helpers/dashboard.js";
 
 /**
  * Runs in the page (as text: the tests compile without the DOM's types): from now on, notes
@@ -35,12 +35,7 @@ async function addFromCli(dir: string, title: string): Promise<string> {
   return added.stdout.trim();
 }
 
-const suite = HAVE_CHROMIUM ? describe : describe.skip;
-const name = HAVE_CHROMIUM
-  ? "dashboard live updates in Chromium"
-  : `dashboard live updates in Chromium (skipped: ${CHROMIUM} is missing)`;
-
-suite(name, () => {
+describeInChromium("dashboard live updates in Chromium", () => {
   it("shows a task filed by another process within a second, pushed, without polling", async () => {
     const p = await dashboardProject();
     const { page, errors } = await openPage(p.dashboard.url);
@@ -100,15 +95,10 @@ suite(name, () => {
   it("falls back to polling when an open stream ends", async () => {
     const p = await dashboardProject();
     // The real watch, and a handle on its failure report (a vanished folder, a lost LISTEN).
-    const watch = p.ledger.watch.bind(p.ledger);
-    let fail: ((message: string) => void) | undefined;
-    p.ledger.watch = (onChange, onError) => {
-      fail = onError;
-      return watch(onChange, onError);
-    };
+    const fail = watchFailure(p.ledger);
     const { page } = await openPage(p.dashboard.url);
     await page.locator('#live[data-mode="push"]').waitFor();
-    fail?.("watching the ledger stopped");
+    fail("watching the ledger stopped");
     await page.locator('#live[data-mode="poll"]').waitFor();
     await addFromCli(p.dir, "Seen after the stream ended");
     await taskRow(page, "Seen after the stream ended").waitFor({ timeout: 6000 });

@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { KillSwitchWatcher, ProjectNotifier } from "../src/index.js";
-import { CHROMIUM, HAVE_CHROMIUM, openPage, taskRow } from "./helpers/browser.js";
+import { describeInChromium, openPage, taskRow } from "./helpers/browser.js";
 import { dashboardProject } from "./helpers/dashboard.js";
 
 const PHONE = { width: 390, height: 844 };
@@ -38,12 +38,7 @@ function expectOneLine(box: BannerBox, what: string) {
   expect(box.banner, what).toBeLessThanOrEqual(box.heading + box.frame + 1);
 }
 
-const suite = HAVE_CHROMIUM ? describe : describe.skip;
-const name = HAVE_CHROMIUM
-  ? "dashboard on a phone, in Chromium"
-  : `dashboard on a phone, in Chromium (skipped: ${CHROMIUM} is missing)`;
-
-suite(name, () => {
+describeInChromium("dashboard on a phone, in Chromium", () => {
   it("scrolls the queue table in its own box and says so; banners are one line until tapped", async () => {
     const p = await dashboardProject();
     await p.fileTask("code", "Wire the save-game migration");

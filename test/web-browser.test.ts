@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { CHROMIUM, HAVE_CHROMIUM, openPage, taskRow } from "./helpers/browser.js";
+import { expect, it, onTestFinished } from "vitest";
+import { describeInChromium, openPage, taskRow } from "./helpers/browser.js";
 import { type CliProcess, startCli } from "./helpers/cli.js";
 import { dashboardProject, ShiftedClock, seedLedger, testClockStart } from "./helpers/dashboard.js";
 
@@ -9,12 +9,7 @@ const ARTIFACTS = resolve(import.meta.dirname, "..", "test-artifacts");
 const XSS = "<img src=x onerror=alert(1)>";
 const row = taskRow;
 
-const suite = HAVE_CHROMIUM ? describe : describe.skip;
-const name = HAVE_CHROMIUM
-  ? "dashboard in Chromium"
-  : `dashboard in Chromium (skipped: ${CHROMIUM} is missing; install Debian's chromium package)`;
-
-suite(name, () => {
+describeInChromium("dashboard in Chromium", () => {
   it("shows a seeded project at a glance, with task detail, charts and ntfy panel", async () => {
     // Half past midnight UTC, where "today" has room for only half an hour of work: seeding
     // at now-2h used to put it in yesterday. PRODUCER_TEST_NOW picks another time to try.

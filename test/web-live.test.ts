@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
-import { dashboardProject, http } from "./helpers/dashboard.js";
+import { dashboardProject, http, watchFailure } from "./helpers/dashboard.js";
 import { describePostgres, scratchSchema } from "./helpers/postgres.js";
 import { countWatches, type EventStream, openEvents } from "./helpers/sse.js";
 
@@ -158,16 +158,11 @@ describe("dashboard live updates: GET /api/events", () => {
 
   it("ends open streams and refuses new ones once the ledger cannot be watched", async () => {
     const p = await dashboardProject();
-    // The real watch, then the failure a vanished folder or a lost LISTEN reports.
-    const watch = p.ledger.watch.bind(p.ledger);
-    let fail: ((message: string) => void) | undefined;
-    p.ledger.watch = (onChange, onError) => {
-      fail = onError;
-      return watch(onChange, onError);
-    };
+    // The real watch, and a handle on its failure report (a vanished folder, a lost LISTEN).
+    const fail = watchFailure(p.ledger);
     const stream = await openEvents(p.dashboard.port);
     await stream.until((t) => t.includes(": connected"));
-    fail?.("watching /x stopped: gone");
+    fail("watching /x stopped: gone");
     await stream.ended;
     const refused = await http(p.dashboard, "/api/events");
     expect(refused.status).toBe(503);

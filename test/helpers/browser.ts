@@ -1,11 +1,24 @@
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { onTestFinished } from "vitest";
+import { describe, onTestFinished } from "vitest";
 
 /** Debian's Chromium, which the page tests drive. */
 export const CHROMIUM = "/usr/bin/chromium";
 /** False where Chromium is not installed: the page tests skip, saying why. */
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
+
+/**
+ * A suite that needs Chromium: skipped, and named as skipped, on a machine without it (CI
+ * installs it, so there every browser suite runs).
+ */
+export function describeInChromium(name: string, body: () => void): void {
+  if (HAVE_CHROMIUM) describe(name, body);
+  else
+    describe.skip(
+      `${name} (skipped: ${CHROMIUM} is missing; install Debian's chromium package)`,
+      body,
+    );
+}
 
 /**
  * A fresh headless Chromium page on `url`, closed after the test. Playwright gives each

@@ -6,6 +6,7 @@ import {
   BudgetTracker,
   type ClaimEnd,
   type Clock,
+  type Ledger,
   LedgerClient,
   type ProducerConfig,
   ProjectNotifier,
@@ -337,4 +338,18 @@ export function pageHeaders(dashboard: Pick<Dashboard, "port" | "token">): Recor
     "x-producer-token": dashboard.token,
     origin: `http://127.0.0.1:${dashboard.port}`,
   };
+}
+
+/**
+ * Wraps the project's real `ledger.watch` so a test can report what a vanished folder or a
+ * lost LISTEN would: call the returned function with the message.
+ */
+export function watchFailure(ledger: Pick<Ledger, "watch">): (message: string) => void {
+  const watch = ledger.watch.bind(ledger);
+  let fail: ((message: string) => void) | undefined;
+  ledger.watch = (onChange, onError) => {
+    fail = onError;
+    return watch(onChange, onError);
+  };
+  return (message) => fail?.(message);
 }
