@@ -6,16 +6,6 @@ import { auditItem, byId, fill, h, roleBadge, statusBadge } from "./dom.js";
 import { ago, count, shortId, statusLabel, usd, utc } from "./format.js";
 import { renderProducers } from "./producers.js";
 
-const STATUSES = [
-  "awaiting_approval",
-  "pending",
-  "in_progress",
-  "done",
-  "failed",
-  "escalated",
-  "killed",
-];
-
 /**
  * @typedef {object} PageHooks
  * @property {{ status: string, role: string, q: string, offset: number }} view
@@ -236,6 +226,8 @@ function renderQueue(s, hooks) {
       count(n),
     );
   byId("queue-total").textContent = `${count(s.queue.total)} tasks`;
+  // The server lists every status, in the ledger's order: the page keeps no copy of its own.
+  const statuses = Object.keys(s.queue.byStatus);
   fill(
     byId("queue-matrix"),
     h(
@@ -245,7 +237,7 @@ function renderQueue(s, hooks) {
         "tr",
         {},
         h("th", {}, "role"),
-        STATUSES.map((st) => h("th", {}, statusBadge(st))),
+        statuses.map((st) => h("th", {}, statusBadge(st))),
         h("th", {}, "total"),
       ),
     ),
@@ -257,7 +249,7 @@ function renderQueue(s, hooks) {
           "tr",
           {},
           h("td", {}, roleKey(r.role, i)),
-          STATUSES.map((st) => h("td", {}, cell(r.role, st, r.counts[st] ?? 0))),
+          statuses.map((st) => h("td", {}, cell(r.role, st, r.counts[st] ?? 0))),
           h("td", {}, cell(r.role, "", r.total)),
         ),
       ),
@@ -269,7 +261,7 @@ function renderQueue(s, hooks) {
         "tr",
         {},
         h("td", {}, "all roles"),
-        STATUSES.map((st) => h("td", {}, cell("", st, s.queue.byStatus[st]))),
+        statuses.map((st) => h("td", {}, cell("", st, s.queue.byStatus[st]))),
         h("td", {}, cell("", "", s.queue.total)),
       ),
     ),
