@@ -91,8 +91,10 @@ export async function openLedgerFile(options: LedgerOptions): Promise<LedgerClie
 /** The roles and guardrails of the project a dispatch belongs to (its producer.yaml). */
 async function projectLimits(configPath: string) {
   try {
-    const { loadConfig } = await import("../config/load.js");
-    const config = await loadConfig(configPath);
+    // The cached load the CLI uses: an agent's `producer task add` has just loaded the same
+    // file that way, so this costs no second parse of the YAML.
+    const { loadConfigCached } = await import("../config/cache/load.js");
+    const config = await loadConfigCached(configPath, { env: process.env });
     return {
       roles: Object.keys(config.agents),
       guardrails: config.guardrails,
