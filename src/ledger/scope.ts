@@ -3,7 +3,7 @@ import { newId, utcIsoNow } from "../clock.js";
 import { LedgerNotFound } from "../errors.js";
 import { digestFromColumns } from "./audit/canonical.js";
 import { TASK_COLUMN_NAMES, TASK_COLUMNS, taskFromTuple } from "./rows.js";
-import type { Dialect, Tx } from "./storage.js";
+import type { AuditHead, Dialect, Tx } from "./storage.js";
 import type { Task } from "./types.js";
 
 /** Who did something: a role name, `producer`, `cli`, `ui`, `library`, ... */
@@ -23,7 +23,7 @@ export interface Scope {
    * The audit chain's head as this transaction last wrote it: a transaction that appends
    * several rows (a batch of tasks) reads the head once. Unset until the first append.
    */
-  auditHead?: { seq: number; rowHash: string };
+  auditHead?: AuditHead;
 }
 
 export const nowOf = (scope: Scope): string => utcIsoNow(scope.clock);

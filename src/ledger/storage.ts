@@ -120,6 +120,29 @@ export interface Tx {
   scan(sql: string, params: Params | undefined, visit: (row: unknown[]) => boolean): Promise<void>;
   /** Holds `target` until the transaction ends (see {@link LockTarget}). */
   lock(target: LockTarget): Promise<void>;
+  /**
+   * The audit chain's head carried from one write transaction to the next, where one
+   * connection is the only writer most of the time (SQLite): an append then need not read
+   * the head. Absent where writers run side by side (PostgreSQL): the head is always read.
+   */
+  readonly chainHead?: ChainHeadMemo;
+}
+
+/** The newest audit row's place and hash. */
+export interface AuditHead {
+  seq: number;
+  rowHash: string;
+}
+
+/** See {@link Tx.chainHead}. */
+export interface ChainHeadMemo {
+  /**
+   * The head this connection's last committed append left, if no other connection has
+   * written since; undefined when it must be read.
+   */
+  known(): AuditHead | undefined;
+  /** The head this transaction's append left: kept if the transaction commits. */
+  left(head: AuditHead): void;
 }
 
 /**

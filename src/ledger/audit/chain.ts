@@ -150,6 +150,7 @@ export async function appendAudit(
     [...hashedValues(row), hashBytes(hash)],
   );
   scope.auditHead = { seq, rowHash: hash };
+  tx.chainHead?.left(scope.auditHead);
   // A task's row lists its audit rows (`audit_seqs`): most task writes added this one already.
   if (event.entityType === "task" && event.entityId !== null && listedAs === null) {
     await tx.send("UPDATE tasks SET audit_seqs = audit_seqs || ? WHERE id = ?", [
@@ -188,9 +189,12 @@ export async function nextAuditSeq(scope: Scope): Promise<number | null> {
   return ((await headOf(scope))?.seq ?? 0) + 1;
 }
 
-/** The chain's head as this transaction sees it: read once, then kept by each append. */
+/**
+ * The chain's head as this transaction sees it: read once (or carried over from this
+ * connection's last append, when nobody else wrote since), then kept by each append.
+ */
 async function headOf(scope: Scope) {
-  scope.auditHead ??= await newestRow(scope);
+  scope.auditHead ??= scope.tx.chainHead?.known() ?? (await newestRow(scope));
   return scope.auditHead;
 }
 

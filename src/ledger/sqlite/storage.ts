@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import type { Statement } from "better-sqlite3";
 import { LedgerError } from "../../errors.js";
 import type { Dialect, LockTarget, Params, Storage, Tx } from "../storage.js";
+import { SqliteChainHead } from "./chain-head.js";
 import { Checkpointer, type CheckpointPolicy, DEFAULT_CHECKPOINTS } from "./checkpointer.js";
 import {
   type Db,
@@ -78,6 +79,7 @@ export class SqliteStorage implements Storage {
   private readonly rawStatements = new Map<string, AnyStatement>();
   private readonly control: Record<"write" | "read" | "commit" | "rollback", AnyStatement>;
   private readonly tx: Tx;
+  private readonly chainHead: SqliteChainHead;
   /** Runs WAL checkpoints off the commit path (see Checkpointer). */
   readonly checkpointer: Checkpointer;
 
@@ -99,6 +101,8 @@ export class SqliteStorage implements Storage {
       commit: db.prepare("COMMIT"),
       rollback: db.prepare("ROLLBACK"),
     };
+    const dataVersion = db.prepare("PRAGMA data_version").pluck();
+    this.chainHead = new SqliteChainHead(() => Number(dataVersion.get()));
     this.tx = this.makeTx();
   }
 
@@ -150,9 +154,11 @@ export class SqliteStorage implements Storage {
 
   private async once<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
     this.control[mode].run();
+    this.chainHead.began();
     try {
       const result = await work(this.tx);
       this.control.commit.run();
+      this.chainHead.committedNow();
       if (mode === "write") {
         this.wrote = true;
         this.checkpointer.afterCommit();
@@ -186,6 +192,7 @@ export class SqliteStorage implements Storage {
     return {
       dialect: this.dialect,
       serialised: true,
+      chainHead: this.chainHead,
       all: <R>(sql: string, params?: Params) =>
         Promise.resolve(this.statement(sql).all(...bind(params)) as R[]),
       one: <R>(sql: string, params?: Params) =>
