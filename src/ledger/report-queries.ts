@@ -67,16 +67,30 @@ export async function reportData(
   // rows may be many, so the finished_at index is the one to walk.
   const finishedIn = "finished_at >= @since AND finished_at < @until";
   const status = tx.dialect.unindexed("status");
-  const shippedByRole = (
-    await tx.all<ReportData["shippedByRole"][number]>(
-      `SELECT agent_owner AS role, COUNT(*) AS count, SUM(cost_usd) AS "costUsd"
-         FROM tasks WHERE ${status} = 'done' AND ${finishedIn}
-        GROUP BY agent_owner ORDER BY agent_owner`,
-      p,
-    )
-  ).map((r) => ({ ...r, count: Number(r.count), costUsd: Number(r.costUsd) }));
-  const taskList = async (where: string, at: string): Promise<Listed<ReportTask>> => ({
-    count: await count(`SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, p),
+  // One walk of the day's finished rows gives the shipped totals by role and both counts: the
+  // walk, not the rows it keeps, is what a report on a busy day pays for.
+  const finishedByRole = await tx.all<{
+    role: string;
+    status: string;
+    count: number;
+    costUsd: number;
+  }>(
+    `SELECT agent_owner AS role, status, COUNT(*) AS count, SUM(cost_usd) AS "costUsd"
+       FROM tasks WHERE ${status} IN ('done', 'failed') AND ${finishedIn}
+      GROUP BY agent_owner, status ORDER BY agent_owner`,
+    p,
+  );
+  const finishedCount = (wanted: string) =>
+    finishedByRole.reduce((sum, r) => sum + (r.status === wanted ? Number(r.count) : 0), 0);
+  const shippedByRole = finishedByRole
+    .filter((r) => r.status === "done")
+    .map((r) => ({ role: r.role, count: Number(r.count), costUsd: Number(r.costUsd) }));
+  const taskList = async (
+    where: string,
+    at: string,
+    known?: number,
+  ): Promise<Listed<ReportTask>> => ({
+    count: known ?? (await count(`SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, p)),
     items: await all<ReportTask>(
       `SELECT ${TASK_LINE}, ${at} AS at FROM tasks WHERE ${where} ORDER BY ${at} DESC LIMIT @limit`,
       p,
@@ -98,10 +112,18 @@ export async function reportData(
   });
   const data: Omit<ReportData, "rowsFetched"> = {
     shippedByRole,
-    shipped: await taskList(`${status} = 'done' AND ${finishedIn}`, "finished_at"),
+    shipped: await taskList(
+      `${status} = 'done' AND ${finishedIn}`,
+      "finished_at",
+      finishedCount("done"),
+    ),
     // Escalations wait for a human whenever they happened: all of them, not just today's.
     escalated: await taskList("status = 'escalated'", "updated_at"),
-    failed: await taskList(`${status} = 'failed' AND ${finishedIn}`, "finished_at"),
+    failed: await taskList(
+      `${status} = 'failed' AND ${finishedIn}`,
+      "finished_at",
+      finishedCount("failed"),
+    ),
     assets: {
       count: await count(
         "SELECT COUNT(*) AS n FROM asset_registry WHERE created_at >= @since AND created_at < @until",

@@ -5,6 +5,7 @@ import { auditContract } from "./audit.js";
 import { budgetContract } from "./budget.js";
 import type { OpenLedgerUnderTest } from "./harness.js";
 import { producersContract } from "./producers.js";
+import { reportContract } from "./report.js";
 import { tasksContract } from "./tasks.js";
 
 export type { LedgerUnderTest, OpenLedgerUnderTest } from "./harness.js";
@@ -22,5 +23,6 @@ export function describeLedgerContract(backend: string, open: OpenLedgerUnderTes
     attentionContract(open);
     producersContract(open);
     approvalsContract(open);
+    reportContract(open);
   });
 }

@@ -3,6 +3,7 @@ import * as m0005 from "./0005_attention_and_producers.js";
 import * as m0006 from "./0006_task_id_tail.js";
 import * as m0007 from "./0007_awaiting_approval.js";
 import * as m0008 from "./0008_settled_by_time.js";
+import * as m0009 from "./0009_finished_covering.js";
 
 /** One schema step; numbers are shared with the SQLite backend's (see 0001_init.ts). */
 export interface Migration {
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, ...m0006 },
   { version: 7, ...m0007 },
   { version: 8, ...m0008 },
+  { version: 9, ...m0009 },
 ];
