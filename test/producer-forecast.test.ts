@@ -2,20 +2,13 @@ import { describe, expect, it } from "vitest";
 import { Producer, type ProducerEvents } from "../src/index.js";
 import { describeEvent } from "../src/producer/console.js";
 import { styleFor } from "../src/text/style.js";
+import { chargeAt } from "./helpers/ledger.js";
 import { fakeNtfy } from "./helpers/ntfy.js";
 import { execRole, producerProject } from "./helpers/producer.js";
 
 /** The title of every message published to the fake ntfy, in order. */
 const titlesOf = (ntfy: Awaited<ReturnType<typeof fakeNtfy>>) =>
   ntfy.received.map((r) => String(r.headers.title ?? ""));
-
-const WIDE = {
-  roleCapUsd: 100,
-  ceilingUsd: 1000,
-  softCapRatio: 1,
-  roleSlots: 999,
-  projectSlots: 999,
-};
 
 describe("cap forecast push", () => {
   it("warns once per UTC day for a role about to reach its cap, across two Producer runs, and never for a role that holds", async () => {
@@ -24,15 +17,8 @@ describe("cap forecast push", () => {
       `notifications:\n  ntfy_topic: forecast-test\n  ntfy_server: ${ntfy.url}\nbudget:\n  forecast_warning_minutes: 60\n`,
       `${execRole("design")}${execRole("code")}${execRole("qa")}`,
     );
-    const charge = async (role: string, at: string, cost: number) => {
-      p.clock.set(at);
-      const hold = await p.ledger.reserveBudget(
-        { day: at.slice(0, 10), role, minimumUsd: 0.01 },
-        WIDE,
-      );
-      if (!hold.ok) throw new Error("seeding refused");
-      await p.ledger.settleBudget(hold.reservation.id, cost, WIDE);
-    };
+    const charge = (role: string, at: string, cost: number) =>
+      chargeAt(p.ledger, p.clock, role, at, cost);
     // At 09:00 (caps $5): design spent $4 in the last hour, 4/h: its last $1 goes by 09:15.
     // code: $0.50 in the last hour, 0.50/h: $4.50 left lasts until 18:00, outside the hour.
     // qa: $0.10, 0.10/h: 49 h left, it holds today.

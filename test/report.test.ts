@@ -10,6 +10,7 @@ import {
   writeMorningReport,
 } from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
+import { chargeAt } from "./helpers/ledger.js";
 import { execRole, producerProject } from "./helpers/producer.js";
 
 const ROLES = `${execRole("code")}${execRole("qa")}`.replace(
@@ -134,22 +135,8 @@ describe("morning report", () => {
 
   it("forecasts today's caps with its basis, by hand; a past day's report has none", async () => {
     const p = await producerProject("", ROLES);
-    const wide = {
-      roleCapUsd: 100,
-      ceilingUsd: 1000,
-      softCapRatio: 1,
-      roleSlots: 999,
-      projectSlots: 999,
-    };
-    const charge = async (role: string, at: string, cost: number) => {
-      p.clock.set(at);
-      const hold = await p.ledger.reserveBudget(
-        { day: "2026-05-06", role, minimumUsd: 0.01 },
-        wide,
-      );
-      if (!hold.ok) throw new Error("seeding refused");
-      await p.ledger.settleBudget(hold.reservation.id, cost, wide);
-    };
+    const charge = (role: string, at: string, cost: number) =>
+      chargeAt(p.ledger, p.clock, role, at, cost);
     await charge("code", "2026-05-06T02:00:00Z", 0.2);
     await charge("code", "2026-05-06T08:30:00Z", 0.3);
     await charge("qa", "2026-05-06T04:00:00Z", 0.09);

@@ -4,16 +4,10 @@ import { expect, it } from "vitest";
 import { ManualClock } from "../src/index.js";
 import { describeInChromium, openPage } from "./helpers/browser.js";
 import { dashboardProject } from "./helpers/dashboard.js";
+import { chargeAt } from "./helpers/ledger.js";
 
 const ARTIFACTS = resolve(import.meta.dirname, "..", "test-artifacts");
 const DAY = "2026-05-06";
-const WIDE = {
-  roleCapUsd: 100,
-  ceilingUsd: 1000,
-  softCapRatio: 1,
-  roleSlots: 999,
-  projectSlots: 999,
-};
 
 /** Page code (a string: this file is not compiled for the DOM) counting the line's pixels. */
 const COUNT_PROJECTION_PIXELS = `(() => {
@@ -31,12 +25,8 @@ describeInChromium("burn-rate forecast in Chromium", () => {
   it("draws today's projection dashed on the spend chart, captioned, with each cap's line", async () => {
     const clock = new ManualClock();
     const p = await dashboardProject({ clock, top: "budget:\n  project_ceiling_usd: 20\n" });
-    const charge = async (role: string, at: string, cost: number) => {
-      clock.set(`${DAY}T${at}:00.000Z`);
-      const hold = await p.ledger.reserveBudget({ day: DAY, role, minimumUsd: 0.01 }, WIDE);
-      if (!hold.ok) throw new Error("seeding refused");
-      await p.ledger.settleBudget(hold.reservation.id, cost, WIDE);
-    };
+    const charge = (role: string, at: string, cost: number) =>
+      chargeAt(p.ledger, clock, role, `${DAY}T${at}:00.000Z`, cost);
     await charge("code", "06:00", 6);
     await charge("design", "11:30", 1.5);
     clock.set(`${DAY}T12:00:00.000Z`);
