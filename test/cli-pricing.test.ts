@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { RequestListener } from "node:http";
 import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { utcToday } from "../src/clock.js";
 import { LedgerClient } from "../src/index.js";
 import { bundledPriceTable, computeCost, loadPriceTable } from "../src/pricing/table.js";
 import { runCli, tempProject } from "./helpers/cli.js";
+import { closedPort, serveForTest } from "./helpers/http-server.js";
 
 /** A project with its ledger, where `pricing update` records what it writes. */
 async function pricedProject(yamlExtra = ""): Promise<string> {
@@ -42,16 +42,7 @@ const FIXTURE_DIFF = [
 
 /** A price server on 127.0.0.1 for this test only, closed when the test finishes. */
 async function serve(handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  onTestFinished(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/prices.json`;
+  return `${await serveForTest(handler)}/prices.json`;
 }
 
 function serveJson(body: string, status = 200): Promise<string> {
@@ -59,15 +50,6 @@ function serveJson(body: string, status = 200): Promise<string> {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(body);
   });
-}
-
-/** A port nothing listens on: open one, note it, close it. */
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return `http://127.0.0.1:${port}/prices.json`;
 }
 
 function overridePath(dir: string): string {
@@ -254,7 +236,7 @@ describe("producer pricing update", () => {
       url,
       `could not fetch price list from ${url}: HTTP 500 Internal Server Error`,
     );
-    const dead = await deadUrl();
+    const dead = `http://127.0.0.1:${await closedPort()}/prices.json`;
     const port = new URL(dead).port;
     await expectFailure(
       dead,

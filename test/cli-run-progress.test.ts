@@ -4,12 +4,12 @@ import { LedgerClient } from "../src/index.js";
 import { runCli, tempProject } from "./helpers/cli.js";
 import {
   claudeTestEnv,
-  closedPort,
   type FakeAnthropic,
   startFakeAnthropic,
   textTurn,
   toolTurn,
 } from "./helpers/fake-anthropic.js";
+import { closedPort } from "./helpers/http-server.js";
 
 let fake: FakeAnthropic | undefined;
 afterEach(async () => {

@@ -9,7 +9,6 @@ import {
 } from "../src/index.js";
 import {
   claudeTestEnv,
-  closedPort,
   DEFAULT_USAGE,
   errorTurn,
   type FakeAnthropic,
@@ -19,6 +18,7 @@ import {
   textTurn,
   toolTurn,
 } from "./helpers/fake-anthropic.js";
+import { closedPort } from "./helpers/http-server.js";
 import { tempProjectWithLedger } from "./helpers/project.js";
 
 const YAML = (top = "") => `

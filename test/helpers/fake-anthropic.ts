@@ -538,12 +538,3 @@ export async function runQuery(
   run.timedOut = timedOut;
   return run;
 }
-
-/** A port on 127.0.0.1 where nothing listens: connections to it are refused. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}

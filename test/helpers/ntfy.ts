@@ -1,11 +1,5 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import type { AddressInfo } from "node:net";
-import { onTestFinished } from "vitest";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { serveForTest } from "./http-server.js";
 
 /** One request as the fake ntfy saw it. */
 export interface Received {
@@ -26,7 +20,7 @@ const accept: Responder = (request, res) => {
 /** A fake ntfy on 127.0.0.1 for this test only, closed (connections too) when it finishes. */
 export async function fakeNtfy(respond: Responder = accept) {
   const received: Received[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const url = await serveForTest((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -40,13 +34,5 @@ export async function fakeNtfy(respond: Responder = accept) {
       respond(request, res);
     });
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  onTestFinished(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+  return { url, received };
 }
