@@ -2,11 +2,11 @@ import { lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.js";
-import { bundledPriceTable, ClaudeAgentInvoker, planAuth } from "../src/index.js";
+import { ClaudeAgentInvoker, planAuth } from "../src/index.js";
 import { hasBubblewrap } from "../src/runtimes/claude/auth.js";
 import { configFrom } from "./helpers/config.js";
 import { FAKE_CLAUDE_PATH } from "./helpers/fake-anthropic.js";
-import { tempProjectWithLedger } from "./helpers/project.js";
+import { invokeOnce, tempProjectWithLedger } from "./helpers/project.js";
 import { tempDir } from "./helpers/temp.js";
 
 const KEY = "sk-ant-test-not-a-real-key";
@@ -247,23 +247,17 @@ describe("auth modes", () => {
       "auth:\n  mode: subscription\nagents:\n  code:\n    daily_cap_usd: 5\n",
     );
     const task = await project.fileTask("code");
-    const result = await new ClaudeAgentInvoker({
-      pathToClaudeCodeExecutable: FAKE_CLAUDE_PATH,
-      warn: () => {},
-    }).invoke({
-      task,
-      role: project.config.agents.code!,
-      config: project.config,
-      budgetUsd: 1,
-      signal: new AbortController().signal,
-      env: {
-        HOME: s.home,
-        PATH: process.env.PATH,
-        ANTHROPIC_API_KEY: KEY,
-        CLAUDE_FAKE_MODE: "env",
-      },
-      ledger: project.ledger,
-      prices: bundledPriceTable(),
+    const env = {
+      HOME: s.home,
+      PATH: process.env.PATH,
+      ANTHROPIC_API_KEY: KEY,
+      CLAUDE_FAKE_MODE: "env",
+    };
+    const result = await invokeOnce(project, task, env, {
+      invoker: new ClaudeAgentInvoker({
+        pathToClaudeCodeExecutable: FAKE_CLAUDE_PATH,
+        warn: () => {},
+      }),
     });
     const seen = JSON.parse(result.resultText!);
     expect(seen.env).toMatchObject({

@@ -13,12 +13,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  bundledPriceTable,
-  ClaudeAgentInvoker,
-  type InvocationResult,
-  type PriceTable,
-} from "../src/index.js";
+import { bundledPriceTable, type InvocationResult, type PriceTable } from "../src/index.js";
 import { renderPriceDocument } from "../src/pricing/format.js";
 import { hasBubblewrap } from "../src/runtimes/claude/auth.js";
 import {
@@ -31,7 +26,7 @@ import {
   toolResults,
   toolTurn,
 } from "./helpers/fake-anthropic.js";
-import { tempProjectWithLedger } from "./helpers/project.js";
+import { invokeOnce, tempProjectWithLedger } from "./helpers/project.js";
 import { tempDir } from "./helpers/temp.js";
 
 const LEDGER_TOOLS = [
@@ -107,16 +102,7 @@ async function dispatch(
   prices: PriceTable = bundledPriceTable(),
 ): Promise<InvocationResult & { taskId: string }> {
   const task = await project.fileTask("code");
-  const result = await new ClaudeAgentInvoker({ warn: () => {} }).invoke({
-    task,
-    role: project.config.agents.code!,
-    config: project.config,
-    budgetUsd: 1,
-    signal: new AbortController().signal,
-    env,
-    ledger: project.ledger,
-    prices,
-  });
+  const result = await invokeOnce(project, task, env, { prices });
   return { ...result, taskId: task.id };
 }
 

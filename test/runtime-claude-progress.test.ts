@@ -1,12 +1,6 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  bundledPriceTable,
-  type CallProgress,
-  ClaudeAgentInvoker,
-  computeCost,
-  type InvocationResult,
-} from "../src/index.js";
+import { type CallProgress, computeCost, type InvocationResult } from "../src/index.js";
 import {
   claudeTestEnv,
   DEFAULT_USAGE,
@@ -19,7 +13,7 @@ import {
   toolTurn,
 } from "./helpers/fake-anthropic.js";
 import { closedPort } from "./helpers/http-server.js";
-import { tempProjectWithLedger } from "./helpers/project.js";
+import { invokeOnce, tempProjectWithLedger } from "./helpers/project.js";
 
 const YAML = (top = "") => `
 project_name: rt
@@ -60,15 +54,7 @@ async function dispatch(options: {
   delete env.CLAUDE_CODE_MAX_RETRIES;
   if (options.cliRetries !== undefined) env.CLAUDE_CODE_MAX_RETRIES = options.cliRetries;
   const progress: CallProgress[] = [];
-  const result = await new ClaudeAgentInvoker({ warn: () => {} }).invoke({
-    task: await project.fileTask("code"),
-    role: project.config.agents.code!,
-    config: project.config,
-    budgetUsd: 1,
-    signal: new AbortController().signal,
-    env,
-    ledger: project.ledger,
-    prices: bundledPriceTable(),
+  const result = await invokeOnce(project, await project.fileTask("code"), env, {
     onProgress: (p) => progress.push(p),
   });
   return { result, progress };

@@ -4,7 +4,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  bundledPriceTable,
   ClaudeAgentInvoker,
   computeCost,
   type InvocationResult,
@@ -20,7 +19,7 @@ import {
   textTurn,
   toolTurn,
 } from "./helpers/fake-anthropic.js";
-import { tempProjectWithLedger } from "./helpers/project.js";
+import { invokeOnce, tempProjectWithLedger } from "./helpers/project.js";
 
 const YAML = (roleExtra = "", top = "auth:\n  mode: api\n") => `
 project_name: rt
@@ -66,17 +65,10 @@ async function dispatch(
   const env = options.env
     ? options.env(project)
     : claudeTestEnv(fake!, join(project.dir, "ignored-config-dir"));
-  const result: InvocationResult = await (
-    options.invoker ?? new ClaudeAgentInvoker({ warn: () => {} })
-  ).invoke({
-    task,
-    role: project.config.agents.code!,
-    config: project.config,
-    budgetUsd: options.budgetUsd ?? 1,
-    signal: options.signal ?? new AbortController().signal,
-    env,
-    ledger: project.ledger,
-    prices: bundledPriceTable(),
+  const result: InvocationResult = await invokeOnce(project, task, env, {
+    invoker: options.invoker,
+    budgetUsd: options.budgetUsd,
+    signal: options.signal,
   });
   return { ...project, task, result };
 }
