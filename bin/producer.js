@@ -5,5 +5,5 @@ import module from "node:module";
 // call and skips it. Made before the CLI is imported, so that it covers all of it.
 module.enableCompileCache?.();
 
-const { main } = await import("../dist/cli/main.js");
+const { main } = await import("../dist/cli-bundle/main.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["runtimes", "budget", "notify", "report", "killswitch", "pricing", "attempts", "seed"],
   ["ledger"],
   ["config"],
-  ["clock", "errors", "text", "identity", "secrets"],
+  ["clock", "errors", "text", "identity", "secrets", "package-files"],
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -1,13 +1,7 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asError, ProducerError, UsageError } from "../errors.js";
+import { PACKAGE_VERSION } from "../package-files.js";
 import type { CommandEnv } from "./context.js";
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
 
 type Register = (program: Command, ctx: () => CommandEnv) => void;
 
@@ -50,7 +44,7 @@ function commandIn(argv: string[]): string | undefined {
 export async function buildProgram(ctx: CommandEnv, argv: string[] = []): Promise<Command> {
   const program = new Command("producer")
     .description("Run a team of AI agents on a shared task ledger, within budget, with a brake.")
-    .version(VERSION, "-V, --version")
+    .version(PACKAGE_VERSION, "-V, --version")
     .option("-c, --config <path>", "path of producer.yaml (default: found from the current folder)")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()

@@ -1,16 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ProducerError } from "../errors.js";
 import { openLedgerFile } from "../ledger/open.js";
+import { packagePath } from "../package-files.js";
 
 /** Marks a folder as made by `producer demo`, so a second run may start it over. */
 const MARKER = ".producer-demo";
 
 /** The demo agent shipped with the package. */
-export const DEMO_AGENT = fileURLToPath(
-  new URL("../../demo/agents/demo-agent.mjs", import.meta.url),
-);
+export const DEMO_AGENT = packagePath("demo", "agents", "demo-agent.mjs");
 
 const ROLES = {
   design: {

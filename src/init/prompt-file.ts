@@ -3,13 +3,11 @@
  * ships with the package (`templates/agent_prompt_template.md`).
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { packagePath } from "../package-files.js";
 import type { ScaffoldRole } from "./roles.js";
 
-/** The shipped template; the same relative path works from `src/init/` and `dist/init/`. */
-export const PROMPT_TEMPLATE_PATH = fileURLToPath(
-  new URL("../../templates/agent_prompt_template.md", import.meta.url),
-);
+/** The shipped template. */
+export const PROMPT_TEMPLATE_PATH = packagePath("templates", "agent_prompt_template.md");
 
 /** The template's own notes, for whoever reads the file in the package; not for agents. */
 const TEMPLATE_NOTES = /^<!-- template[\s\S]*?-->\s*/;

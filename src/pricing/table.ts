@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { type Clock, systemClock, utcToday } from "../clock.js";
 import { asError, oneLineMessage, ProducerError } from "../errors.js";
 import type { TokenUsage } from "../ledger/types.js";
+import { codePath } from "../package-files.js";
 import {
   cacheWrite1hRate,
   type LongPromptRates,
@@ -48,7 +48,7 @@ export interface CostResult {
   pricedAs: string | null;
 }
 
-const BUNDLED_URL = new URL("./pricing.json", import.meta.url);
+const BUNDLED_FILE = codePath("pricing", "pricing.json");
 let bundledCache: PriceTable | undefined;
 
 /**
@@ -57,12 +57,12 @@ let bundledCache: PriceTable | undefined;
  */
 export function bundledPriceTable(): PriceTable {
   if (!bundledCache) {
-    const file = fileURLToPath(BUNDLED_URL);
+    const file = BUNDLED_FILE;
     let text: string;
     try {
-      text = readFileSync(BUNDLED_URL, "utf8");
+      text = readFileSync(file, "utf8");
     } catch (error) {
-      // Only a broken install or build gets here: pricing.json must sit next to this module.
+      // Only a broken install or build gets here: the build copies pricing.json beside its code.
       const why = asError(error).message;
       throw new ProducerError(`cannot read the bundled price table ${file}: ${why}`, {
         cause: error,

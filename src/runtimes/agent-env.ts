@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { hasPassword } from "../config/ledger-url.js";
+import { packagePath } from "../package-files.js";
 import { AUDIT_KEY_VARIABLE, CLAUDE_CREDENTIALS } from "../secrets/redactor.js";
 
 /** Variables every agent gets from the Producer's environment, when set. */
@@ -100,7 +100,7 @@ export function agentEnv(
  * the Producer was started through npx, a node_modules/.bin symlink, a global install or
  * `node bin/producer.js`; and it puts no other command ahead of the agent's own.
  */
-const OWN_BIN = fileURLToPath(new URL("../../bin", import.meta.url));
+const OWN_BIN = packagePath("bin");
 
 /**
  * The folder holding the `producer` command agents should run: this package's own, else the

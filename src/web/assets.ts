@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { ProducerError } from "../errors.js";
+import { codePath } from "../package-files.js";
 
 /** One file the dashboard serves, held in memory (they are small and never change). */
 export interface StaticAsset {
@@ -63,7 +63,7 @@ export function loadAssets(): DashboardAssets {
       );
     }
   };
-  const local = (name: string) => fileURLToPath(new URL(`./static/${name}`, import.meta.url));
+  const local = (name: string) => codePath("web", "static", name);
   for (const [url, contentType] of Object.entries(PAGE_FILES)) {
     files.set(url, { body: read(local(url.slice("/static/".length))), contentType });
   }

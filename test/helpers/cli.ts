@@ -14,7 +14,7 @@ export interface CliResult {
 
 /**
  * Runs `producer ...args` as a child process and collects its output. `nodeArgs` go to node
- * before the binary (e.g. `--import` a hook).
+ * before the binary (e.g. `--import` a hook); `bin` is another copy of the binary to run.
  */
 export function runCli(
   args: string[],
@@ -24,15 +24,20 @@ export function runCli(
     input?: string | Buffer;
     timeoutMs?: number;
     nodeArgs?: string[];
+    bin?: string;
   },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), PRODUCER_BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: "1", PRODUCER_CONFIG: "", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 30_000,
-    });
+    const child = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), options.bin ?? PRODUCER_BIN, ...args],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, NO_COLOR: "1", PRODUCER_CONFIG: "", ...options.env },
+        stdio: ["pipe", "pipe", "pipe"],
+        timeout: options.timeoutMs ?? 30_000,
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

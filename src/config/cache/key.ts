@@ -5,8 +5,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { codePath, packagePath, RUNNING_BUNDLE } from "../../package-files.js";
 
 /** Bumped when the stored entry's shape changes, so older entries are never read as new. */
 const FORMAT = 2;
@@ -22,7 +23,10 @@ const PARSER_PACKAGES = ["yaml", "zod"] as const;
 export interface CodeFiles {
   /** package.json of ai-producer, yaml and zod: their versions count. */
   packages: string[];
-  /** Every module under src/config (dist/config once built), this cache's own included. */
+  /**
+   * Every module under src/config (dist/config once built), this cache's own included; in the
+   * CLI bundle, every chunk of it.
+   */
   modules: string[];
 }
 
@@ -59,15 +63,16 @@ export function configCacheKey({ file, text, env, code }: ConfigCacheInputs): st
 /** The files of the code that loads producer.yaml, as installed now. */
 export function currentCodeFiles(): CodeFiles {
   const here = fileURLToPath(import.meta.url);
-  const configDir = dirname(dirname(here));
+  // The bundle mixes the config code into chunks with the rest, so all of it counts there.
+  const codeDir = RUNNING_BUNDLE ?? codePath("config");
   const require = createRequire(import.meta.url);
-  const modules = readdirSync(configDir, { recursive: true, encoding: "utf8" })
+  const modules = readdirSync(codeDir, { recursive: true, encoding: "utf8" })
     .filter((name) => extname(name) === extname(here))
     .sort()
-    .map((name) => join(configDir, name));
+    .map((name) => join(codeDir, name));
   return {
     packages: [
-      join(configDir, "..", "..", "package.json"),
+      packagePath("package.json"),
       ...PARSER_PACKAGES.map((name) => require.resolve(`${name}/package.json`)),
     ],
     modules,

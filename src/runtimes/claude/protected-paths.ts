@@ -1,8 +1,8 @@
 import { existsSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ProducerConfig } from "../../config/types.js";
+import { PACKAGE_ROOT } from "../../package-files.js";
 
 /**
  * The files and folders no agent may write: the ledger and everything under agent-state (the
@@ -20,9 +20,6 @@ export interface ProtectedPaths {
   /** The project root, against which `.env*` and relative paths are read. */
   projectRoot: string;
 }
-
-/** Where ai-producer itself is installed (three levels up from this module, in src or dist). */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /**
  * The protected set of one project. `extraDirs` adds folders only the caller knows of (the
