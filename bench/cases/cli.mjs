@@ -147,7 +147,8 @@ export async function run({ settings, log }) {
     notes.push(
       `${missed.map((c) => `${c.label} ${med(c.ratio).toFixed(2)}x`).join(", ")} (node -e 0 ${Math.round(med(commands[0].ms))} ms; producer --help ${Math.round(med(help.ms))} ms): start-up dominates. ` +
         `With the config cache warm, task add loads ${loaded.total} JavaScript files (${describe(loaded)}), each resolved, read and compiled at every start; ` +
-        `with it cold, ${cold.total} (${describe(cold)}). Fewer files (bundling the CLI at build time) would move it.`,
+        `with it cold, ${cold.total} (${describe(cold)}). The CLI's own code is already a bundle of chunks; what is left is Node's own start, ` +
+        `better-sqlite3 (its files and native addon) and compiling the chunks, which Node 20 does again at every start (Node 22's compile cache, which bin/producer.js turns on where it exists, keeps it).`,
     );
   }
   return {

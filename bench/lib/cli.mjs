@@ -31,8 +31,8 @@ export async function missingCommand(words, cwd) {
 }
 
 /**
- * Every JavaScript file `producer ...args` loads, counted by where it comes from: the built
- * library (`dist`) or a package under node_modules.
+ * Every JavaScript file `producer ...args` loads, counted by where it comes from: the CLI
+ * bundle (`cli-bundle`), the rest of the built library (`dist`) or a package under node_modules.
  */
 export async function loadedModules(args, cwd, listFile) {
   const preload = pathToFileURL(join(import.meta.dirname, "modules", "preload.mjs")).href;
@@ -47,7 +47,13 @@ export async function loadedModules(args, cwd, listFile) {
   for (const url of files) {
     const path = fileURLToPath(url);
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
-    const key = pkg ?? (path.includes("/dist/") ? "dist" : "other");
+    const key =
+      pkg ??
+      (path.includes("/dist/cli-bundle/")
+        ? "cli-bundle"
+        : path.includes("/dist/")
+          ? "dist"
+          : "other");
     bySource[key] = (bySource[key] ?? 0) + 1;
   }
   return {
