@@ -1,24 +1,15 @@
 // bin/producer.js runs the CLI bundle (dist/cli-bundle, built by scripts/bundle-cli.mjs), not
 // tsc's one-file-per-module output: these check that it does, and that the config cache still
 // counts the code that loaded a config when that code is a few chunks.
-import {
-  cpSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LedgerClient } from "../src/index.js";
-import { runCli, tempProject } from "./helpers/cli.js";
+import { modulesLoaded, runCli, tempProject } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
 const REPO = resolve(import.meta.dirname, "..");
 const BUNDLE = join(REPO, "dist", "cli-bundle");
-const LIST_MODULES = join(REPO, "bench", "lib", "modules", "preload.mjs");
 
 async function project(): Promise<string> {
   const dir = tempProject("", ["code"]);
@@ -27,19 +18,11 @@ async function project(): Promise<string> {
   return dir;
 }
 
-/** The files under the repository that `node [bin] ...args` loads, relative to it. */
-async function ownFilesLoaded(dir: string, args: string[], bin?: string): Promise<string[]> {
-  const list = join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
-  writeFileSync(list, "");
-  const out = await runCli(args, {
-    cwd: dir,
-    nodeArgs: ["--import", LIST_MODULES],
-    env: { BENCH_MODULE_LIST: list },
-    bin,
-  });
+/** Paths of ai-producer's own files (none in node_modules) that `producer ...args` loads. */
+async function ownFilesLoaded(dir: string, args: string[]): Promise<string[]> {
+  const { out, urls } = await modulesLoaded(dir, args);
   expect(out.stderr).toBe("");
-  return readFileSync(list, "utf8")
-    .split("\n")
+  return urls
     .filter((url) => url.startsWith("file://") && !url.includes("/node_modules/"))
     .map((url) => new URL(url).pathname);
 }

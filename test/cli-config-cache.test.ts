@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProjectStatus } from "../src/cli/commands/status.js";
 import { LedgerClient } from "../src/index.js";
-import { type CliResult, runCli, tempProject } from "./helpers/cli.js";
+import { type CliResult, modulesLoaded, runCli, tempProject } from "./helpers/cli.js";
 
 const ROLES = ["code", "qa"];
 
@@ -217,21 +217,11 @@ describe("config cache: problems are reported as without it", () => {
 });
 
 describe("config cache: quick commands do not load the YAML parser or the schema", () => {
-  // The benchmarks' module lister: one hook serves both.
-  const LIST_MODULES = join(import.meta.dirname, "..", "bench", "lib", "modules", "preload.mjs");
-
   /** The packages under node_modules that `producer ...args` loads. */
   async function packagesLoaded(dir: string, args: string[]): Promise<string[]> {
-    const list = join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
-    writeFileSync(list, "");
-    const out = await runCli(args, {
-      cwd: dir,
-      nodeArgs: ["--import", LIST_MODULES],
-      env: { BENCH_MODULE_LIST: list },
-    });
+    const { out, urls } = await modulesLoaded(dir, args);
     expect(out.stderr).toBe("");
-    const packages = readFileSync(list, "utf8")
-      .split("\n")
+    const packages = urls
       .map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1])
       .filter((name): name is string => name !== undefined);
     return [...new Set(packages)].sort();

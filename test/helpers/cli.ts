@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDir } from "./temp.js";
 
@@ -50,6 +50,37 @@ export function runCli(
     child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
     child.stdin.end(options.input ?? "");
   });
+}
+
+// The benchmarks' module lister: one hook serves both.
+const LIST_MODULES = resolve(
+  import.meta.dirname,
+  "..",
+  "..",
+  "bench",
+  "lib",
+  "modules",
+  "preload.mjs",
+);
+
+/**
+ * The URLs of every module `producer ...args` loads (run in `dir`, or with another copy of the
+ * binary), with the run's result: its stderr should be empty for the list to mean anything.
+ */
+export async function modulesLoaded(
+  dir: string,
+  args: string[],
+  bin?: string,
+): Promise<{ out: CliResult; urls: string[] }> {
+  const list = join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(list, "");
+  const out = await runCli(args, {
+    cwd: dir,
+    nodeArgs: ["--import", LIST_MODULES],
+    env: { BENCH_MODULE_LIST: list },
+    bin,
+  });
+  return { out, urls: readFileSync(list, "utf8").split("\n").filter(Boolean) };
 }
 
 /** A minimal project folder: producer.yaml with the given roles (and extra YAML). */
