@@ -123,8 +123,9 @@ function scanFor(marks: string[]): number[][] {
     for (let i = 0; i < marks.length; i++) if (seen.since >= born[i]!) candidates |= 1 << i;
     if (candidates === 0) continue;
     if (seen.marks === null) {
-      const environ = readEnviron(`/proc/${pid}/environ`);
-      // Gone meanwhile, or another user's process (not ours to end): looked at again next time.
+      const environ = environOf(pid);
+      // Gone meanwhile, another user's process (not ours to end), or still starting a
+      // program: looked at again next time.
       if (environ === null) continue;
       seen.marks = marksIn(environ);
     }
@@ -136,11 +137,58 @@ function scanFor(marks: string[]): number[][] {
   return found;
 }
 
+/** Reads of an empty environment, a millisecond apart, before a process is left for later. */
+const EXEC_READS = 20;
+
+/** Reads that must find it empty before a process with a command line is believed. */
+const EMPTY_READS = 3;
+
+/** Where a read that waits for a process to finish its exec() sleeps, a millisecond a time. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /**
- * The whole environment at `path`, in the shared buffer (or a larger one for an environment
- * past 64 KiB): valid until the next read. Null when it cannot be read to the end.
+ * The environment `pid` started with, or null when it cannot be read yet. A process in the
+ * middle of exec() shows an empty environment for a moment: the kernel has given it the new
+ * program's memory but not yet said where the environment lies in it (the command line
+ * appears a moment before the environment). Taken for the process's whole environment, that
+ * moment would hide its mark for good, and an agent's child caught in it would outlive the
+ * dispatch. So an empty environment is believed at once only of a kernel thread or a zombie;
+ * of a process with a command line (a program run by `env -i`) after a few reads a
+ * millisecond apart; and any other is left for the next sweep.
  */
-function readEnviron(path: string): Buffer | null {
+function environOf(pid: number): Buffer | null {
+  for (let read = 1; read <= EXEC_READS; read++) {
+    const environ = readProcFile(`/proc/${pid}/environ`);
+    if (environ === null || environ.length > 0) return environ;
+    const kind = kindOfEmpty(pid);
+    if (kind === "final" || (kind === "command" && read >= EMPTY_READS)) return environ;
+    Atomics.wait(PAUSE, 0, 0, 1);
+  }
+  return null;
+}
+
+/**
+ * What a process that showed an empty environment is: "final" for a kernel thread (kthreadd,
+ * pid 2, and its children), a zombie or a process gone; "command" when it has a command line;
+ * "starting" when it has neither, as inside exec().
+ */
+function kindOfEmpty(pid: number): "final" | "command" | "starting" {
+  const stat = readProcFile(`/proc/${pid}/stat`)?.toString("latin1");
+  if (stat === undefined) return "final";
+  // "pid (name) state ppid ...": the name may hold spaces and parentheses, so the fields are
+  // read after its last ')'.
+  const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (pid === 2 || ppid === "2" || state === "Z" || state === "X") return "final";
+  const cmdline = readProcFile(`/proc/${pid}/cmdline`);
+  if (cmdline === null) return "final";
+  return cmdline.length > 0 ? "command" : "starting";
+}
+
+/**
+ * The whole file at `path` under /proc, in the shared buffer (or a larger one past 64 KiB):
+ * valid until the next read. Null when it cannot be read to the end.
+ */
+function readProcFile(path: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, "r");
