@@ -102,7 +102,7 @@ function takeCensus(): Map<number, Seen> {
  * replaced its whole environment (`env -i`) by then is not found.
  */
 export function markedProcesses(mark: string): number[] {
-  return scanFor([mark])[0]!;
+  return scanFor([mark]).found[0]!;
 }
 
 /**
@@ -114,71 +114,106 @@ export function markedProcesses(mark: string): number[] {
  * to show a mark it had hidden, which gains it nothing over hiding it for good. In steady
  * state a sweep reads only the processes started since the previous one.
  */
-function scanFor(marks: string[]): number[][] {
+function scanFor(marks: string[]): Scan {
   const found = marks.map((): number[] => []);
-  if (process.platform !== "linux") return found;
+  const unsettled = marks.map(() => false);
+  if (process.platform !== "linux") return { found, unsettled };
   const born = marks.map(bornAt);
+  const match = ({ pid, seen, candidates }: Candidate) => {
+    if (seen.marks === null || seen.marks.length === 0) return;
+    for (let i = 0; i < marks.length; i++) {
+      if (candidates & (1 << i) && seen.marks.includes(marks[i]!)) found[i]!.push(pid);
+    }
+  };
+  let waiting: Candidate[] = [];
   for (const [pid, seen] of takeCensus()) {
     let candidates = 0;
     for (let i = 0; i < marks.length; i++) if (seen.since >= born[i]!) candidates |= 1 << i;
     if (candidates === 0) continue;
+    const candidate = { pid, seen, candidates };
     if (seen.marks === null) {
-      const environ = environOf(pid);
-      // Gone meanwhile, another user's process (not ours to end), or still starting a
-      // program: looked at again next time.
-      if (environ === null) continue;
-      seen.marks = marksIn(environ);
+      const outcome = readMarks(candidate, 1);
+      if (outcome === "later") waiting.push(candidate);
+      if (outcome !== "read") continue;
     }
-    if (seen.marks.length === 0) continue;
-    for (let i = 0; i < marks.length; i++) {
-      if (candidates & (1 << i) && seen.marks.includes(marks[i]!)) found[i]!.push(pid);
-    }
+    match(candidate);
   }
-  return found;
+  // Processes caught inside exec(): read again, all of them a millisecond apart, so that a
+  // sweep waits at most EXEC_READS milliseconds however many there are.
+  for (let read = 2; waiting.length > 0 && read <= EXEC_READS; read++) {
+    Atomics.wait(PAUSE, 0, 0, 1);
+    waiting = waiting.filter((candidate) => {
+      const outcome = readMarks(candidate, read);
+      if (outcome === "read") match(candidate);
+      return outcome === "later";
+    });
+  }
+  for (const { candidates } of waiting) {
+    for (let i = 0; i < marks.length; i++) if (candidates & (1 << i)) unsettled[i] = true;
+  }
+  return { found, unsettled };
 }
 
-/** Reads of an empty environment, a millisecond apart, before a process is left for later. */
+/** What a sweep found per mark, and whether a process it could not read yet may carry it. */
+interface Scan {
+  found: number[][];
+  unsettled: boolean[];
+}
+
+/** A process a sweep must read, with the marks (bits) it may carry. */
+interface Candidate {
+  pid: number;
+  seen: Seen;
+  candidates: number;
+}
+
+/** Reads, a millisecond apart, of a process that shows an empty environment. */
 const EXEC_READS = 20;
 
 /** Reads that must find it empty before a process with a command line is believed. */
 const EMPTY_READS = 3;
 
-/** Where a read that waits for a process to finish its exec() sleeps, a millisecond a time. */
+/** Where a sweep waits for processes to finish their exec(), a millisecond a time. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * The environment `pid` started with, or null when it cannot be read yet. A process in the
- * middle of exec() shows an empty environment for a moment: the kernel has given it the new
- * program's memory but not yet said where the environment lies in it (the command line
- * appears a moment before the environment). Taken for the process's whole environment, that
- * moment would hide its mark for good, and an agent's child caught in it would outlive the
- * dispatch. So an empty environment is believed at once only of a kernel thread or a zombie;
- * of a process with a command line (a program run by `env -i`) after a few reads a
- * millisecond apart; and any other is left for the next sweep.
+ * Reads the marks of a process the sweep has not read before into `seen.marks`: "read" when
+ * it did, "skip" when the process is gone or not ours (another user's: not ours to end
+ * either), and "later" when it shows an empty environment it may not have. A process inside
+ * exec() does for a moment: the kernel has given it the new program's memory but not yet said
+ * where the environment lies in it (the command line appears a moment before the
+ * environment). Taken for its whole environment, that moment would hide its mark for good, and
+ * an agent's child caught in it would outlive the dispatch. So an empty environment is
+ * believed at once only of a kernel thread or a zombie, and of a process with a command line
+ * (a program run by `env -i`) on the EMPTY_READS-th read.
  */
-function environOf(pid: number): Buffer | null {
-  for (let read = 1; read <= EXEC_READS; read++) {
-    const environ = readProcFile(`/proc/${pid}/environ`);
-    if (environ === null || environ.length > 0) return environ;
+function readMarks({ pid, seen }: Candidate, read: number): "read" | "skip" | "later" {
+  const environ = readProcFile(`/proc/${pid}/environ`);
+  if (environ === null) return "skip";
+  if (environ.length === 0) {
     const kind = kindOfEmpty(pid);
-    if (kind === "final" || (kind === "command" && read >= EMPTY_READS)) return environ;
-    Atomics.wait(PAUSE, 0, 0, 1);
+    if (kind === "starting" || (kind === "command" && read < EMPTY_READS)) return "later";
   }
-  return null;
+  seen.marks = marksIn(environ);
+  return "read";
 }
 
+/** PF_KTHREAD in /proc/<pid>/stat's flags: set by the kernel for its own threads only. */
+const KERNEL_THREAD = 0x00200000;
+
 /**
- * What a process that showed an empty environment is: "final" for a kernel thread (kthreadd,
- * pid 2, and its children), a zombie or a process gone; "command" when it has a command line;
- * "starting" when it has neither, as inside exec().
+ * What a process that showed an empty environment is: "final" for a kernel thread, a zombie
+ * or a process gone; "command" when it has a command line; "starting" when it has neither,
+ * as inside exec().
  */
 function kindOfEmpty(pid: number): "final" | "command" | "starting" {
   const stat = readProcFile(`/proc/${pid}/stat`)?.toString("latin1");
   if (stat === undefined) return "final";
-  // "pid (name) state ppid ...": the name may hold spaces and parentheses, so the fields are
-  // read after its last ')'.
-  const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (pid === 2 || ppid === "2" || state === "Z" || state === "X") return "final";
+  // "pid (name) state ppid pgrp session tty tpgid flags ...": the name may hold spaces and
+  // parentheses, so the fields are read after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const state = fields[0];
+  if (state === "Z" || state === "X" || (Number(fields[6]) & KERNEL_THREAD) !== 0) return "final";
   const cmdline = readProcFile(`/proc/${pid}/cmdline`);
   if (cmdline === null) return "final";
   return cmdline.length > 0 ? "command" : "starting";
@@ -270,13 +305,29 @@ export function endDispatchTree(
 }
 
 /** Dispatches that ended in this turn of the event loop, waiting for the sweep at its end. */
-const batch: { mark: string; signal: NodeJS.Signals; done: (count: number) => void }[] = [];
+const batch: Ended[] = [];
+
+/** A dispatch that ended, and the marked processes its sweeps have signalled so far. */
+interface Ended {
+  mark: string;
+  signal: NodeJS.Signals;
+  signalled: Set<number>;
+  done: (count: number) => void;
+}
+
+/**
+ * When to sweep again for a dispatch whose sweep left a process it could not read yet (still
+ * inside exec() after EXEC_READS milliseconds): its mark may be there, and no later dispatch's
+ * sweep would look for it.
+ */
+const AGAIN_AFTER_MS = [5, 20, 100];
 
 /**
  * endDispatchTree for a dispatch that is over: the group is signalled at once, and the marked
  * processes in one /proc sweep at the end of this turn of the event loop, shared with every
  * other dispatch that ended in it (agents that exit together at concurrency above one).
- * Resolves, with how many marked processes were signalled, once they have been.
+ * Resolves, with how many marked processes were signalled, once they have been: when the
+ * sweep met a process it could not read yet, after up to three more sweeps (AGAIN_AFTER_MS).
  */
 export function endDispatchTreeSoon(
   mark: string,
@@ -285,7 +336,7 @@ export function endDispatchTreeSoon(
 ): Promise<number> {
   if (groupLeader !== undefined) signalGroup(groupLeader, signal);
   return new Promise((done) => {
-    batch.push({ mark, signal, done });
+    batch.push({ mark, signal, signalled: new Set(), done });
     if (batch.length === 1) setImmediate(sweepBatch);
   });
 }
@@ -294,9 +345,17 @@ function sweepBatch(): void {
   // Bit sets of 31 marks per pass: a bigger batch takes more passes.
   const ended = batch.splice(0, 31);
   if (batch.length > 0) setImmediate(sweepBatch);
-  const found = scanFor(ended.map((e) => e.mark));
+  sweepEnded(ended, 0);
+}
+
+function sweepEnded(ended: Ended[], again: number): void {
+  const { found, unsettled } = scanFor(ended.map((e) => e.mark));
+  const unsure: Ended[] = [];
   ended.forEach((e, i) => {
     signalAll(found[i]!, e.signal);
-    e.done(found[i]!.length);
+    for (const pid of found[i]!) e.signalled.add(pid);
+    if (unsettled[i] && again < AGAIN_AFTER_MS.length) unsure.push(e);
+    else e.done(e.signalled.size);
   });
+  if (unsure.length > 0) setTimeout(() => sweepEnded(unsure, again + 1), AGAIN_AFTER_MS[again]);
 }
