@@ -279,16 +279,7 @@ describe.runIf(process.platform === "linux")("processes marked by a dispatch", (
   it("finds a process started under a mark after it left its session and lost its parent, at every sweep", async () => {
     const before = sleeper({}); // Running before the mark: the census has seen it.
     const mark = newDispatchMark();
-    const pidFile = join(tempDir(), "escapee.pid");
-    // setsid, then a double fork: the middle shell leads a session of its own and exits at
-    // once, leaving its background child to init.
-    const starter = spawn(
-      "bash",
-      ["-c", `setsid bash -c 'sleep 60 & echo $! > "$0"' ${JSON.stringify(pidFile)}`],
-      { env: { PATH: process.env.PATH, [DISPATCH_MARK_VARIABLE]: mark }, stdio: "ignore" },
-    );
-    await new Promise((resolve) => starter.on("exit", resolve));
-    const escapee = Number(readFileSync(pidFile, "utf8"));
+    const { starter, escapee } = await startEscapee(mark, join(tempDir(), "escapee.pid"));
     onTestFinished(() => {
       if (alive(escapee)) process.kill(escapee, "SIGKILL");
     });
@@ -309,15 +300,8 @@ describe.runIf(process.platform === "linux")("processes marked by a dispatch", (
     // twenty on a 2-core machine); taken for its whole environment, that read lost the mark.
     const pidFile = join(tempDir(), "escapee.pid");
     for (let round = 0; round < 150; round++) {
-      rmSync(pidFile, { force: true });
       const mark = newDispatchMark();
-      const starter = spawn(
-        "bash",
-        ["-c", `setsid bash -c 'sleep 60 & echo $! > "$0"' ${JSON.stringify(pidFile)}`],
-        { env: { PATH: process.env.PATH, [DISPATCH_MARK_VARIABLE]: mark }, stdio: "ignore" },
-      );
-      await new Promise((resolve) => starter.on("exit", resolve));
-      const escapee = Number(readFileSync(pidFile, "utf8"));
+      const { escapee } = await startEscapee(mark, pidFile);
       try {
         expect(markedProcesses(mark), `round ${round}`).toEqual([escapee]);
       } finally {
@@ -370,6 +354,22 @@ function statField(pid: number, n: number): number {
 }
 
 /** Running, that is: a zombie nobody reaped yet (PID 1 here may not reap) counts as dead. */
+/**
+ * Starts `sleep 60` under `mark` the way an agent hides a process: setsid, then a double fork.
+ * The middle shell leads a session of its own and exits at once, leaving its background child
+ * to init; the child's pid comes back through `pidFile`, as soon as the starter has exited.
+ */
+async function startEscapee(mark: string, pidFile: string) {
+  rmSync(pidFile, { force: true });
+  const starter = spawn(
+    "bash",
+    ["-c", `setsid bash -c 'sleep 60 & echo $! > "$0"' ${JSON.stringify(pidFile)}`],
+    { env: { PATH: process.env.PATH, [DISPATCH_MARK_VARIABLE]: mark }, stdio: "ignore" },
+  );
+  await new Promise((resolve) => starter.on("exit", resolve));
+  return { starter, escapee: Number(readFileSync(pidFile, "utf8")) };
+}
+
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
