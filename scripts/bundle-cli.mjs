@@ -9,6 +9,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+// tsc has just built it: the code finds out it runs from the bundle by this folder's name.
+import { BUNDLE_FOLDER } from "../dist/package-files.js";
 
 const root = join(import.meta.dirname, "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -17,8 +19,7 @@ const external = Object.keys(manifest.dependencies)
   .filter((name) => !BUNDLED_PACKAGES.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 
-// The folder name is BUNDLE_FOLDER in src/package-files.ts, which tells the code where it runs.
-const outdir = join(root, "dist", "cli-bundle");
+const outdir = join(root, "dist", BUNDLE_FOLDER);
 rmSync(outdir, { recursive: true, force: true });
 
 await build({

@@ -57,20 +57,19 @@ let bundledCache: PriceTable | undefined;
  */
 export function bundledPriceTable(): PriceTable {
   if (!bundledCache) {
-    const file = BUNDLED_FILE;
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readFileSync(BUNDLED_FILE, "utf8");
     } catch (error) {
       // Only a broken install or build gets here: the build copies pricing.json beside its code.
       const why = asError(error).message;
-      throw new ProducerError(`cannot read the bundled price table ${file}: ${why}`, {
+      throw new ProducerError(`cannot read the bundled price table ${BUNDLED_FILE}: ${why}`, {
         cause: error,
       });
     }
-    const document = parseTableFile(file, "bundled price table", text);
+    const document = parseTableFile(BUNDLED_FILE, "bundled price table", text);
     if (!document.checked) {
-      throw new ProducerError(`bundled price table ${file} has no checked date`);
+      throw new ProducerError(`bundled price table ${BUNDLED_FILE} has no checked date`);
     }
     bundledCache = {
       checked: document.checked,
