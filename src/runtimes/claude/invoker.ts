@@ -3,7 +3,7 @@ import type { Options, SDKMessage, SDKResultMessage } from "@anthropic-ai/claude
 import type { TokenUsage } from "../../ledger/types.js";
 import { computeCost } from "../../pricing/table.js";
 import { agentEnv } from "../agent-env.js";
-import { DISPATCH_MARK_VARIABLE, endDispatchTree, newDispatchMark } from "../process-tree.js";
+import { DISPATCH_MARK_VARIABLE, endDispatchTreeSoon, newDispatchMark } from "../process-tree.js";
 import { buildDispatchPrompt, rolePromptOrFailure } from "../prompt.js";
 import {
   chargeFor,
@@ -176,8 +176,9 @@ export class ClaudeAgentInvoker implements Runtime {
       watch.close();
       clearTimeout(timer);
       request.signal.removeEventListener("abort", onAbort);
-      // Nothing the agent started outlives its dispatch.
-      endDispatchTree(mark, "SIGKILL");
+      // Nothing the agent started outlives its dispatch: the same sweep as an exec agent's,
+      // which looks again for a process it caught still starting its program.
+      await endDispatchTreeSoon(mark, "SIGKILL");
     }
 
     const accounting = this.account(result, request, auth.reportsActualCost);
