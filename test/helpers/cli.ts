@@ -53,24 +53,15 @@ export function runCli(
 }
 
 // The benchmarks' module lister: one hook serves both.
-const LIST_MODULES = resolve(
-  import.meta.dirname,
-  "..",
-  "..",
-  "bench",
-  "lib",
-  "modules",
-  "preload.mjs",
-);
+const LIST_MODULES = resolve(import.meta.dirname, "../../bench/lib/modules/preload.mjs");
 
 /**
- * The URLs of every module `producer ...args` loads (run in `dir`, or with another copy of the
- * binary), with the run's result: its stderr should be empty for the list to mean anything.
+ * The URLs of every module `producer ...args` loads, run in `dir`, with the run's result: its
+ * stderr should be empty for the list to mean anything.
  */
 export async function modulesLoaded(
   dir: string,
   args: string[],
-  bin?: string,
 ): Promise<{ out: CliResult; urls: string[] }> {
   const list = join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(list, "");
@@ -78,7 +69,6 @@ export async function modulesLoaded(
     cwd: dir,
     nodeArgs: ["--import", LIST_MODULES],
     env: { BENCH_MODULE_LIST: list },
-    bin,
   });
   return { out, urls: readFileSync(list, "utf8").split("\n").filter(Boolean) };
 }
