@@ -353,7 +353,6 @@ function statField(pid: number, n: number): number {
   return Number(rest[n - 3]);
 }
 
-/** Running, that is: a zombie nobody reaped yet (PID 1 here may not reap) counts as dead. */
 /**
  * Starts `sleep 60` under `mark` the way an agent hides a process: setsid, then a double fork.
  * The middle shell leads a session of its own and exits at once, leaving its background child
@@ -370,6 +369,7 @@ async function startEscapee(mark: string, pidFile: string) {
   return { starter, escapee: Number(readFileSync(pidFile, "utf8")) };
 }
 
+/** Running, that is: a zombie nobody reaped yet (PID 1 here may not reap) counts as dead. */
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
