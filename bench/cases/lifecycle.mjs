@@ -1,13 +1,16 @@
 // 1. Ledger lifecycle: insert -> claim -> complete, one transaction each, audit chain on, one
 // process, synchronous NORMAL and FULL; the same lifecycle on plainjob in the same run; and
 // the raw one-row-insert ceiling measured around each pair, so each figure is also a fraction of
-// what the disk allows.
+// what the disk allows. Where Linux gives per-thread CPU times, each run also records the
+// thread's CPU per task, and a NORMAL run with a sleep after each commit shows how much of what
+// FULL adds comes from waking rather than from the disk.
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { LedgerClient } from "../../dist/index.js";
 import { rawInsertRate } from "../lib/disk.mjs";
 import { openPlainjob, PLAINJOB_LIFECYCLE } from "../lib/peer.mjs";
 import { removeDir, tempDir } from "../lib/temp.mjs";
+import { cpuUsPerItem, threadCpuUs } from "../lib/thread-cpu.mjs";
 import { walMeter } from "../lib/wal.mjs";
 
 export const name = "lifecycle";
@@ -16,35 +19,74 @@ export const title = "Ledger lifecycle vs plainjob";
 /** Write transactions per task on each side (for the disk-ceiling fractions). */
 const COMMITS_PER_TASK = 3;
 
-async function ours(dir, synchronous, count, tag, preloaded = 0) {
+/**
+ * A sleep after each transaction, as long as an fsync, for the wake diagnostic: the thread
+ * blocks as it does in FULL, with no disk behind it. Atomics.wait is a plain futex sleep.
+ */
+function pauser(pauseMs) {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const pause = () => {
+    if (pauseMs <= 0) return;
+    const t = performance.now();
+    Atomics.wait(cell, 0, 0, pauseMs);
+    pause.ms += performance.now() - t;
+    pause.count++;
+  };
+  pause.ms = 0;
+  pause.count = 0;
+  return pause;
+}
+
+/**
+ * The timeout to give Atomics.wait for a sleep of about `targetMs`: the kernel's timer slack
+ * and the wake-up add a fixed 60-80 us here, which would make the sleep twice an fsync.
+ */
+function pauseFor(targetMs) {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const tries = 200;
+  const started = performance.now();
+  for (let i = 0; i < tries; i++) Atomics.wait(cell, 0, 0, targetMs);
+  const overshoot = (performance.now() - started) / tries - targetMs;
+  return Math.max(0.001, targetMs - overshoot);
+}
+
+/** Mean microseconds a pauser slept each time, or null if it never did. */
+const sleptUs = (pause) => (pause.count ? (pause.ms / pause.count) * 1000 : null);
+
+async function ours(dir, synchronous, count, tag, { preloaded = 0, pauseMs = 0 } = {}) {
   const ledger = await LedgerClient.open({
     dbPath: join(dir, `ours-${tag}.db`),
     synchronous,
     roles: ["code"],
     actor: "bench",
   });
+  const pause = pauser(pauseMs);
   let insertMs = 0;
   let claimMs = 0;
   let completeMs = 0;
+  const cpu = threadCpuUs();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
+    let t = performance.now();
     const filed = await ledger.insertTask({
       agentOwner: "code",
       title: `task ${i}`,
       payload: { n: i },
     });
-    const t1 = performance.now();
+    insertMs += performance.now() - t;
+    pause();
+    t = performance.now();
     const task = await ledger.claimNext("code");
-    const t2 = performance.now();
+    claimMs += performance.now() - t;
     if (task?.id !== filed.id) throw new Error("lifecycle: claimed a different task");
+    pause();
+    t = performance.now();
     await ledger.complete(task.id, task.claimToken, { costUsd: 0 });
-    const t3 = performance.now();
-    insertMs += t1 - t0;
-    claimMs += t2 - t1;
-    completeMs += t3 - t2;
+    completeMs += performance.now() - t;
+    pause();
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerTask = cpuUsPerItem(cpu, count);
   const verified = await ledger.verifyAuditChain();
   await ledger.close();
   if (!verified.ok || verified.rowsChecked !== (count + preloaded) * 3) {
@@ -52,6 +94,8 @@ async function ours(dir, synchronous, count, tag, preloaded = 0) {
   }
   return {
     rate: count / seconds,
+    cpuUsPerTask,
+    sleptUs: sleptUs(pause),
     perOpUs: {
       insertTask: (insertMs / count) * 1000,
       claimNext: (claimMs / count) * 1000,
@@ -60,23 +104,29 @@ async function ours(dir, synchronous, count, tag, preloaded = 0) {
   };
 }
 
-function plainjob(dir, synchronous, count, tag) {
+function plainjob(dir, synchronous, count, tag, { pauseMs = 0 } = {}) {
   // A file already there (the preloaded copy) is opened as it is.
   const { queue, pragmas } = openPlainjob(join(dir, `plainjob-${tag}.db`), synchronous);
   if (pragmas.synchronous !== (synchronous === "FULL" ? 2 : 1)) {
     throw new Error(`plainjob: synchronous is ${pragmas.synchronous}, wanted ${synchronous}`);
   }
+  const pause = pauser(pauseMs);
+  const cpu = threadCpuUs();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const added = queue.add("code", { title: `task ${i}`, n: i });
+    pause();
     const marked = queue.getAndMarkJobAsProcessing("code");
     if (marked?.id !== added.id) throw new Error("plainjob: claimed a different job");
+    pause();
     const job = queue.getJobById(marked.id);
     queue.markJobAsDone(job.id);
+    pause();
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerTask = cpuUsPerItem(cpu, count);
   queue.close();
-  return { rate: count / seconds };
+  return { rate: count / seconds, cpuUsPerTask, sleptUs: sleptUs(pause) };
 }
 
 /**
@@ -210,6 +260,8 @@ export async function run({ settings, log }) {
       ratio: [],
       oursDisk: [],
       peerDisk: [],
+      oursCpu: [],
+      peerCpu: [],
       perOp: [],
     };
   }
@@ -245,12 +297,45 @@ export async function run({ settings, log }) {
       s.ratio.push(o.rate / p.rate);
       s.oursDisk.push((o.rate * COMMITS_PER_TASK) / ceiling);
       s.peerDisk.push((p.rate * COMMITS_PER_TASK) / ceiling);
+      s.oursCpu.push(o.cpuUsPerTask);
+      s.peerCpu.push(p.cpuUsPerTask);
       s.perOp.push(o.perOpUs);
       log(
         `  run ${r + 1}/${runs} ${sync}: ours ${o.rate.toFixed(0)}/s, plainjob ${p.rate.toFixed(0)}/s, raw ${ceiling.toFixed(0)} commits/s`,
       );
     }
     removeDir(dir);
+  }
+
+  const med = (xs) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+  // Why FULL costs more than its fsyncs: NORMAL again, with a sleep as long as a one-row FULL
+  // commit after every transaction. No fsync and no extra page is written, so the CPU a task
+  // gains here over plain NORMAL is what waking from a sleep costs each side.
+  const woken = { ours: [], peer: [], slept: [] };
+  const tracksCpu = threadCpuUs() !== null;
+  if (tracksCpu) {
+    const pauseMs = pauseFor(1000 / med(series.FULL.raw));
+    const count = settings.BENCH_LIFECYCLE_TASKS_NORMAL;
+    for (let r = 0; r < Math.max(2, Math.ceil(runs / 2)); r++) {
+      const dir = tempDir("bench-lifecycle-wake-");
+      let o;
+      let p;
+      if (r % 2 === 0) {
+        o = await ours(dir, "NORMAL", count, `wake-${r}`, { pauseMs });
+        p = plainjob(dir, "NORMAL", count, `wake-${r}`, { pauseMs });
+      } else {
+        p = plainjob(dir, "NORMAL", count, `wake-${r}`, { pauseMs });
+        o = await ours(dir, "NORMAL", count, `wake-${r}`, { pauseMs });
+      }
+      woken.ours.push(o.cpuUsPerTask);
+      woken.peer.push(p.cpuUsPerTask);
+      woken.slept.push((o.sleptUs + p.sleptUs) / 2);
+      removeDir(dir);
+    }
+    log(
+      `  NORMAL with a sleep after each commit (${Math.round(med(woken.slept))} us): ours ${Math.round(med(woken.ours))} us of CPU a task, plainjob ${Math.round(med(woken.peer))}`,
+    );
   }
 
   // The same lifecycle with BENCH_LIFECYCLE_PRELOAD finished tasks already in each file.
@@ -271,11 +356,11 @@ export async function run({ settings, log }) {
       let o;
       let p;
       if (r % 2 === 0) {
-        o = await ours(dir, "NORMAL", count, `scaled-${r}`, preload);
+        o = await ours(dir, "NORMAL", count, `scaled-${r}`, { preloaded: preload });
         p = plainjob(dir, "NORMAL", count, `scaled-${r}`);
       } else {
         p = plainjob(dir, "NORMAL", count, `scaled-${r}`);
-        o = await ours(dir, "NORMAL", count, `scaled-${r}`, preload);
+        o = await ours(dir, "NORMAL", count, `scaled-${r}`, { preloaded: preload });
       }
       scaled.ours.push(o.rate);
       scaled.peer.push(p.rate);
@@ -352,6 +437,47 @@ export async function run({ settings, log }) {
       target: { op: ">=", value: 0.4, text: ">= 0.4x" },
     },
   );
+  if (tracksCpu) {
+    const sleptText = `${Math.round(med(woken.slept))} us`;
+    figures.push(
+      {
+        key: "cpu_NORMAL_ours",
+        label: "ours, NORMAL: CPU time per task (this thread)",
+        unit: "us",
+        runs: series.NORMAL.oursCpu,
+      },
+      {
+        key: "cpu_NORMAL_plainjob",
+        label: "plainjob, NORMAL: CPU time per task",
+        unit: "us",
+        runs: series.NORMAL.peerCpu,
+      },
+      {
+        key: "cpu_FULL_ours",
+        label: "ours, FULL: CPU time per task (the fsync calls' own included)",
+        unit: "us",
+        runs: series.FULL.oursCpu,
+      },
+      {
+        key: "cpu_FULL_plainjob",
+        label: "plainjob, FULL: CPU time per task",
+        unit: "us",
+        runs: series.FULL.peerCpu,
+      },
+      {
+        key: "cpu_woken_ours",
+        label: `ours, NORMAL with a sleep (${sleptText}) after each commit: CPU time per task`,
+        unit: "us",
+        runs: woken.ours,
+      },
+      {
+        key: "cpu_woken_plainjob",
+        label: `plainjob, NORMAL with a sleep (${sleptText}) after each commit: CPU time per task`,
+        unit: "us",
+        runs: woken.peer,
+      },
+    );
+  }
   const perOp = {};
   for (const { sync } of modes) {
     const ops = series[sync].perOp;
@@ -394,7 +520,6 @@ export async function run({ settings, log }) {
   );
   const notes = [];
   const normal = series.NORMAL;
-  const med = (xs) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
   if (med(normal.ours) < 4000 || med(normal.ratio) < 0.5) {
     const us = perOp.NORMAL;
     notes.push(
@@ -414,10 +539,34 @@ export async function run({ settings, log }) {
     const [oursNormal, peerNormal] = [us(med(normal.ours)), us(med(normal.peer))];
     const added = oursFull - oursNormal - (peerFull - peerNormal);
     const rawUs = us(med(full.raw));
+    // The wake diagnostic, where this system has per-thread CPU times: how much CPU FULL adds
+    // to each side, and how much a bare sleep of the same length adds in NORMAL.
+    const gained = (xs, base) => med(xs) - med(base);
+    let woke =
+      "After each fsync the thread comes back to cold caches, and each of our transactions has more to bring back. ";
+    if (tracksCpu) {
+      const [oursCpu, peerCpu] = [
+        gained(full.oursCpu, normal.oursCpu),
+        gained(full.peerCpu, normal.peerCpu),
+      ];
+      const [oursWoken, peerWoken] = [
+        gained(woken.ours, normal.oursCpu),
+        gained(woken.peer, normal.peerCpu),
+      ];
+      const waiting = added - (oursCpu - peerCpu);
+      woke =
+        `Of the ${Math.round(added)}, ${Math.round(oursCpu - peerCpu)} is this thread's CPU: FULL adds ${Math.round(oursCpu)} us of CPU a task to ours and ${Math.round(peerCpu)} to plainjob, the fsync calls' own work included. ` +
+        `A bare ${Math.round(med(woken.slept))} us sleep after each commit in NORMAL, with no fsync and no page written, adds ${Math.round(oursWoken)} and ${Math.round(peerWoken)}: waking alone costs our task ${Math.round(oursWoken - peerWoken)} us more than plainjob's. ` +
+        "A thread that sleeps comes back to caches other work has used, and each of our transactions has more to bring back. " +
+        (waiting > 0
+          ? `The other ${Math.round(waiting)} us is waiting: our fsyncs carry more pages. `
+          : "");
+    }
     notes.push(
       `FULL: ${Math.round(oursFull)} us per task against plainjob's ${Math.round(peerFull)}, both three fsyncs a task (a one-row commit on this disk: ${Math.round(rawUs)} us). ` +
-        `Of the ${Math.round(oursFull - peerFull)} us between them, ${Math.round(oursNormal - peerNormal)} is NORMAL's gap (the CPU per task) and ${Math.round(added)} is what FULL adds to ours beyond what it adds to plainjob: ` +
-        `our commits write ${(wal.ours.perTask / COMMITS_PER_TASK).toFixed(1)} pages each against plainjob's ${(wal.plainjob.perJob / COMMITS_PER_TASK).toFixed(1)}, and after each fsync the thread comes back to more work on cold caches. ` +
+        `Of the ${Math.round(oursFull - peerFull)} us between them, ${Math.round(oursNormal - peerNormal)} is NORMAL's gap (the CPU per task) and ${Math.round(added)} is what FULL adds to ours beyond what it adds to plainjob; ` +
+        `our commits write ${(wal.ours.perTask / COMMITS_PER_TASK).toFixed(1)} pages each against plainjob's ${(wal.plainjob.perJob / COMMITS_PER_TASK).toFixed(1)}. ` +
+        woke +
         "Only less CPU and fewer pages per transaction move this figure; the disk is not the limit.",
     );
   }
@@ -441,6 +590,9 @@ export async function run({ settings, log }) {
         "Both: better-sqlite3 in this process, a fresh file under os.tmpdir(), journal_mode=WAL, the same synchronous mode, one job at a time, the same title/payload data. Order alternates run to run.",
       diskFraction: `(tasks/s x ${COMMITS_PER_TASK} commits per task) / raw one-row autocommit inserts per second (the mean of a measurement just before and just after the pair), same mode, same folder.`,
       medianMicrosecondsPerOperation: perOp,
+      cpuPerTask:
+        "The bench thread's user + system time (/proc/thread-self/stat, 10 ms ticks) over a run, per task. " +
+        "The sleep runs are NORMAL with Atomics.wait for as long as a one-row FULL commit takes after each transaction (the measured sleep is in the label).",
     },
   };
 }

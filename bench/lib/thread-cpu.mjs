@@ -1,0 +1,37 @@
+// The calling thread's own CPU time. process.cpuUsage() adds up every thread (the checkpoint
+// worker, V8's helpers), and Node 20 has no per-thread call: Linux keeps the figure in
+// /proc/thread-self/stat, in clock ticks (10 ms), so runs meant for it last a second or more.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+let ticksPerSecond;
+
+function clockTicks() {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU time of this thread in microseconds, or null where /proc has none. */
+export function threadCpuUs() {
+  let stat;
+  try {
+    stat = readFileSync("/proc/thread-self/stat", "utf8");
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks();
+}
+
+/** CPU microseconds per item between a threadCpuUs() reading and now, or null. */
+export function cpuUsPerItem(before, items) {
+  const after = threadCpuUs();
+  return before === null || after === null ? null : (after - before) / items;
+}
