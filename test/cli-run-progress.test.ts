@@ -65,7 +65,12 @@ describe("producer run with a Claude call in flight", () => {
 
   it("ends an attempt that cannot reach the API after retry.api_wait_seconds, and says so", async () => {
     const port = await closedPort();
-    const { dir, taskId } = await project("retry:\n  max_retries: 0\n  api_wait_seconds: 7\n");
+    // The CLI announces its retries after backoffs of about 0.5, 1, 2, 4 and 8 s (a quarter
+    // more at most), so the fifth announcement comes 7.5-9.4 s after the first failure: past
+    // the 5 s a progress line waits for, and inside a 12 s wait. With 7 s, the last one seen
+    // came 3.5-4.4 s after the first failure, and a line was printed only when the CLI took
+    // long enough to start (a loaded machine), so a fast one failed the test.
+    const { dir, taskId } = await project("retry:\n  max_retries: 0\n  api_wait_seconds: 12\n");
     const env = claudeTestEnv({ url: `http://127.0.0.1:${port}` }, join(dir, "claude-config"));
     // The CLI's own default, 10 retries over minutes: what a user without the setting gets.
     env.CLAUDE_CODE_MAX_RETRIES = "";
