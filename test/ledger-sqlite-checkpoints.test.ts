@@ -6,19 +6,20 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { connect } from "../src/ledger/open.js";
 import { type CheckpointPolicy, pendingWalPages } from "../src/ledger/sqlite/checkpointer.js";
+import type { SyncMode } from "../src/ledger/sqlite/database.js";
 import { SqliteStorage } from "../src/ledger/sqlite/storage.js";
 import { tempDir } from "./helpers/temp.js";
 
 const require = createRequire(import.meta.url);
 
-async function openWith(checkpoints: CheckpointPolicy) {
+async function openWith(checkpoints?: CheckpointPolicy, synchronous: SyncMode = "NORMAL") {
   const file = join(tempDir(), "ledger.db");
   const storage = await SqliteStorage.open({
     file,
     create: true,
-    synchronous: "NORMAL",
+    synchronous,
     lockTimeoutMs: 5_000,
-    checkpoints,
+    ...(checkpoints ? { checkpoints } : {}),
   });
   const ledger = await connect(storage, { roles: ["code"] });
   return { file, storage, ledger };
@@ -97,6 +98,43 @@ describe("WAL checkpoints off the commit path", () => {
     db.close();
     other.close();
     expect(n).toBe(50);
+  });
+});
+
+describe("the default checkpoint policy follows PRAGMA synchronous", () => {
+  // 120 lifecycles write about 1,700 pages: past FULL's 1,000, short of NORMAL's 4,000.
+  const LIFECYCLES = 120;
+
+  /** Waits until the worker has finished a checkpoint, or `ms` have passed. */
+  async function waitForCheckpoint(storage: SqliteStorage, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (storage.checkpointer.completed === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("in FULL asks the worker at 1,000 pages, so the WAL rewinds before it grows far", async () => {
+    const { storage, ledger } = await openWith(undefined, "FULL");
+    try {
+      await lifecycles(ledger, LIFECYCLES);
+      await waitForCheckpoint(storage, 10_000);
+      expect(storage.checkpointer.completed).toBeGreaterThan(0);
+    } finally {
+      await ledger.close();
+    }
+  }, 60_000);
+
+  it("in NORMAL lets the WAL grow past 1,000 pages without a checkpoint", async () => {
+    const { file, storage, ledger } = await openWith(undefined, "NORMAL");
+    try {
+      await lifecycles(ledger, LIFECYCLES);
+      expect(pendingWalPages(file)).toBeGreaterThan(1_000);
+      // Time for a checkpoint, had one been asked for, to finish (one takes milliseconds).
+      await waitForCheckpoint(storage, 1_000);
+      expect(storage.checkpointer.completed).toBe(0);
+    } finally {
+      await ledger.close();
+    }
   });
 });
 

@@ -2,15 +2,15 @@
 // process, synchronous NORMAL and FULL; the same lifecycle on plainjob in the same run; and
 // the raw one-row-insert ceiling measured around each pair, so each figure is also a fraction of
 // what the disk allows. Where Linux gives per-thread CPU times, each run also records the
-// thread's CPU per task, and a NORMAL run with a sleep after each commit shows how much of what
-// FULL adds comes from waking rather than from the disk.
+// thread's CPU and sleeps per task, and a NORMAL run with a sleep after each commit shows how
+// much of what FULL adds comes from waking rather than from the disk.
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { LedgerClient } from "../../dist/index.js";
 import { rawInsertRate } from "../lib/disk.mjs";
 import { openPlainjob, PLAINJOB_LIFECYCLE } from "../lib/peer.mjs";
 import { removeDir, tempDir } from "../lib/temp.mjs";
-import { cpuUsPerItem, threadCpuUs } from "../lib/thread-cpu.mjs";
+import { cpuUsPerItem, sleepsPerItem, threadCpuUs, threadSleeps } from "../lib/thread-cpu.mjs";
 import { walMeter } from "../lib/wal.mjs";
 
 export const name = "lifecycle";
@@ -23,12 +23,12 @@ const COMMITS_PER_TASK = 3;
  * A sleep after each transaction, as long as an fsync, for the wake diagnostic: the thread
  * blocks as it does in FULL, with no disk behind it. Atomics.wait is a plain futex sleep.
  */
-function pauser(pauseMs) {
+function pauser(ms = 0) {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   const pause = () => {
-    if (pauseMs <= 0) return;
+    if (ms <= 0) return;
     const t = performance.now();
-    Atomics.wait(cell, 0, 0, pauseMs);
+    Atomics.wait(cell, 0, 0, ms);
     pause.ms += performance.now() - t;
     pause.count++;
   };
@@ -65,6 +65,7 @@ async function ours(dir, synchronous, count, tag, { preloaded = 0, pauseMs = 0 }
   let claimMs = 0;
   let completeMs = 0;
   const cpu = threadCpuUs();
+  const sleeps = threadSleeps();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     let t = performance.now();
@@ -87,6 +88,7 @@ async function ours(dir, synchronous, count, tag, { preloaded = 0, pauseMs = 0 }
   }
   const seconds = (performance.now() - started) / 1000;
   const cpuUsPerTask = cpuUsPerItem(cpu, count);
+  const sleepsPerTask = sleepsPerItem(sleeps, count);
   const verified = await ledger.verifyAuditChain();
   await ledger.close();
   if (!verified.ok || verified.rowsChecked !== (count + preloaded) * 3) {
@@ -95,6 +97,7 @@ async function ours(dir, synchronous, count, tag, { preloaded = 0, pauseMs = 0 }
   return {
     rate: count / seconds,
     cpuUsPerTask,
+    sleepsPerTask,
     sleptUs: sleptUs(pause),
     perOpUs: {
       insertTask: (insertMs / count) * 1000,
@@ -112,6 +115,7 @@ function plainjob(dir, synchronous, count, tag, { pauseMs = 0 } = {}) {
   }
   const pause = pauser(pauseMs);
   const cpu = threadCpuUs();
+  const sleeps = threadSleeps();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const added = queue.add("code", { title: `task ${i}`, n: i });
@@ -125,8 +129,9 @@ function plainjob(dir, synchronous, count, tag, { pauseMs = 0 } = {}) {
   }
   const seconds = (performance.now() - started) / 1000;
   const cpuUsPerTask = cpuUsPerItem(cpu, count);
+  const sleepsPerTask = sleepsPerItem(sleeps, count);
   queue.close();
-  return { rate: count / seconds, cpuUsPerTask, sleptUs: sleptUs(pause) };
+  return { rate: count / seconds, cpuUsPerTask, sleepsPerTask, sleptUs: sleptUs(pause) };
 }
 
 /**
@@ -262,6 +267,8 @@ export async function run({ settings, log }) {
       peerDisk: [],
       oursCpu: [],
       peerCpu: [],
+      oursSleeps: [],
+      peerSleeps: [],
       perOp: [],
     };
   }
@@ -299,6 +306,8 @@ export async function run({ settings, log }) {
       s.peerDisk.push((p.rate * COMMITS_PER_TASK) / ceiling);
       s.oursCpu.push(o.cpuUsPerTask);
       s.peerCpu.push(p.cpuUsPerTask);
+      s.oursSleeps.push(o.sleepsPerTask);
+      s.peerSleeps.push(p.sleepsPerTask);
       s.perOp.push(o.perOpUs);
       log(
         `  run ${r + 1}/${runs} ${sync}: ours ${o.rate.toFixed(0)}/s, plainjob ${p.rate.toFixed(0)}/s, raw ${ceiling.toFixed(0)} commits/s`,
@@ -311,9 +320,11 @@ export async function run({ settings, log }) {
 
   // Why FULL costs more than its fsyncs: NORMAL again, with a sleep as long as a one-row FULL
   // commit after every transaction. No fsync and no extra page is written, so the CPU a task
-  // gains here over plain NORMAL is what waking from a sleep costs each side.
+  // gains here over plain NORMAL is what waking from a sleep costs each side. (An fsync here
+  // sleeps about twice, back to back; a second sleep in a row adds about as much CPU to either
+  // side, since little of the task's work runs between them, so one sleep shows the difference.)
   const woken = { ours: [], peer: [], slept: [] };
-  const tracksCpu = threadCpuUs() !== null;
+  const tracksCpu = threadCpuUs() !== null && threadSleeps() !== null;
   if (tracksCpu) {
     const pauseMs = pauseFor(1000 / med(series.FULL.raw));
     const count = settings.BENCH_LIFECYCLE_TASKS_NORMAL;
@@ -438,7 +449,7 @@ export async function run({ settings, log }) {
     },
   );
   if (tracksCpu) {
-    const sleptText = `${Math.round(med(woken.slept))} us`;
+    const sleptText = `a sleep (${Math.round(med(woken.slept))} us)`;
     figures.push(
       {
         key: "cpu_NORMAL_ours",
@@ -465,14 +476,26 @@ export async function run({ settings, log }) {
         runs: series.FULL.peerCpu,
       },
       {
+        key: "sleeps_FULL_ours",
+        label: "ours, FULL: times this thread slept per task",
+        unit: "sleeps",
+        runs: series.FULL.oursSleeps,
+      },
+      {
+        key: "sleeps_FULL_plainjob",
+        label: "plainjob, FULL: times this thread slept per task",
+        unit: "sleeps",
+        runs: series.FULL.peerSleeps,
+      },
+      {
         key: "cpu_woken_ours",
-        label: `ours, NORMAL with a sleep (${sleptText}) after each commit: CPU time per task`,
+        label: `ours, NORMAL with ${sleptText} after each commit: CPU time per task`,
         unit: "us",
         runs: woken.ours,
       },
       {
         key: "cpu_woken_plainjob",
-        label: `plainjob, NORMAL with a sleep (${sleptText}) after each commit: CPU time per task`,
+        label: `plainjob, NORMAL with ${sleptText} after each commit: CPU time per task`,
         unit: "us",
         runs: woken.peer,
       },
@@ -556,7 +579,7 @@ export async function run({ settings, log }) {
       const waiting = added - (oursCpu - peerCpu);
       woke =
         `Of the ${Math.round(added)}, ${Math.round(oursCpu - peerCpu)} is this thread's CPU: FULL adds ${Math.round(oursCpu)} us of CPU a task to ours and ${Math.round(peerCpu)} to plainjob, the fsync calls' own work included. ` +
-        `A bare ${Math.round(med(woken.slept))} us sleep after each commit in NORMAL, with no fsync and no page written, adds ${Math.round(oursWoken)} and ${Math.round(peerWoken)}: waking alone costs our task ${Math.round(oursWoken - peerWoken)} us more than plainjob's. ` +
+        `FULL puts the thread to sleep ${med(full.oursSleeps).toFixed(1)} times a task (plainjob's: ${med(full.peerSleeps).toFixed(1)}); a bare ${Math.round(med(woken.slept))} us sleep after each commit in NORMAL, with no fsync and no page written, adds ${Math.round(oursWoken)} and ${Math.round(peerWoken)}: waking alone costs our task ${Math.round(oursWoken - peerWoken)} us more than plainjob's. ` +
         "A thread that sleeps comes back to caches other work has used, and each of our transactions has more to bring back. " +
         (waiting > 0
           ? `The other ${Math.round(waiting)} us is waiting: our fsyncs carry more pages. `
@@ -592,7 +615,8 @@ export async function run({ settings, log }) {
       medianMicrosecondsPerOperation: perOp,
       cpuPerTask:
         "The bench thread's user + system time (/proc/thread-self/stat, 10 ms ticks) over a run, per task. " +
-        "The sleep runs are NORMAL with Atomics.wait for as long as a one-row FULL commit takes after each transaction (the measured sleep is in the label).",
+        "Sleeps are the thread's voluntary context switches (/proc/thread-self/status). " +
+        "The sleep runs are NORMAL with Atomics.wait after each transaction for as long as a one-row FULL commit takes (the measured sleep is in the label).",
     },
   };
 }

@@ -1,4 +1,4 @@
-// The calling thread's own CPU time. process.cpuUsage() adds up every thread (the checkpoint
+// The calling thread's own CPU time, and how often it has slept. process.cpuUsage() adds up every thread (the checkpoint
 // worker, V8's helpers), and Node 20 has no per-thread call: Linux keeps the figure in
 // /proc/thread-self/stat, in clock ticks (10 ms), so runs meant for it last a second or more.
 import { execFileSync } from "node:child_process";
@@ -33,5 +33,25 @@ export function threadCpuUs() {
 /** CPU microseconds per item between a threadCpuUs() reading and now, or null. */
 export function cpuUsPerItem(before, items) {
   const after = threadCpuUs();
+  return before === null || after === null ? null : (after - before) / items;
+}
+
+/**
+ * Times this thread has blocked (voluntary context switches): a commit in synchronous FULL
+ * sleeps in its fsync, once or more. Null where /proc has no figure.
+ */
+export function threadSleeps() {
+  try {
+    const status = readFileSync("/proc/thread-self/status", "utf8");
+    const found = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+    return found ? Number(found[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Sleeps per item between a threadSleeps() reading and now, or null. */
+export function sleepsPerItem(before, items) {
+  const after = threadSleeps();
   return before === null || after === null ? null : (after - before) / items;
 }

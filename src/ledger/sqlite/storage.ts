@@ -5,7 +5,7 @@ import type { Statement } from "better-sqlite3";
 import { LedgerError } from "../../errors.js";
 import type { Dialect, LockTarget, Params, Storage, Tx } from "../storage.js";
 import { SqliteChainHead } from "./chain-head.js";
-import { Checkpointer, type CheckpointPolicy, DEFAULT_CHECKPOINTS } from "./checkpointer.js";
+import { Checkpointer, type CheckpointPolicy, checkpointsFor } from "./checkpointer.js";
 import {
   type Db,
   describeSqliteError,
@@ -22,7 +22,7 @@ export interface SqliteOptions {
   synchronous: SyncMode;
   /** Give up when another process holds the write lock this long. */
   lockTimeoutMs: number;
-  /** When WAL checkpoints run (tests shrink the thresholds). */
+  /** When WAL checkpoints run (tests shrink the thresholds); by default, by `synchronous`. */
   checkpoints?: CheckpointPolicy;
 }
 
@@ -87,14 +87,10 @@ export class SqliteStorage implements Storage {
     private readonly db: Db,
     readonly location: string,
     private readonly lockTimeoutMs: number,
-    checkpoints: CheckpointPolicy | undefined,
+    checkpoints: CheckpointPolicy,
   ) {
     db.pragma("wal_autocheckpoint = 0");
-    this.checkpointer = new Checkpointer(
-      location,
-      () => this.checkpointHere(),
-      checkpoints ?? DEFAULT_CHECKPOINTS,
-    );
+    this.checkpointer = new Checkpointer(location, () => this.checkpointHere(), checkpoints);
     this.control = {
       write: db.prepare("BEGIN IMMEDIATE"),
       read: db.prepare("BEGIN DEFERRED"),
@@ -114,7 +110,12 @@ export class SqliteStorage implements Storage {
         busyTimeoutMs: 1_000,
       }),
     );
-    return new SqliteStorage(db, options.file, options.lockTimeoutMs, options.checkpoints);
+    return new SqliteStorage(
+      db,
+      options.file,
+      options.lockTimeoutMs,
+      options.checkpoints ?? checkpointsFor(options.synchronous),
+    );
   }
 
   async transaction<T>(mode: "write" | "read", work: (tx: Tx) => Promise<T>): Promise<T> {
