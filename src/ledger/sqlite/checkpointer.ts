@@ -45,7 +45,8 @@ export const NORMAL_CHECKPOINTS: CheckpointPolicy = {
  * the writer rewind it, and in FULL each commit that makes the file longer also waits for the
  * file system to journal its new size: on ext4 here a 10 KiB write and fsync took 150 µs and
  * three sleeps when it grew the file, 90 µs and two when it did not. A quarter of the pages is
- * a quarter of the commits that pay for it (paired bench runs: 0.73× plainjob against 0.65×).
+ * a quarter of the commits that pay for it (bench runs on one day: 0.69-0.73× plainjob, from
+ * 0.60-0.68×).
  * NORMAL syncs no commit, so a growing file costs it nothing and longer rounds win there.
  */
 export const FULL_CHECKPOINTS: CheckpointPolicy = { ...NORMAL_CHECKPOINTS, softPages: 1_000 };
