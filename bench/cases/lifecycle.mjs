@@ -10,7 +10,7 @@ import { LedgerClient } from "../../dist/index.js";
 import { rawInsertRate } from "../lib/disk.mjs";
 import { openPlainjob, PLAINJOB_LIFECYCLE } from "../lib/peer.mjs";
 import { removeDir, tempDir } from "../lib/temp.mjs";
-import { cpuUsPerItem, sleepsPerItem, threadCpuUs, threadSleeps } from "../lib/thread-cpu.mjs";
+import { perItem, threadCpuUs, threadSleeps } from "../lib/thread-cpu.mjs";
 import { walMeter } from "../lib/wal.mjs";
 
 export const name = "lifecycle";
@@ -87,8 +87,8 @@ async function ours(dir, synchronous, count, tag, { preloaded = 0, pauseMs = 0 }
     pause();
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuUsPerTask = cpuUsPerItem(cpu, count);
-  const sleepsPerTask = sleepsPerItem(sleeps, count);
+  const cpuUsPerTask = perItem(threadCpuUs, cpu, count);
+  const sleepsPerTask = perItem(threadSleeps, sleeps, count);
   const verified = await ledger.verifyAuditChain();
   await ledger.close();
   if (!verified.ok || verified.rowsChecked !== (count + preloaded) * 3) {
@@ -128,8 +128,8 @@ function plainjob(dir, synchronous, count, tag, { pauseMs = 0 } = {}) {
     pause();
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuUsPerTask = cpuUsPerItem(cpu, count);
-  const sleepsPerTask = sleepsPerItem(sleeps, count);
+  const cpuUsPerTask = perItem(threadCpuUs, cpu, count);
+  const sleepsPerTask = perItem(threadSleeps, sleeps, count);
   queue.close();
   return { rate: count / seconds, cpuUsPerTask, sleepsPerTask, sleptUs: sleptUs(pause) };
 }

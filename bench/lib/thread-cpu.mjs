@@ -1,6 +1,7 @@
-// The calling thread's own CPU time, and how often it has slept. process.cpuUsage() adds up every thread (the checkpoint
-// worker, V8's helpers), and Node 20 has no per-thread call: Linux keeps the figure in
-// /proc/thread-self/stat, in clock ticks (10 ms), so runs meant for it last a second or more.
+// The calling thread's own CPU time, and how often it has slept. process.cpuUsage() adds up
+// every thread (the checkpoint worker, V8's helpers), and Node 20 has no per-thread call: Linux
+// keeps the figure in /proc/thread-self/stat, in clock ticks (10 ms), so runs meant for it last
+// a second or more.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
@@ -30,9 +31,12 @@ export function threadCpuUs() {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks();
 }
 
-/** CPU microseconds per item between a threadCpuUs() reading and now, or null. */
-export function cpuUsPerItem(before, items) {
-  const after = threadCpuUs();
+/**
+ * What a counter (threadCpuUs or threadSleeps) rose by per item between the reading `before`
+ * and now, or null where there is no counter.
+ */
+export function perItem(counter, before, items) {
+  const after = counter();
   return before === null || after === null ? null : (after - before) / items;
 }
 
@@ -48,10 +52,4 @@ export function threadSleeps() {
   } catch {
     return null;
   }
-}
-
-/** Sleeps per item between a threadSleeps() reading and now, or null. */
-export function sleepsPerItem(before, items) {
-  const after = threadSleeps();
-  return before === null || after === null ? null : (after - before) / items;
 }
