@@ -3,7 +3,7 @@
 // forms; changing one breaks every chain already written.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { digestOf, rowHash } from "../src/ledger/audit/canonical.js";
+import { canonicalJson, canonicalWith, digestOf, rowHash } from "../src/ledger/audit/canonical.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -66,5 +66,61 @@ describe("canonical audit hashing", () => {
   it("can fail: a changed value changes the digest", () => {
     const edited = TASK_AS_SQLITE_READS_IT.map((v, i) => (i === 10 ? 0.25 : v));
     expect(digestOf("task", edited)).not.toBe(sha256(TASK_CANONICAL));
+  });
+});
+
+describe("canonical JSON written straight out", () => {
+  // What the text must equal: the sorted copy, serialised (the definition the chain uses).
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) {
+        const member = (value as Record<string, unknown>)[key];
+        if (member !== undefined) out[key] = sorted(member);
+      }
+      return out;
+    }
+    return value;
+  };
+  const reference = (value: unknown) => JSON.stringify(sorted(value));
+
+  class Labelled {
+    b = 2;
+    a = "x";
+  }
+  const cases: Record<string, unknown> = {
+    flat: { role: "code", title: 'say "hi"\n', priority: 5, parent_task_id: null, ok: true },
+    "arrays of primitives": { depends_on: ["01A", "01B"], none: [], mixed: [1, "a", null, false] },
+    "undefined members dropped": { a: undefined, b: 1 },
+    "non-finite numbers": { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, neg: -0, big: 1e21 },
+    "keys needing escapes and order by code unit": { é: 1, Z: 2, a: 3, 'q"uote': 4, "\u0001": 5 },
+    nested: { outer: { z: 1, a: [{ y: 2, b: 1 }] } },
+    "array holding undefined": { list: [1, undefined, 2] },
+    "a Date member": { at: new Date("2026-05-06T09:00:00.000Z") },
+    "a class instance": new Labelled(),
+    "a class instance member": { inner: new Labelled() },
+    "a function member": { f: () => 1, g: 1 },
+    "a __proto__ member": JSON.parse('{"__proto__": {"x": 1}, "a": 1}'),
+    empty: {},
+    "an array": [3, { b: 1, a: 2 }],
+    "a string": "plain",
+    null: null,
+  };
+
+  for (const [name, value] of Object.entries(cases)) {
+    it(`matches the sorted copy: ${name}`, () => {
+      expect(canonicalJson(value)).toBe(reference(value));
+    });
+  }
+
+  it("adds a member in its sorted place, replacing one of the same name", () => {
+    const details = { role: "code", attempt: 1, title: "t" };
+    expect(canonicalWith(details, "digest", "abc")).toBe(reference({ ...details, digest: "abc" }));
+    expect(canonicalWith({ digest: "old", a: 1 }, "digest", "new")).toBe('{"a":1,"digest":"new"}');
+    expect(canonicalWith({ nested: { b: 1, a: 2 } }, "digest", "d")).toBe(
+      '{"digest":"d","nested":{"a":2,"b":1}}',
+    );
+    expect(details).toEqual({ role: "code", attempt: 1, title: "t" });
   });
 });

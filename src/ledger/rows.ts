@@ -52,7 +52,7 @@ export function taskFromTuple(v: readonly unknown[]): Task {
     attempts: Number(v[7]),
     parentTaskId: v[8] as string | null,
     depth: Number(v[9]),
-    dependsOn: JSON.parse(v[10] as string) as string[],
+    dependsOn: v[10] === "[]" ? [] : (JSON.parse(v[10] as string) as string[]),
     notBefore: v[11] as string | null,
     claimToken: v[12] as string | null,
     claimedBy: v[13] as string | null,

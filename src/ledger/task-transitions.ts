@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isoAt } from "../clock.js";
 import { TaskClaimRace } from "../errors.js";
 import { suggest } from "../text/suggest.js";
 import { auditTask, nextAuditSeq } from "./audit/chain.js";
@@ -92,7 +93,7 @@ async function takeClaim(
   options: ClaimOptions,
 ): Promise<Task | null> {
   const now = nowOf(scope);
-  const lease = new Date(scope.clock.now() + options.leaseMs).toISOString();
+  const lease = isoAt(scope.clock.now() + options.leaseMs);
   const listed = await nextAuditSeq(scope);
   // Parameters as one literal: the SQLite driver binds an object built by spreading another
   // into its start about ten times slower (measured: 16 us against 1.6 us for 17 names).

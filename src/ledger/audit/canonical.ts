@@ -7,8 +7,91 @@ import type { AuditRow } from "../types.js";
  * values always serialise to the same text, which is what makes the audit hashes stable.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return canonicalWith(value, undefined, undefined);
 }
+
+/**
+ * {@link canonicalJson} of `object` with one more member, `key` (absent from `object`):
+ * what an audit row's details with their digest added serialise to, without a copy.
+ */
+export function canonicalWith(object: unknown, key: string | undefined, value: unknown): string {
+  return flatJson(object, key, value) ?? slowJson(object, key, value);
+}
+
+function slowJson(object: unknown, key: string | undefined, value: unknown): string {
+  const whole = key === undefined ? object : { ...(object as object), [key]: value };
+  return JSON.stringify(sortKeys(whole));
+}
+
+/** The text of each member name seen so far: the audit log writes the same few names always. */
+const nameTexts = new Map<string, string>();
+
+function nameText(name: string): string {
+  let text = nameTexts.get(name);
+  if (text === undefined) {
+    text = JSON.stringify(name);
+    if (nameTexts.size < 1_000) nameTexts.set(name, text);
+  }
+  return text;
+}
+
+/**
+ * The canonical text of a plain object whose members are strings, numbers, booleans, nulls
+ * or arrays of those (every detail the ledger itself writes), written straight out: building
+ * a sorted copy first costs more than the writing. Null for anything else, which
+ * {@link slowJson} serialises the long way; both give the same text for what this accepts.
+ */
+function flatJson(object: unknown, key: string | undefined, value: unknown): string | null {
+  if (
+    object === null ||
+    typeof object !== "object" ||
+    Object.getPrototypeOf(object) !== Object.prototype
+  ) {
+    return null;
+  }
+  const members = object as Record<string, unknown>;
+  const names = Object.keys(members);
+  // A member of that name already there is replaced, as a spread would.
+  if (key !== undefined && !Object.hasOwn(members, key)) names.push(key);
+  names.sort();
+  let text = "{";
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    // The slow path's copy would set the prototype, not a member, for this one name.
+    if (name === "__proto__") return null;
+    const member = name === key ? value : members[name];
+    if (member === undefined) continue;
+    const written = flatValue(member);
+    if (written === null) return null;
+    text += `${text.length === 1 ? "" : ","}${nameText(name)}:${written}`;
+  }
+  return `${text}}`;
+}
+
+function flatValue(value: unknown): string | null {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      // JSON writes a finite number as String does, and anything else as null.
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      if (value === null) return "null";
+      if (Array.isArray(value) && value.every(isFlatElement)) return JSON.stringify(value);
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** An array element `JSON.stringify` writes as the slow path would. */
+const isFlatElement = (element: unknown): boolean =>
+  element === null ||
+  typeof element === "string" ||
+  typeof element === "number" ||
+  typeof element === "boolean";
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -188,5 +271,10 @@ export function hashedValues(row: HashedAuditFields): unknown[] {
  * Pinned by a test, like {@link digestOf}.
  */
 export function rowHash(prevHash: string, row: HashedAuditFields): string {
-  return sha256Hex(prevHash + JSON.stringify(hashedValues(row)));
+  return chainHash(prevHash, hashedValues(row));
+}
+
+/** {@link rowHash} of a row given as its {@link hashedValues}. */
+export function chainHash(prevHash: string, values: readonly unknown[]): string {
+  return sha256Hex(prevHash + JSON.stringify(values));
 }

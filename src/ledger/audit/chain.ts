@@ -5,9 +5,10 @@ import type { AuditRow } from "../types.js";
 import {
   auditedDigest,
   canonicalJson,
+  canonicalWith,
+  chainHash,
   hashedValues,
   isAuditedEntity,
-  rowHash,
 } from "./canonical.js";
 
 /** prev_hash of the first audit row: 64 zeros. */
@@ -118,10 +119,9 @@ export async function appendAudit(
   listedAs: number | null = null,
 ): Promise<AuditRow> {
   const { tx } = scope;
-  const details = { ...event.details };
+  let current: string | null | undefined;
   if (event.entityId && isAuditedEntity(event.entityType)) {
-    const current = digest ?? (await auditedDigest(tx, event.entityType, event.entityId));
-    if (current) details.digest = current;
+    current = digest ?? (await auditedDigest(tx, event.entityType, event.entityId));
   }
   // The head last: on a server database it is the lock every writer queues on.
   await tx.lock({ kind: "audit-head" });
@@ -142,12 +142,17 @@ export async function appendAudit(
     action: event.action,
     entityType: event.entityType,
     entityId: event.entityId,
-    details: canonicalJson(details),
+    details: current
+      ? canonicalWith(event.details, "digest", current)
+      : canonicalJson(event.details),
   };
-  const hash = rowHash(prevHash, row);
+  // The hashed values, then the hash: the row's columns in order, from one array.
+  const values = hashedValues(row);
+  const hash = chainHash(prevHash, values);
+  values.push(hashBytes(hash));
   await tx.send(
     "INSERT INTO audit_log (seq, ts, actor, action, entity_type, entity_id, details, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    [...hashedValues(row), hashBytes(hash)],
+    values,
   );
   scope.auditHead = { seq, rowHash: hash };
   tx.chainHead?.left(scope.auditHead);
@@ -158,7 +163,17 @@ export async function appendAudit(
       event.entityId,
     ]);
   }
-  return { ...row, prevHash, rowHash: hash };
+  return {
+    seq,
+    ts: row.ts,
+    actor: row.actor,
+    action: row.action,
+    entityType: row.entityType,
+    entityId: row.entityId,
+    details: row.details,
+    prevHash,
+    rowHash: hash,
+  };
 }
 
 /** Appends the audit row for a task change, stamped now. */
