@@ -93,7 +93,7 @@ async function takeClaim(
   options: ClaimOptions,
 ): Promise<Task | null> {
   const now = nowOf(scope);
-  const lease = isoAt(scope.clock.now() + options.leaseMs);
+  const lease = leaseEnd(scope, options.leaseMs);
   const listed = await nextAuditSeq(scope);
   // Parameters as one literal: the SQLite driver binds an object built by spreading another
   // into its start about ten times slower (measured: 16 us against 1.6 us for 17 names).
@@ -120,6 +120,11 @@ async function takeClaim(
   return task;
 }
 
+/** When a lease taken or extended now for `leaseMs` runs out, as stored. */
+function leaseEnd(scope: Scope, leaseMs: number): string {
+  return isoAt(scope.clock.now() + leaseMs);
+}
+
 /** Extends a held lease; false when the claim is no longer ours. */
 export async function heartbeat(
   scope: Scope,
@@ -127,7 +132,7 @@ export async function heartbeat(
   token: string,
   leaseMs: number,
 ): Promise<boolean> {
-  const lease = new Date(scope.clock.now() + leaseMs).toISOString();
+  const lease = leaseEnd(scope, leaseMs);
   const changes = await scope.tx.run(
     `UPDATE tasks SET lease_expires_at = ?
       WHERE id = ? AND status = 'in_progress' AND claim_token = ?`,
